@@ -1,0 +1,60 @@
+"""Wiring in one place: build the concrete database, rule packs and clock from Settings.
+
+Nothing else in Oversight creates engines, reads the environment or loads packs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from oversight.clock import Clock, SystemClock
+from oversight.config import Settings
+from oversight.db import migrate
+from oversight.db.engine import make_engine, make_session_factory
+from oversight.errors import ConfigError
+from oversight.rules.layering import PackSet
+from oversight.rules.loader import load_packs
+
+
+@dataclass
+class System:
+    """Everything a service needs, built once per process (CLI run or API app)."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    packs: PackSet
+    clock: Clock = field(default_factory=SystemClock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, clock: Clock | None = None, require_schema: bool = True) -> System:
+    packs = PackSet(load_packs(settings.pack_ids))
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    system = System(settings, engine, make_session_factory(engine), packs, clock or SystemClock())
+    if require_schema:
+        _check_schema(system)
+    return system
+
+
+def _check_schema(system: System) -> None:
+    try:
+        current = migrate.current_revision(system.engine)
+    except SQLAlchemyError as exc:
+        system.close()
+        # The message may carry the URL; name only the failure, never credentials.
+        reason = type(getattr(exc, "orig", None) or exc).__name__
+        raise ConfigError(
+            f"cannot open the database ({reason}): check OVERSIGHT_DATABASE_URL"
+        ) from exc
+    if current != migrate.head_revision(system.engine):
+        system.close()
+        raise ConfigError("the database is not initialised or is out of date: run `oversight init`")

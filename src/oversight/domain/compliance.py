@@ -1,0 +1,247 @@
+"""The compliance engine: (registry state, rule packs, day) -> findings.
+
+Pure: no database, no clock. Each finding names the rule, the article, the subject,
+since when it holds, the deadline that was missed (if any) and the penalty range
+that the penalty article sets for an operating unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from oversight.domain import registry
+from oversight.domain.filing import filing_obligations
+from oversight.domain.model import RegistryState
+from oversight.rules.layering import Cited, PackSet
+from oversight.rules.schema import (
+    CoverageRequiredRule,
+    InstallerQualifiedRule,
+    ObstructionRule,
+    Severity,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    article: str
+    pack: str
+    subject: str
+    message: str
+    severity: Severity
+    since: date | None = None
+    deadline: date | None = None
+    penalty_article: str | None = None
+    min_cny: int | None = None
+    max_cny: int | None = None
+    also: tuple[Cited, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        penalty = (
+            None
+            if self.min_cny is None or self.max_cny is None
+            else {"min_cny": self.min_cny, "max_cny": self.max_cny, "article": self.penalty_article}
+        )
+        return {
+            "rule": self.rule,
+            "article": self.article,
+            "pack": self.pack,
+            "subject": self.subject,
+            "message": self.message,
+            "severity": self.severity,
+            "since": self.since.isoformat() if self.since else None,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "penalty": penalty,
+            "also": [
+                {"pack": c.pack_id, "rule": c.rule_id, "article": c.article} for c in self.also
+            ],
+        }
+
+
+def _finding(
+    cited: Cited,
+    subject: str,
+    message: str,
+    severity: Severity,
+    *,
+    since: date | None = None,
+    deadline: date | None = None,
+    also: tuple[Cited, ...] = (),
+) -> Finding:
+    fine = cited.penalty.fine if cited.penalty else None
+    return Finding(
+        rule=cited.rule_id,
+        article=cited.article,
+        pack=cited.pack_id,
+        subject=subject,
+        message=message,
+        severity=severity,
+        since=since,
+        deadline=deadline,
+        penalty_article=cited.penalty.cite if cited.penalty else None,
+        min_cny=fine.min_cny if fine else None,
+        max_cny=fine.max_cny if fine else None,
+        also=also,
+    )
+
+
+def evaluate(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
+    """All findings that hold on day ``at`` (a local date in the packs' time zone)."""
+    findings: list[Finding] = []
+    findings += _placements(state, packs, at)
+    findings += _installers(state, packs, at)
+    findings += _filings(state, packs, at)
+    findings += _coverage(state, packs, at)
+    findings += _obstructions(state, packs, at)
+    findings += _conflicts(packs, at)
+    order = {"critical": 0, "major": 1, "minor": 2, "info": 3}
+    return sorted(findings, key=lambda f: (order[f.severity], f.subject, f.rule))
+
+
+def _placements(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
+    out = []
+    for cam in state.cameras.values():
+        if not cam.active_on(at):
+            continue
+        cited = packs.prohibitions(cam.placement, at)
+        if cited:
+            out.append(
+                _finding(
+                    cited[0],
+                    f"camera:{cam.id}",
+                    f"camera {cam.id} is installed at a prohibited placement ({cam.placement})",
+                    "critical",
+                    since=cam.commissioned,
+                    also=tuple(cited[1:]),
+                )
+            )
+    return out
+
+
+def _installers(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
+    out = []
+    for cam in state.cameras.values():
+        if not cam.active_on(at):
+            continue
+        site = state.sites[cam.site_id]
+        owner = state.orgs[site.owner_id]
+        cited = registry.installer_restriction(packs, site, owner, at)
+        if cited is not None:
+            out.append(
+                _finding(
+                    cited,
+                    f"camera:{cam.id}",
+                    f"camera {cam.id} was installed by {owner.id} ({owner.kind}) in site "
+                    f"{site.id} ({site.category}), which only the police may equip",
+                    "major",
+                    since=cam.commissioned,
+                )
+            )
+        installer = state.orgs.get(cam.installer_id) if cam.installer_id else None
+        if installer is None or registry.installer_qualified(installer, cam.commissioned):
+            continue
+        for pack, rule in packs.rules(InstallerQualifiedRule, cam.commissioned):
+            reason = (
+                f"qualification expired on {installer.qualification_expires}"
+                if installer.qualification_no
+                else "no security-technology qualification on record"
+            )
+            out.append(
+                _finding(
+                    packs.cited(pack, rule),
+                    f"camera:{cam.id}",
+                    f"installer {installer.id} was not qualified when camera {cam.id} was "
+                    f"commissioned on {cam.commissioned} ({reason})",
+                    rule.severity,
+                    since=cam.commissioned,
+                )
+            )
+    return out
+
+
+def _filings(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
+    out = []
+    for ob in filing_obligations(state, packs, at):
+        if ob.status != "overdue":
+            continue
+        what = "commissioning" if ob.kind == "commissioning" else "removal"
+        out.append(
+            _finding(
+                ob.deadline.cited,
+                f"camera:{ob.camera_id}",
+                f"{what} of camera {ob.camera_id} on {ob.event_date} was not filed with the "
+                f"police by {ob.deadline.due}",
+                "major",
+                since=ob.deadline.due + timedelta(days=1),
+                deadline=ob.deadline.due,
+                also=tuple(d.cited for d in ob.also),
+            )
+        )
+    return out
+
+
+def _coverage(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
+    out = []
+    rules = {p.pack.id: (p, r) for p, r in packs.rules(CoverageRequiredRule, at)}
+    for site in state.sites.values():
+        covered = {
+            c.coverage_point
+            for c in state.cameras.values()
+            if c.site_id == site.id and c.active_on(at)
+        }
+        for point, requiring in packs.required_coverage(site.category, at).items():
+            if point in covered:
+                continue
+            cited = [packs.cited(*rules[p.pack.id]) for p in requiring if p.pack.id in rules]
+            if not cited:
+                continue
+            out.append(
+                _finding(
+                    cited[0],
+                    f"site:{site.id}",
+                    f"site {site.id} ({site.category}) has no active camera covering its "
+                    f"required {point.replace('_', ' ')}",
+                    "major",
+                    also=tuple(cited[1:]),
+                )
+            )
+    return out
+
+
+def _obstructions(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
+    out = []
+    rules = packs.rules(ObstructionRule, at)
+    for ob in state.obstructions:
+        if ob.reported_on > at or (ob.resolved_on is not None and ob.resolved_on <= at):
+            continue
+        cited = [packs.cited(p, r) for p, r in rules]
+        if not cited:
+            continue
+        party = f" by {ob.responsible_party}" if ob.responsible_party else ""
+        out.append(
+            _finding(
+                cited[0],
+                f"camera:{ob.camera_id}",
+                f"camera {ob.camera_id} is blocked ({ob.cause}){party} since {ob.reported_on}",
+                "major",
+                since=ob.reported_on,
+                also=tuple(cited[1:]),
+            )
+        )
+    return out
+
+
+def _conflicts(packs: PackSet, at: date) -> list[Finding]:
+    return [
+        Finding(
+            rule="pack_conflict",
+            article=f"{c.minimum.article} / {c.maximum.article}",
+            pack=f"{c.minimum.pack_id}+{c.maximum.pack_id}",
+            subject=f"retention_class:{c.retention_class}",
+            message=f"rule packs conflict, legal review needed: {c.message}",
+            severity="major",
+        )
+        for c in packs.conflicts(at)
+    ]

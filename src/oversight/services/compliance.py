@@ -1,0 +1,49 @@
+"""Compliance use cases: the report over the whole registry, and due filings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from oversight.bootstrap import System
+from oversight.domain import compliance
+from oversight.domain.filing import FilingObligation, filing_obligations
+from oversight.services.registry import registry_state
+
+
+@dataclass(frozen=True)
+class Report:
+    packs: list[str]
+    at: date
+    findings: list[compliance.Finding]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pack": ",".join(self.packs),
+            "packs": self.packs,
+            "at": self.at.isoformat(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def resolve_day(system: System, at: date | None) -> date:
+    """``--at`` or today, as a local date in the packs' time zone."""
+    return at if at is not None else system.packs.local_date(system.clock.now())
+
+
+def report(system: System, at: date | None = None) -> Report:
+    day = resolve_day(system, at)
+    state = registry_state(system)
+    packs = [p.pack.id for p in system.packs.active(day)] or system.packs.ids
+    return Report(packs, day, compliance.evaluate(state, system.packs, day))
+
+
+def due_filings(
+    system: System, at: date | None = None, *, include_filed: bool = False
+) -> tuple[date, list[FilingObligation]]:
+    day = resolve_day(system, at)
+    obligations = filing_obligations(registry_state(system), system.packs, day)
+    if not include_filed:
+        obligations = [o for o in obligations if o.status in ("due", "overdue")]
+    return day, obligations
