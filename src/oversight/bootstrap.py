@@ -29,6 +29,8 @@ class System:
     sessions: sessionmaker[Session]
     packs: PackSet
     clock: Clock = field(default_factory=SystemClock)
+    # Who acts, as recorded in ledger leaves; the CLI sets the OS user until logins exist.
+    actor: str = "system"
 
     def close(self) -> None:
         self.engine.dispose()

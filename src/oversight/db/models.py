@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    LargeBinary,
     Date,
     DateTime,
     ForeignKey,
@@ -85,3 +87,56 @@ class Obstruction(Base):
     responsible_party: Mapped[str | None] = mapped_column(String(200))
     resolved_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerLeaf(Base):
+    """One leaf of the Merkle log: its canonical bytes (docs/ledger.md) and leaf hash."""
+
+    __tablename__ = "ledger_leaves"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerNode(Base):
+    """Hash of the perfect subtree at (level, idx): leaves [idx*2^level, (idx+1)*2^level)."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(Base):
+    """Every signed checkpoint ever issued, kept for witnesses and consistency checks."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Segment(Base):
+    """The index of sealed footage. The ledger is the authority; this is its fast copy."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("camera_id", "seq", name="uq_segment_camera_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    size_bytes: Mapped[int] = mapped_column("bytes", BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    prev_sha256: Mapped[str | None] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300), unique=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_leaf: Mapped[int | None] = mapped_column(BigInteger)

@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from oversight.errors import RulePackError
-from oversight.rules.schema import RULE_KINDS, RulePack
+from oversight.rules.schema import RULE_KINDS, PackReferenceError, RulePack
 
 _PACKAGE = "oversight.rules.packs"
 
@@ -62,10 +62,13 @@ def parse_pack(text: str, *, source: str) -> RulePack:
         ) from exc
     if not isinstance(data, dict):
         raise RulePackError(f"{source}: a rule pack is a YAML mapping", ["<root>: not a mapping"])
+    duplicates = _duplicate_keys(node)
+    if duplicates:
+        raise RulePackError(f"{source}: {duplicates[0]}", duplicates)
     try:
         return RulePack.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(err, node) for err in exc.errors()]
+        problems = [line for err in exc.errors() for line in _describe_all(err, node)]
         noun = "error" if len(problems) == 1 else "errors"
         raise RulePackError(
             f"{source}: {len(problems)} {noun}: {problems[0]}"
@@ -74,11 +77,42 @@ def parse_pack(text: str, *, source: str) -> RulePack:
         ) from exc
 
 
+def _describe_all(err: Any, root: yaml.Node | None) -> list[str]:
+    # Cross-reference checks run on the whole pack and locate each problem themselves.
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, PackReferenceError):
+        base = list(err["loc"])
+        return [_located(base + list(loc), message, root) for loc, message in cause.problems]
+    return [_describe(err, root)]
+
+
 def _describe(err: Any, root: yaml.Node | None) -> str:
-    loc = _yaml_loc(list(err["loc"]))
+    return _located(list(err["loc"]), err["msg"], root)
+
+
+def _located(raw_loc: list[Any], message: str, root: yaml.Node | None) -> str:
+    loc = _yaml_loc(raw_loc)
     line = _line_of(root, loc)
     path = _format_path(loc)
-    return f"{path} (line {line}): {err['msg']}" if line else f"{path}: {err['msg']}"
+    return f"{path} (line {line}): {message}" if line else f"{path}: {message}"
+
+
+def _duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:
+    """PyYAML keeps the last of two equal keys silently; a pack must not lose an entry."""
+    out: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            here = f"{path}.{name}" if path else name
+            if name in seen:
+                out.append(f"{here} (line {key.start_mark.line + 1}): duplicate key {name!r}")
+            seen.add(name)
+            out += _duplicate_keys(value, here)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out += _duplicate_keys(item, f"{path}[{i}]")
+    return out
 
 
 def _yaml_loc(loc: list[Any]) -> list[Any]:

@@ -104,6 +104,9 @@ class SiteCategory(_Model):
     cite: Cite
     regime: Regime
     required_coverage: list[SnakeId] = Field(default_factory=list)
+    # Ids of this pack's rules that do not apply to sites of this category (cn-2025
+    # Art. 9 para 2 exempts other public places from Arts. 11, 14, 15, 16 para 2, 17).
+    exempt_rules: list[SnakeId] = Field(default_factory=list)
 
 
 class CoveragePoint(_Model):
@@ -160,6 +163,17 @@ class RetentionClass(_Model):
 class Document(_Model):
     name: Text
     cite: Cite
+
+
+Loc = tuple[str | int, ...]
+
+
+class PackReferenceError(ValueError):
+    """References that do not resolve; ``problems`` pairs each with its place in the pack."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
 
 
 # ---- rules: one model per kind; the engine dispatches on ``kind`` ----
@@ -354,45 +368,76 @@ class RulePack(_Model):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> RulePack:
-        problems: list[str] = []
+        problems: list[tuple[Loc, str]] = []
         seen: set[str] = set()
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
+            at: Loc = ("rules", index)
             if rule.id in seen:
-                problems.append(f"duplicate rule id {rule.id!r}")
+                problems.append(((*at, "id"), f"duplicate rule id {rule.id!r}"))
             seen.add(rule.id)
             if rule.penalty is not None and rule.penalty not in self.penalties:
-                problems.append(f"rule {rule.id!r}: unknown penalty {rule.penalty!r}")
-            problems.extend(self._rule_references(rule))
+                problems.append(
+                    ((*at, "penalty"), f"rule {rule.id!r}: unknown penalty {rule.penalty!r}")
+                )
+            problems.extend(((*at, *loc), message) for loc, message in self._rule_references(rule))
         for cat_id, cat in self.site_categories.items():
-            for point in cat.required_coverage:
+            at = ("site_categories", cat_id)
+            for i, point in enumerate(cat.required_coverage):
                 if point not in self.coverage_points:
-                    problems.append(f"site category {cat_id!r}: unknown coverage point {point!r}")
+                    problems.append(
+                        (
+                            (*at, "required_coverage", i),
+                            f"site category {cat_id!r}: unknown coverage point {point!r}",
+                        )
+                    )
+            for i, rule_id in enumerate(cat.exempt_rules):
+                if rule_id not in seen:
+                    problems.append(
+                        (
+                            (*at, "exempt_rules", i),
+                            f"site category {cat_id!r}: unknown rule {rule_id!r}",
+                        )
+                    )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise PackReferenceError(problems)
         return self
 
-    def _rule_references(self, rule: Rule) -> list[str]:
-        problems: list[str] = []
+    def _rule_references(self, rule: Rule) -> list[tuple[Loc, str]]:
+        """Dangling references inside one rule, located relative to the rule."""
+        problems: list[tuple[Loc, str]] = []
         if isinstance(rule, PlacementProhibitedRule):
-            for p in rule.params.placements:
+            for i, p in enumerate(rule.params.placements):
                 placement = self.placements.get(p)
+                loc: Loc = ("params", "placements", i)
                 if placement is None:
-                    problems.append(f"rule {rule.id!r}: unknown placement {p!r}")
+                    problems.append((loc, f"rule {rule.id!r}: unknown placement {p!r}"))
                 elif not placement.prohibited:
-                    problems.append(f"rule {rule.id!r}: placement {p!r} is not marked prohibited")
+                    problems.append(
+                        (loc, f"rule {rule.id!r}: placement {p!r} is not marked prohibited")
+                    )
         elif isinstance(rule, RetentionMinimumRule | RetentionCeilingRule):
             if rule.params.retention_class not in self.retention_classes:
                 problems.append(
-                    f"rule {rule.id!r}: unknown retention class {rule.params.retention_class!r}"
+                    (
+                        ("params", "retention_class"),
+                        f"rule {rule.id!r}: unknown retention class "
+                        f"{rule.params.retention_class!r}",
+                    )
                 )
         elif isinstance(rule, AccessApprovalRule | PersonsPresentRule):
-            docs = (
-                [d for e in rule.params.matrix.values() for d in e.documents]
+            docs: list[tuple[Loc, str]] = (
+                [
+                    (("params", "matrix", who, "documents", i), d)
+                    for who, e in rule.params.matrix.items()
+                    for i, d in enumerate(e.documents)
+                ]
                 if isinstance(rule, AccessApprovalRule)
-                else rule.params.documents
+                else [(("params", "documents", i), d) for i, d in enumerate(rule.params.documents)]
             )
             problems.extend(
-                f"rule {rule.id!r}: unknown document {d!r}" for d in docs if d not in self.documents
+                (loc, f"rule {rule.id!r}: unknown document {d!r}")
+                for loc, d in docs
+                if d not in self.documents
             )
         return problems
 

@@ -30,6 +30,8 @@ from oversight.domain.model import (
     SiteRec,
 )
 from oversight.errors import AlreadyExists, InvalidInput, NotFound
+from oversight.ledger import leaves
+from oversight.services.redact import redact_url
 
 _T = TypeVar("_T")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -95,6 +97,21 @@ def load_state(session: Session) -> RegistryState:
     )
 
 
+def _record(
+    session: Session, system: System, action: str, subject: str, changes: dict[str, object]
+) -> None:
+    """Append the registry change as a ledger leaf in the caller's transaction."""
+    values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()}
+    leaf = leaves.registry(
+        at=system.clock.now(),
+        actor=system.actor,
+        action=action,
+        subject=subject,
+        changes={k: v for k, v in values.items() if v is not None},
+    )
+    system.ledger.append(session, [leaf])
+
+
 def _get(session: Session, model: type[_T], key: object, noun: str) -> _T:
     row = session.get(model, key)
     if row is None:
@@ -134,6 +151,18 @@ def add_org(
             created_at=system.clock.now(),
         )
         s.add(row)
+        _record(
+            s,
+            system,
+            "org.add",
+            f"org:{org_id}",
+            {
+                "name": name,
+                "kind": kind,
+                "qualification_no": qualification_no,
+                "qualification_expires": qualification_expires,
+            },
+        )
         return to_org(row)
 
 
@@ -179,6 +208,13 @@ def add_site(
             created_at=system.clock.now(),
         )
         s.add(row)
+        _record(
+            s,
+            system,
+            "site.add",
+            f"site:{site_id}",
+            {"name": name, "category": category, "owner": owner_id, "address": address},
+        )
         return to_site(row)
 
 
@@ -264,6 +300,21 @@ def add_camera(
             created_at=system.clock.now(),
         )
         s.add(row)
+        _record(
+            s,
+            system,
+            "camera.add",
+            f"camera:{camera_id}",
+            {
+                "site": site_id,
+                "placement": placement,
+                "coverage": coverage,
+                "stream": redact_url(stream_url),
+                "commissioned": commissioned,
+                "installer": installer_id,
+                "privacy_masks": str(len(masks)),
+            },
+        )
         return camera
 
 
@@ -279,6 +330,7 @@ def remove_camera(system: System, camera_id: str, removed: date) -> CameraRec:
         if removed > _today(system):
             raise InvalidInput(f"--date {removed} is in the future")
         row.removed = removed
+        _record(s, system, "camera.remove", f"camera:{camera_id}", {"removed": removed})
         return to_camera(row)
 
 
@@ -340,6 +392,13 @@ def record_filing(
                 created_at=system.clock.now(),
             )
         )
+        _record(
+            s,
+            system,
+            "filing.record",
+            f"camera:{camera_id}",
+            {"kind": kind, "filed_on": filed_on, "receipt": receipt, "police_office": police_office},
+        )
         return FilingRec(camera_id, kind, filed_on, receipt)
 
 
@@ -369,6 +428,13 @@ def report_obstruction(
         )
         s.add(row)
         s.flush()
+        _record(
+            s,
+            system,
+            "obstruction.report",
+            f"camera:{camera_id}",
+            {"id": row.id, "cause": cause, "reported_on": reported_on, "party": responsible_party},
+        )
         return ObstructionRec(row.id, camera_id, reported_on, cause, None, responsible_party)
 
 
@@ -380,6 +446,10 @@ def resolve_obstruction(system: System, obstruction_id: int, resolved_on: date) 
         if resolved_on < row.reported_on:
             raise InvalidInput(f"--date {resolved_on} precedes the report on {row.reported_on}")
         row.resolved_on = resolved_on
+        _record(
+            s, system, "obstruction.resolve", f"camera:{row.camera_id}",
+            {"id": row.id, "resolved_on": resolved_on},
+        )
         return ObstructionRec(
             row.id, row.camera_id, row.reported_on, row.cause, resolved_on, row.responsible_party
         )

@@ -1,0 +1,158 @@
+"""Ledger leaf types and their canonical bytes.
+
+Encoding v1 (documented in docs/ledger.md): RFC 8785 (JCS) JSON of an object whose
+values are strings, integers (|n| < 2^53), or objects/lists of those; no floats, no
+null, no booleans. For such values JCS is exactly: keys sorted, no whitespace, UTF-8,
+minimal string escapes. Every leaf carries ``"v": 1`` and ``"type"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from oversight.errors import InvalidInput
+
+VERSION = 1
+LEAF_TYPES = ("registry", "segment_sealed", "segment_deleted", "gap", "access")
+_MAX_INT = 2**53 - 1
+
+Value = str | int | Sequence[Any] | Mapping[str, Any]
+
+
+def _check(value: Any, path: str) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        raise InvalidInput(f"ledger leaf field {path}: only strings and integers are allowed")
+    if isinstance(value, int):
+        if abs(value) > _MAX_INT:
+            raise InvalidInput(f"ledger leaf field {path}: integer out of the I-JSON range")
+    elif isinstance(value, str):
+        return
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInput(f"ledger leaf field {path}: keys must be strings")
+            _check(item, f"{path}.{key}")
+    elif isinstance(value, Sequence):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+    else:
+        raise InvalidInput(f"ledger leaf field {path}: unsupported type {type(value).__name__}")
+
+
+def canonical(obj: Mapping[str, Any]) -> bytes:
+    """RFC 8785 bytes of a leaf object restricted to strings and integers."""
+    _check(obj, "$")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode(data: bytes) -> dict[str, Any]:
+    obj = json.loads(data.decode("utf-8"))
+    if not isinstance(obj, dict) or obj.get("v") != VERSION or obj.get("type") not in LEAF_TYPES:
+        raise InvalidInput("not an Oversight v1 ledger leaf")
+    if canonical(obj) != data:
+        raise InvalidInput("ledger leaf bytes are not canonical")
+    return obj
+
+
+def instant(moment: datetime) -> str:
+    """Timestamps in leaves: UTC, RFC 3339, microseconds, 'Z'."""
+    if moment.tzinfo is None:
+        raise InvalidInput("ledger timestamps must be timezone-aware")
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _leaf(kind: str, at: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
+    leaf = {"v": VERSION, "type": kind, "at": instant(at)}
+    leaf.update({k: v for k, v in fields.items() if v is not None})
+    return leaf
+
+
+def registry(
+    *, at: datetime, actor: str, action: str, subject: str, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A registry change: ``action`` like ``camera.add``; ``changes`` the new values."""
+    return _leaf(
+        "registry",
+        at,
+        {"actor": actor, "action": action, "subject": subject, "changes": dict(changes)},
+    )
+
+
+def segment_sealed(
+    *,
+    at: datetime,
+    camera: str,
+    seq: int,
+    prev_sha256: str,
+    start: datetime,
+    end: datetime,
+    clock_offset_ms: int,
+    size: int,
+    sha256: str,
+    storage_key: str,
+) -> dict[str, Any]:
+    """A sealed segment; ``prev_sha256`` chains each camera's segments ("" for the first)."""
+    return _leaf(
+        "segment_sealed",
+        at,
+        {
+            "camera": camera,
+            "seq": seq,
+            "prev_sha256": prev_sha256,
+            "start": instant(start),
+            "end": instant(end),
+            "clock_offset_ms": clock_offset_ms,
+            "bytes": size,
+            "sha256": sha256,
+            "storage_key": storage_key,
+        },
+    )
+
+
+def segment_deleted(
+    *, at: datetime, segment: str, sha256: str, reason: str, rule: str
+) -> dict[str, Any]:
+    return _leaf(
+        "segment_deleted",
+        at,
+        {"segment": segment, "sha256": sha256, "reason": reason, "rule": rule},
+    )
+
+
+def gap(
+    *, at: datetime, camera: str, start: datetime, end: datetime, reason: str
+) -> dict[str, Any]:
+    return _leaf(
+        "gap",
+        at,
+        {"camera": camera, "start": instant(start), "end": instant(end), "reason": reason},
+    )
+
+
+def access(
+    *,
+    at: datetime,
+    actors: Sequence[str],
+    action: str,
+    target: str,
+    purpose: str,
+    destination: str,
+    grant: str,
+) -> dict[str, Any]:
+    return _leaf(
+        "access",
+        at,
+        {
+            "actors": list(actors),
+            "action": action,
+            "target": target,
+            "purpose": purpose,
+            "destination": destination,
+            "grant": grant,
+        },
+    )
