@@ -242,3 +242,14 @@ def test_cn_2025_alone_sets_its_own_legacy_deadline() -> None:
     assert not [f for f in evaluate(st, cn, date(2025, 6, 30)) if f.rule == "filing_commissioning"]
     (late,) = [f for f in evaluate(st, cn, date(2025, 7, 1)) if f.rule == "filing_commissioning"]
     assert late.deadline == date(2025, 6, 30) and late.article.startswith("Art. 14")
+
+
+def test_cn_2025_exempts_other_public_places_from_filing_but_not_from_art_8() -> None:
+    cn = PackSet(load_packs(["cn-2025"]))
+    other = SiteRec("s1", "Shop front", "other_public_place", "acme")
+    st = state(cam(commissioned=date(2026, 1, 1)), site=other)
+    assert [f.rule for f in evaluate(st, cn, date(2026, 6, 1))] == []
+    toilet = state(cam(placement="public_toilet", commissioned=date(2026, 1, 1)), site=other)
+    assert [f.rule for f in evaluate(toilet, cn, date(2026, 6, 1))] == ["prohibited_placement"]
+    school = state(cam(commissioned=date(2026, 1, 1)))
+    assert [f.rule for f in evaluate(school, cn, date(2026, 6, 1))] == ["filing_commissioning"]

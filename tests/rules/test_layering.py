@@ -154,12 +154,14 @@ def test_vocabularies_are_the_union() -> None:
 
 def test_required_coverage_is_the_union() -> None:
     required = BOTH.required_coverage("school", NEW_YEAR_2026)
-    assert {k: [p.pack.id for p in v] for k, v in required.items()} == {
+    assert {k: [p.pack.id for p, _ in v] for k, v in required.items()} == {
         "entrance": ["xj-2014"],
         "main_passage": ["xj-2014"],
         "key_part": ["xj-2014"],
     }
     assert PackSet([CN]).required_coverage("school", NEW_YEAR_2026) == {}
+    # xj-2014 Art. 6 sites are equipped by the government: no owner coverage duty.
+    assert BOTH.required_coverage("square", NEW_YEAR_2026) == {}
 
 
 # ---- filing deadlines: the earliest wins ----

@@ -43,12 +43,12 @@ def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
         out += [inspect.cleandoc(cmd.help), ""]
     args = [p for p in cmd.params if p.param_type_name == "argument"]
     opts = [p for p in cmd.params if p.param_type_name == "option"]
-    usage = " ".join([*path, *(a.human_readable_name.upper() for a in args), "[OPTIONS]"])
+    usage = " ".join([*path, *(_arg_name(a) for a in args), "[OPTIONS]"])
     out += ["```", usage, "```", ""]
     if opts or args:
         out += ["| option | meaning |", "| --- | --- |"]
         for a in args:
-            out.append(f"| `{a.human_readable_name.upper()}` | {getattr(a, 'help', '') or ''} |")
+            out.append(f"| `{_arg_name(a)}` | {getattr(a, 'help', '') or ''} |")
         for o in opts:
             names = ", ".join(f"`{n}`" for n in o.opts)
             meaning = (o.help or "").replace("|", "\\|")
@@ -56,6 +56,10 @@ def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
                 meaning += " (required)"
             out.append(f"| {names} | {meaning} |")
         out.append("")
+
+
+def _arg_name(arg: Any) -> str:
+    return str(arg.name or "").upper()
 
 
 if __name__ == "__main__":

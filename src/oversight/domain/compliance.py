@@ -16,7 +16,6 @@ from oversight.domain.filing import filing_obligations
 from oversight.domain.model import RegistryState
 from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import (
-    CoverageRequiredRule,
     InstallerQualifiedRule,
     ObstructionRule,
     Severity,
@@ -105,7 +104,8 @@ def _placements(state: RegistryState, packs: PackSet, at: date) -> list[Finding]
     for cam in state.cameras.values():
         if not cam.active_on(at):
             continue
-        cited = packs.prohibitions(cam.placement, at)
+        category = state.sites[cam.site_id].category
+        cited = packs.prohibitions(cam.placement, at, category=category)
         if cited:
             out.append(
                 _finding(
@@ -134,7 +134,7 @@ def _installers(state: RegistryState, packs: PackSet, at: date) -> list[Finding]
                     cited,
                     f"camera:{cam.id}",
                     f"camera {cam.id} was installed by {owner.id} ({owner.kind}) in site "
-                    f"{site.id} ({site.category}), which only the police may equip",
+                    f"{site.id} ({site.category}), where {owner.kind} owners may not install",
                     "major",
                     since=cam.commissioned,
                 )
@@ -142,7 +142,8 @@ def _installers(state: RegistryState, packs: PackSet, at: date) -> list[Finding]
         installer = state.orgs.get(cam.installer_id) if cam.installer_id else None
         if installer is None or registry.installer_qualified(installer, cam.commissioned):
             continue
-        for pack, rule in packs.rules(InstallerQualifiedRule, cam.commissioned):
+        rules = packs.rules(InstallerQualifiedRule, cam.commissioned, category=site.category)
+        for pack, rule in rules:
             reason = (
                 f"qualification expired on {installer.qualification_expires}"
                 if installer.qualification_no
@@ -184,7 +185,6 @@ def _filings(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
 
 def _coverage(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
     out = []
-    rules = {p.pack.id: (p, r) for p, r in packs.rules(CoverageRequiredRule, at)}
     for site in state.sites.values():
         covered = {
             c.coverage_point
@@ -194,9 +194,7 @@ def _coverage(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
         for point, requiring in packs.required_coverage(site.category, at).items():
             if point in covered:
                 continue
-            cited = [packs.cited(*rules[p.pack.id]) for p in requiring if p.pack.id in rules]
-            if not cited:
-                continue
+            cited = [packs.cited(pack, rule) for pack, rule in requiring]
             out.append(
                 _finding(
                     cited[0],

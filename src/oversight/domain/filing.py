@@ -34,7 +34,10 @@ def filing_obligations(state: RegistryState, packs: PackSet, at: date) -> list[F
         for kind, when in events:
             if when > at:
                 continue
-            deadlines = packs.filing_deadlines(kind, when, at, removed=cam.removed)
+            category = state.sites[cam.site_id].category
+            deadlines = packs.filing_deadlines(
+                kind, when, at, removed=cam.removed, category=category
+            )
             if not deadlines:
                 continue
             record = state.filing(cam.id, kind)

@@ -15,10 +15,12 @@ from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import InstallerRestrictedRule
 
 
-def check_placement(packs: PackSet, placement: str, on: date) -> None:
+def check_placement(
+    packs: PackSet, placement: str, on: date, category: str | None = None
+) -> None:
     """Refuse a placement that any pack in force prohibits (prohibitions combine)."""
     packs.require_placement(placement)
-    prohibited = packs.prohibitions(placement, on)
+    prohibited = packs.prohibitions(placement, on, category=category)
     if prohibited:
         first = prohibited[0]
         raise RuleViolation(
@@ -30,7 +32,7 @@ def check_placement(packs: PackSet, placement: str, on: date) -> None:
 
 def installer_restriction(packs: PackSet, site: SiteRec, owner: Org, on: date) -> Cited | None:
     """The first rule in force that forbids this owner installing in this site, if any."""
-    for pack, rule in packs.rules(InstallerRestrictedRule, on):
+    for pack, rule in packs.rules(InstallerRestrictedRule, on, category=site.category):
         category = pack.site_categories.get(site.category)
         if category is None or category.regime not in rule.params.regimes:
             continue
@@ -44,7 +46,7 @@ def check_installer(packs: PackSet, site: SiteRec, owner: Org, on: date) -> None
     if cited is not None:
         raise RuleViolation(
             f"owner {owner.id!r} ({owner.kind}) may not install cameras in site {site.id!r} of "
-            f"category {site.category!r}; only the police manage it",
+            f"category {site.category!r} (rule {cited.rule_id} of {cited.pack_id})",
             rule=cited.rule_id,
             article=cited.article,
         )
@@ -57,7 +59,7 @@ def check_new_camera(
     packs.require_coverage_point(camera.coverage_point)
     if installer is not None and installer.kind != "installer":
         raise InvalidInput(f"organisation {installer.id!r} is a {installer.kind}, not an installer")
-    check_placement(packs, camera.placement, on)
+    check_placement(packs, camera.placement, on, site.category)
     check_installer(packs, site, owner, on)
 
 

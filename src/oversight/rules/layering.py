@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from oversight.errors import InvalidInput
 from oversight.rules.schema import (
+    CoverageRequiredRule,
     FilingDeadlineRule,
     Penalty,
     PlacementProhibitedRule,
@@ -95,8 +96,22 @@ class PackSet:
     def active(self, on: date) -> list[RulePack]:
         return [p for p in self.packs if p.in_force(on)]
 
-    def rules(self, kind: type[R], on: date) -> list[tuple[RulePack, R]]:
-        return [(p, r) for p in self.active(on) for r in p.rules if isinstance(r, kind)]
+    def rules(
+        self, kind: type[R], on: date, *, category: str | None = None
+    ) -> list[tuple[RulePack, R]]:
+        """Rules of a kind in force on a day; with ``category``, minus those the pack
+        exempts sites of that category from (e.g. cn-2025 Art. 9 para 2)."""
+        return [
+            (p, r)
+            for p in self.active(on)
+            for r in p.rules
+            if isinstance(r, kind) and not self.exempt(p, r.id, category)
+        ]
+
+    @staticmethod
+    def exempt(pack: RulePack, rule_id: str, category: str | None) -> bool:
+        cat = pack.site_categories.get(category) if category else None
+        return cat is not None and rule_id in cat.exempt_rules
 
     def cited(self, pack: RulePack, rule: Rule, article: str | None = None) -> Cited:
         penalty = pack.penalties.get(rule.penalty) if rule.penalty else None
@@ -133,25 +148,37 @@ class PackSet:
 
     # ---- merged rules ----
 
-    def prohibitions(self, placement: str, on: date) -> list[Cited]:
+    def prohibitions(
+        self, placement: str, on: date, *, category: str | None = None
+    ) -> list[Cited]:
         """Every rule in force that prohibits this placement (union across packs)."""
         out: list[Cited] = []
-        for pack, rule in self.rules(PlacementProhibitedRule, on):
+        for pack, rule in self.rules(PlacementProhibitedRule, on, category=category):
             if placement in rule.params.placements:
                 out.append(self.cited(pack, rule, pack.placements[placement].cite))
         return out
 
-    def required_coverage(self, category: str, on: date) -> dict[str, list[RulePack]]:
-        """Coverage points a site category requires, with the packs that require each."""
-        out: dict[str, list[RulePack]] = {}
-        for pack in self.active(on):
+    def required_coverage(
+        self, category: str, on: date
+    ) -> dict[str, list[tuple[RulePack, CoverageRequiredRule]]]:
+        """Coverage points a site category requires, with the pack rules that require each."""
+        out: dict[str, list[tuple[RulePack, CoverageRequiredRule]]] = {}
+        for pack, rule in self.rules(CoverageRequiredRule, on, category=category):
             cat = pack.site_categories.get(category)
-            for point in cat.required_coverage if cat else []:
-                out.setdefault(point, []).append(pack)
+            if cat is None or cat.regime not in rule.params.regimes:
+                continue
+            for point in cat.required_coverage:
+                out.setdefault(point, []).append((pack, rule))
         return out
 
     def filing_deadlines(
-        self, event: str, event_date: date, on: date, *, removed: date | None = None
+        self,
+        event: str,
+        event_date: date,
+        on: date,
+        *,
+        removed: date | None = None,
+        category: str | None = None,
     ) -> list[Deadline]:
         """Deadlines for filing an event, earliest first (ties: pack order).
 
@@ -161,7 +188,7 @@ class PackSet:
         nothing.
         """
         out: list[Deadline] = []
-        for pack, rule in self.rules(FilingDeadlineRule, on):
+        for pack, rule in self.rules(FilingDeadlineRule, on, category=category):
             params = rule.params
             if params.event != event:
                 continue

@@ -26,6 +26,7 @@ Cite = Annotated[str, Field(pattern=CITE_PATTERN, description="e.g. 'Art. 8(2)'"
 SnakeId = Annotated[str, Field(pattern=SNAKE_ID)]
 OrgKind = Literal["owner", "installer", "police"]
 Regime = Literal["government_managed", "unit_managed", "other_public"]
+ALL_REGIMES: tuple[Regime, ...] = ("government_managed", "unit_managed", "other_public")
 AccessKind = Literal["view", "copy", "retrieve"]
 RequesterClass = Literal[
     "police", "state_security", "emergency_response", "other_unit", "individual"
@@ -228,10 +229,17 @@ class FilingDeadlineRule(_RuleBase):
     params: FilingDeadlineParams
 
 
+class CoverageRequiredParams(_Model):
+    # Site regimes whose owner carries this duty (xj-2014 Art. 7: unit-managed sites;
+    # Art. 6 sites are the government's to equip).
+    regimes: list[Regime] = Field(default_factory=lambda: list(ALL_REGIMES), min_length=1)
+
+
 class CoverageRequiredRule(_RuleBase):
     """Each required coverage point of a site's category needs an active camera."""
 
     kind: Literal["coverage_required"]
+    params: CoverageRequiredParams = Field(default_factory=CoverageRequiredParams)
 
 
 class ObstructionRule(_RuleBase):
