@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import Env
 
-TODAY = date.today()
+# "Today" as the rule packs see it: the local date in China's legal time zone.
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def seed(env: Env, *, category: str = "school", owner_kind: str = "owner") -> None:
@@ -87,17 +90,19 @@ def test_commands_refuse_an_uninitialised_database(env: Env) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_data_dir_option_overrides_the_environment(env: Env, tmp_path) -> None:
-    if env.database_url:
-        pytest.skip("--data-dir selects the embedded SQLite database only")
+def test_data_dir_option_overrides_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Embedded SQLite only: --data-dir chooses where the embedded database lives.
+    monkeypatch.delenv("OVERSIGHT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("OVERSIGHT_DATA_DIR", str(tmp_path / "default"))
+    env = Env(tmp_path / "default", None, monkeypatch)
     other = tmp_path / "elsewhere"
     env.ok("init", "--data-dir", str(other))
     assert (other / "oversight.db").exists()
     env.ok("--data-dir", str(other), "orgs", "add", "--id", "o", "--name", "O", "--kind", "owner")
-    assert (
-        json.loads(env.ok("orgs", "list", "--json", "--data-dir", str(other)).stdout)[0]["id"]
-        == "o"
-    )
+    listed = json.loads(env.ok("orgs", "list", "--json", "--data-dir", str(other)).stdout)
+    assert [o["id"] for o in listed] == ["o"]
     assert not env.data_dir.exists()
 
 

@@ -62,7 +62,13 @@ def rules_of(findings: list[Finding], subject: str | None = None) -> list[str]:
 D = date(2026, 3, 1)
 COVER = full_coverage()
 CASES = [
-    ("filed in time", XJ, state(cam(), *COVER, filings=filed(cam(), *COVER)), D + timedelta(60), []),
+    (
+        "filed in time",
+        XJ,
+        state(cam(), *COVER, filings=filed(cam(), *COVER)),
+        D + timedelta(60),
+        [],
+    ),
     ("unfiled, last day", XJ, state(cam(), *COVER, filings=filed(*COVER)), D + timedelta(30), []),
     (
         "unfiled, day after",
@@ -188,8 +194,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "packs", "st", "day", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_camera_rules(case: str, packs: PackSet, st: RegistryState, day: date, expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("case", "packs", "st", "day", "expected"), CASES, ids=[c[0] for c in CASES]
+)
+def test_camera_rules(
+    case: str, packs: PackSet, st: RegistryState, day: date, expected: list[str]
+) -> None:
     assert rules_of(evaluate(st, packs, day), "camera:c1") == expected
 
 
@@ -198,7 +208,10 @@ def test_every_finding_names_article_and_penalty_from_the_pack() -> None:
     found = evaluate(st, XJ, D + timedelta(31))
     by_rule = {f.rule: f for f in found}
     assert by_rule["prohibited_placement"].article == "Art. 8(2)"
-    assert (by_rule["prohibited_placement"].min_cny, by_rule["prohibited_placement"].max_cny) == (200, 1000)
+    assert (by_rule["prohibited_placement"].min_cny, by_rule["prohibited_placement"].max_cny) == (
+        200,
+        1000,
+    )
     assert by_rule["filing_commissioning"].article.startswith("Art. 12")
     assert by_rule["filing_commissioning"].deadline == D + timedelta(30)
     assert by_rule["filing_commissioning"].since == D + timedelta(31)
@@ -217,7 +230,9 @@ def test_every_finding_names_article_and_penalty_from_the_pack() -> None:
     ],
 )
 def test_coverage(cams: list[CameraRec], missing: list[str]) -> None:
-    found = [f for f in evaluate(state(*cams, filings=filed(*cams)), XJ, D) if f.subject == "site:s1"]
+    found = [
+        f for f in evaluate(state(*cams, filings=filed(*cams)), XJ, D) if f.subject == "site:s1"
+    ]
     assert sorted(f.message.rsplit("required ", 1)[1].replace(" ", "_") for f in found) == missing
 
 

@@ -15,9 +15,7 @@ from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import InstallerRestrictedRule
 
 
-def check_placement(
-    packs: PackSet, placement: str, on: date, category: str | None = None
-) -> None:
+def check_placement(packs: PackSet, placement: str, on: date, category: str | None = None) -> None:
     """Refuse a placement that any pack in force prohibits (prohibitions combine)."""
     packs.require_placement(placement)
     prohibited = packs.prohibitions(placement, on, category=category)

@@ -148,9 +148,7 @@ class PackSet:
 
     # ---- merged rules ----
 
-    def prohibitions(
-        self, placement: str, on: date, *, category: str | None = None
-    ) -> list[Cited]:
+    def prohibitions(self, placement: str, on: date, *, category: str | None = None) -> list[Cited]:
         """Every rule in force that prohibits this placement (union across packs)."""
         out: list[Cited] = []
         for pack, rule in self.rules(PlacementProhibitedRule, on, category=category):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from oversight.errors import RulePackError
 from oversight.rules.schema import RULE_KINDS, PackReferenceError, RulePack
 
 _PACKAGE = "oversight.rules.packs"
+# libyaml when available: packs are parsed on every command.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def builtin_pack_ids() -> list[str]:
@@ -21,7 +24,9 @@ def builtin_pack_ids() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
+@functools.cache
 def load_builtin(pack_id: str) -> RulePack:
+    """A shipped pack; cached, since packs are immutable (frozen models)."""
     if pack_id not in builtin_pack_ids():
         known = ", ".join(builtin_pack_ids())
         raise RulePackError(f"unknown rule pack {pack_id!r} (known: {known})")
@@ -51,8 +56,7 @@ def load_pack_file(path: Path) -> RulePack:
 
 def parse_pack(text: str, *, source: str) -> RulePack:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _compose_and_construct(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -75,6 +79,17 @@ def parse_pack(text: str, *, source: str) -> RulePack:
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
             problems,
         ) from exc
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for line numbers and duplicate keys) and the data."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
 
 
 def _describe_all(err: Any, root: yaml.Node | None) -> list[str]:

@@ -397,7 +397,12 @@ def record_filing(
             system,
             "filing.record",
             f"camera:{camera_id}",
-            {"kind": kind, "filed_on": filed_on, "receipt": receipt, "police_office": police_office},
+            {
+                "kind": kind,
+                "filed_on": filed_on,
+                "receipt": receipt,
+                "police_office": police_office,
+            },
         )
         return FilingRec(camera_id, kind, filed_on, receipt)
 
@@ -447,7 +452,10 @@ def resolve_obstruction(system: System, obstruction_id: int, resolved_on: date) 
             raise InvalidInput(f"--date {resolved_on} precedes the report on {row.reported_on}")
         row.resolved_on = resolved_on
         _record(
-            s, system, "obstruction.resolve", f"camera:{row.camera_id}",
+            s,
+            system,
+            "obstruction.resolve",
+            f"camera:{row.camera_id}",
             {"id": row.id, "resolved_on": resolved_on},
         )
         return ObstructionRec(
