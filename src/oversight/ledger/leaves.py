@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from oversight.errors import InvalidInput
@@ -23,7 +23,7 @@ Value = str | int | Sequence[Any] | Mapping[str, Any]
 
 
 def _check(value: Any, path: str) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, float):
+    if isinstance(value, bool | float | bytes | bytearray) or value is None:
         raise InvalidInput(f"ledger leaf field {path}: only strings and integers are allowed")
     if isinstance(value, int):
         if abs(value) > _MAX_INT:
@@ -61,8 +61,6 @@ def instant(moment: datetime) -> str:
     """Timestamps in leaves: UTC, RFC 3339, microseconds, 'Z'."""
     if moment.tzinfo is None:
         raise InvalidInput("ledger timestamps must be timezone-aware")
-    from datetime import UTC
-
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
