@@ -23,7 +23,7 @@ def init(data_dir: DataDirOption = None) -> None:
         after = migrate.current_revision(system.engine)
     finally:
         system.close()
-    where = settings.database_url and "the configured database" or str(settings.data_dir)
+    where = (settings.database_url and "the configured database") or str(settings.data_dir)
     if before == after:
         console.print(f"Oversight data in {where} is up to date (schema {after}).")
     else:

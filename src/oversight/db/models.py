@@ -7,11 +7,11 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
-    LargeBinary,
     Date,
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
