@@ -19,7 +19,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
+from oversight import bootstrap
 from oversight.cli.main import app
+from oversight.config import Settings
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -98,3 +100,13 @@ def env(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatc
 def initialised(env: Env) -> Env:
     env.ok("init")
     return env
+
+
+@pytest.fixture
+def system(initialised: Env) -> Iterator[bootstrap.System]:
+    """A built System over the initialised data dir and database of ``initialised``."""
+    built = bootstrap.build(Settings())
+    try:
+        yield built
+    finally:
+        built.close()

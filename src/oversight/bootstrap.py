@@ -1,4 +1,4 @@
-"""Wiring in one place: build the concrete database, rule packs and clock from Settings.
+"""Wiring in one place: build the database, rule packs, ledger and clock from Settings.
 
 Nothing else in Oversight creates engines, reads the environment or loads packs.
 """
@@ -16,6 +16,8 @@ from oversight.config import Settings
 from oversight.db import migrate
 from oversight.db.engine import make_engine, make_session_factory
 from oversight.errors import ConfigError
+from oversight.ledger import keys
+from oversight.ledger.log import Ledger
 from oversight.rules.layering import PackSet
 from oversight.rules.loader import load_packs
 
@@ -28,6 +30,7 @@ class System:
     engine: Engine
     sessions: sessionmaker[Session]
     packs: PackSet
+    ledger: Ledger
     clock: Clock = field(default_factory=SystemClock)
     # Who acts, as recorded in ledger leaves; the CLI sets the OS user until logins exist.
     actor: str = "system"
@@ -41,7 +44,10 @@ def build(settings: Settings, *, clock: Clock | None = None, require_schema: boo
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
-    system = System(settings, engine, make_session_factory(engine), packs, clock or SystemClock())
+    clock = clock or SystemClock()
+    # The signing key is read on the first append, so read-only commands work without it.
+    ledger = Ledger(settings.ledger_origin, lambda: keys.load_signer(settings.keys_dir), clock.now)
+    system = System(settings, engine, make_session_factory(engine), packs, ledger, clock)
     if require_schema:
         _check_schema(system)
     return system

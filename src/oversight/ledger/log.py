@@ -1,0 +1,257 @@
+"""The persistent Merkle log: leaves, stored subtree hashes and signed checkpoints.
+
+Appends run inside the caller's transaction, so a leaf commits or rolls back with the
+change it records (a registry row, a segment index row). Each append:
+
+1. takes the log's write lock (SQLite: the ``BEGIN IMMEDIATE`` every transaction takes;
+   PostgreSQL: a transaction-scoped advisory lock), so leaf indexes never race;
+2. reads the *frontier*, the at most log2(n) perfect subtrees that make up the tree;
+3. inserts the leaves and every perfect-subtree hash they complete (the tlog-tiles
+   "stored hash" addressing; see ``merkle.subtree_hashes_to_store``);
+4. signs a checkpoint for the new size and stores it, in the same transaction.
+
+So a committed leaf is always covered by a signed checkpoint, a crash rolls back a
+whole batch, and proofs cost one indexed read of O(log n) rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy.orm import Session
+
+from oversight.db import models as m
+from oversight.errors import InvalidInput, NotFound
+from oversight.ledger import merkle, note
+from oversight.ledger.leaves import canonical
+
+# pg_advisory_xact_lock key: "OVRSLOG" in ASCII, any fixed 64-bit number would do.
+_PG_LOCK_KEY = 0x4F5652534C4F47
+_DUMMY = b"\x00" * merkle.HASH_SIZE
+_CHUNK = 500  # rows per IN (...) query, under every backend's parameter limit
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredLeaf:
+    index: int
+    kind: str
+    data: bytes
+    leaf_hash: bytes
+    created_at: datetime
+
+
+Key = tuple[int, int]
+
+
+def _needed(fn: Callable[[merkle.NodeGetter], object]) -> set[Key]:
+    """The (level, index) nodes ``fn`` asks for: which nodes a proof reads depends
+    only on the sizes, never on hash values, so a dry run finds them all up front."""
+    asked: set[Key] = set()
+
+    def record(level: int, index: int) -> bytes:
+        asked.add((level, index))
+        return _DUMMY
+
+    fn(record)
+    return asked
+
+
+def _frontier(size: int) -> set[Key]:
+    """The perfect subtrees whose concatenation is the tree of ``size`` leaves."""
+    keys: set[Key] = set()
+    start = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            keys.add((level, start >> level))
+            start += 1 << level
+    return keys
+
+
+class Ledger:
+    """The log of one deployment. Stateless between calls; safe to share."""
+
+    def __init__(
+        self, origin: str, signer: Callable[[], note.Signer], clock: Callable[[], datetime]
+    ):
+        self.origin = origin
+        self._signer_factory = signer
+        self._signer: note.Signer | None = None
+        self._now = clock
+
+    # ---- writing -------------------------------------------------------------------
+
+    def append(self, session: Session, entries: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Append leaf objects (see ``leaves``) in the caller's transaction; their indexes.
+
+        The batch is checkpointed before returning, so once the caller commits, the
+        leaves are durable and covered by a signed checkpoint.
+        """
+        if not entries:
+            return []
+        encoded = [(str(e.get("type", "")), canonical(e)) for e in entries]
+        signer = self.signer()  # fail before writing anything if the key is unusable
+        self._lock(session)
+        size = self.size(session)
+        nodes = self._fetch(session, _frontier(size))
+
+        def get(level: int, index: int) -> bytes:
+            try:
+                return nodes[(level, index)]
+            except KeyError:
+                raise InvalidInput(f"ledger node ({level}, {index}) is missing") from None
+
+        now = self._now()
+        leaf_rows: list[dict[str, Any]] = []
+        node_rows: list[dict[str, Any]] = []
+        for offset, (kind, data) in enumerate(encoded):
+            index = size + offset
+            lh = merkle.leaf_hash(data)
+            leaf_rows.append(
+                {"idx": index, "kind": kind, "data": data, "leaf_hash": lh, "created_at": now}
+            )
+            for stored in merkle.subtree_hashes_to_store(index, lh, get):
+                nodes[(stored.level, stored.n)] = stored.hash
+                node_rows.append({"level": stored.level, "idx": stored.n, "hash": stored.hash})
+        session.execute(insert(m.LedgerLeaf), leaf_rows)
+        session.execute(insert(m.LedgerNode), node_rows)
+        new_size = size + len(encoded)
+        self._store_checkpoint(session, signer, new_size, merkle.tree_hash(new_size, get), now)
+        return [size + i for i in range(len(encoded))]
+
+    def publish(self, session: Session) -> StoredCheckpoint:
+        """A signed checkpoint of the current tree, made now unless one already covers it."""
+        signer = self.signer()
+        self._lock(session)
+        size = self.size(session)
+        existing = session.get(m.LedgerCheckpoint, size)
+        if existing is None:
+            self._store_checkpoint(session, signer, size, self.root(session, size), self._now())
+            existing = session.get(m.LedgerCheckpoint, size)
+            assert existing is not None
+        return _checkpoint(existing)
+
+    def signer(self) -> note.Signer:
+        if self._signer is None:
+            self._signer = self._signer_factory()
+        return self._signer
+
+    def _lock(self, session: Session) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+
+    def _store_checkpoint(
+        self, session: Session, signer: note.Signer, size: int, root: bytes, now: datetime
+    ) -> None:
+        signed = note.sign_checkpoint(note.Checkpoint(self.origin, size, root), [signer])
+        session.execute(
+            insert(m.LedgerCheckpoint),
+            [{"size": size, "root": root, "note": signed, "created_at": now}],
+        )
+
+    # ---- reading -------------------------------------------------------------------
+
+    def size(self, session: Session) -> int:
+        last = session.scalar(select(func.max(m.LedgerLeaf.idx)))
+        return 0 if last is None else int(last) + 1
+
+    def _fetch(self, session: Session, keys: set[Key]) -> dict[Key, bytes]:
+        found: dict[Key, bytes] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            cond = or_(
+                *(and_(m.LedgerNode.level == lv, m.LedgerNode.idx == ix) for lv, ix in chunk)
+            )
+            for level, idx, h in session.execute(
+                select(m.LedgerNode.level, m.LedgerNode.idx, m.LedgerNode.hash).where(cond)
+            ):
+                found[(int(level), int(idx))] = bytes(h)
+        return found
+
+    def _getter(
+        self, session: Session, fn: Callable[[merkle.NodeGetter], object]
+    ) -> merkle.NodeGetter:
+        nodes = self._fetch(session, _needed(fn))
+
+        def get(level: int, index: int) -> bytes:
+            try:
+                return nodes[(level, index)]
+            except KeyError:
+                raise NotFound(f"the ledger has no node ({level}, {index})") from None
+
+        return get
+
+    def _check_size(self, session: Session, size: int | None) -> int:
+        current = self.size(session)
+        if size is None:
+            return current
+        if not 0 <= size <= current:
+            raise InvalidInput(f"tree size {size} is not between 0 and the log size {current}")
+        return size
+
+    def root(self, session: Session, size: int | None = None) -> bytes:
+        n = self._check_size(session, size)
+        return merkle.tree_hash(n, self._getter(session, lambda g: merkle.tree_hash(n, g)))
+
+    def inclusion_proof(self, session: Session, index: int, size: int | None = None) -> list[bytes]:
+        n = self._check_size(session, size)
+        if not 0 <= index < n:
+            raise InvalidInput(f"leaf index {index} is not in a tree of size {n}")
+        return merkle.inclusion_proof(
+            index, n, self._getter(session, lambda g: merkle.inclusion_proof(index, n, g))
+        )
+
+    def consistency_proof(
+        self, session: Session, size1: int, size2: int | None = None
+    ) -> list[bytes]:
+        n = self._check_size(session, size2)
+        if not 0 <= size1 <= n:
+            raise InvalidInput(f"no consistency proof from size {size1} to size {n}")
+        return merkle.consistency_proof(
+            size1, n, self._getter(session, lambda g: merkle.consistency_proof(size1, n, g))
+        )
+
+    def leaf(self, session: Session, index: int) -> StoredLeaf:
+        row = session.get(m.LedgerLeaf, index)
+        if row is None:
+            raise NotFound(f"the ledger has no leaf {index}")
+        return StoredLeaf(row.idx, row.kind, bytes(row.data), bytes(row.leaf_hash), row.created_at)
+
+    def leaves(self, session: Session, start: int = 0, stop: int | None = None) -> list[StoredLeaf]:
+        query = select(m.LedgerLeaf).where(m.LedgerLeaf.idx >= start).order_by(m.LedgerLeaf.idx)
+        if stop is not None:
+            query = query.where(m.LedgerLeaf.idx < stop)
+        return [
+            StoredLeaf(r.idx, r.kind, bytes(r.data), bytes(r.leaf_hash), r.created_at)
+            for r in session.scalars(query)
+        ]
+
+    def latest_checkpoint(self, session: Session) -> StoredCheckpoint | None:
+        row = session.scalars(
+            select(m.LedgerCheckpoint).order_by(m.LedgerCheckpoint.size.desc()).limit(1)
+        ).first()
+        return None if row is None else _checkpoint(row)
+
+    def checkpoints(self, session: Session, since: int = 0) -> list[StoredCheckpoint]:
+        rows = session.scalars(
+            select(m.LedgerCheckpoint)
+            .where(m.LedgerCheckpoint.size >= since)
+            .order_by(m.LedgerCheckpoint.size)
+        )
+        return [_checkpoint(r) for r in rows]
+
+
+def _checkpoint(row: m.LedgerCheckpoint) -> StoredCheckpoint:
+    return StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at)
