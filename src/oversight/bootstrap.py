@@ -1,4 +1,4 @@
-"""Wiring in one place: build the database, rule packs, ledger and clock from Settings.
+"""Wiring in one place: build the database, rule packs, ledger, store and clock from Settings.
 
 Nothing else in Oversight creates engines, reads the environment or loads packs.
 """
@@ -20,6 +20,8 @@ from oversight.ledger import keys
 from oversight.ledger.log import Ledger
 from oversight.rules.layering import PackSet
 from oversight.rules.loader import load_packs
+from oversight.storage.base import Store
+from oversight.storage.local import LocalStore
 
 
 @dataclass
@@ -31,6 +33,7 @@ class System:
     sessions: sessionmaker[Session]
     packs: PackSet
     ledger: Ledger
+    store: Store
     clock: Clock = field(default_factory=SystemClock)
     # Who acts, as recorded in ledger leaves; the CLI sets the OS user until logins exist.
     actor: str = "system"
@@ -47,7 +50,8 @@ def build(settings: Settings, *, clock: Clock | None = None, require_schema: boo
     clock = clock or SystemClock()
     # The signing key is read on the first append, so read-only commands work without it.
     ledger = Ledger(settings.ledger_origin, lambda: keys.load_signer(settings.keys_dir), clock.now)
-    system = System(settings, engine, make_session_factory(engine), packs, ledger, clock)
+    store = LocalStore(settings.store_dir)
+    system = System(settings, engine, make_session_factory(engine), packs, ledger, store, clock)
     if require_schema:
         _check_schema(system)
     return system

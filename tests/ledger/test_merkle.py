@@ -34,9 +34,10 @@ from oversight.ledger.merkle import (
 
 
 def _vectors_dir() -> Path:
-    """``$OVERSIGHT_VECTORS_DIR`` or ``<repo>/../shared/vectors``; holds ``merkle/``."""
+    """``$OVERSIGHT_VECTORS_DIR`` or ``tests/assets`` (a copy of ../shared/vectors);
+    holds ``merkle/``."""
     env = os.environ.get("OVERSIGHT_VECTORS_DIR")
-    base = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"
+    base = Path(env) if env else Path(__file__).resolve().parents[1] / "assets"
     return base / "merkle"
 
 

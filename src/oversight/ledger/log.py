@@ -102,7 +102,7 @@ class Ledger:
             return []
         encoded = [(str(e.get("type", "")), canonical(e)) for e in entries]
         signer = self.signer()  # fail before writing anything if the key is unusable
-        self._lock(session)
+        self.lock(session)
         size = self.size(session)
         nodes = self._fetch(session, _frontier(size))
 
@@ -133,7 +133,7 @@ class Ledger:
     def publish(self, session: Session) -> StoredCheckpoint:
         """A signed checkpoint of the current tree, made now unless one already covers it."""
         signer = self.signer()
-        self._lock(session)
+        self.lock(session)
         size = self.size(session)
         existing = session.get(m.LedgerCheckpoint, size)
         if existing is None:
@@ -147,7 +147,8 @@ class Ledger:
             self._signer = self._signer_factory()
         return self._signer
 
-    def _lock(self, session: Session) -> None:
+    def lock(self, session: Session) -> None:
+        """Take the log's write lock for the rest of the caller's transaction."""
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 

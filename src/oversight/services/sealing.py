@@ -1,0 +1,153 @@
+"""Sealing: a finished segment file becomes recorded footage in one transaction.
+
+Steps (the recorder's sealer and ``oversight segments import`` both come here):
+1. hash the file (SHA-256, streamed) and take its size;
+2. in one transaction, under the ledger lock: find the camera's next sequence number
+   and its previous segment's hash, append the ``segment_sealed`` leaf, insert the
+   index row, then store the bytes (write-once, fsynced) and commit;
+3. after commit, the caller may remove the spool file.
+
+Idempotent: if a crash hits after step 2 committed, sealing the same file again finds
+the camera's segment with that hash and returns it; if it hits before the commit,
+nothing is indexed, and a stored copy with the same key and bytes is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from oversight.bootstrap import System
+from oversight.db import models as m
+from oversight.errors import InvalidInput, NotFound
+from oversight.ledger import leaves
+from oversight.storage.base import segment_key
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SealedSegment:
+    id: int
+    camera: str
+    seq: int
+    start: datetime
+    end: datetime
+    size: int
+    sha256: str
+    storage_key: str
+    leaf_index: int
+    already_sealed: bool = False
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _sealed(row: m.Segment, already: bool) -> SealedSegment:
+    return SealedSegment(
+        row.id,
+        row.camera_id,
+        row.seq,
+        row.start_at,
+        row.end_at,
+        row.size_bytes,
+        row.sha256,
+        row.storage_key,
+        row.leaf_index,
+        already,
+    )
+
+
+def seal_file(
+    system: System,
+    *,
+    camera: str,
+    path: Path,
+    start: datetime,
+    end: datetime,
+    clock_offset_ms: int = 0,
+) -> SealedSegment:
+    """Seal one finished segment file of ``camera`` covering [start, end)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("segment times must be timezone-aware")
+    if end <= start:
+        raise InvalidInput(f"segment end {end.isoformat()} is not after its start")
+    if not path.is_file():
+        raise NotFound(f"segment file {path} does not exist")
+    digest, size = file_sha256(path)
+    if size == 0:
+        raise InvalidInput(f"segment file {path} is empty")
+    ext = path.suffix.lstrip(".") or "bin"
+    with system.sessions.begin() as session:
+        if session.get(m.Camera, camera) is None:
+            raise NotFound(f"camera {camera!r} does not exist")
+        existing = session.scalars(
+            select(m.Segment).where(m.Segment.camera_id == camera, m.Segment.sha256 == digest)
+        ).first()
+        if existing is not None:
+            return _sealed(existing, already=True)
+        # Take the ledger lock before reading the chain head, so two sealers of one
+        # camera cannot both claim the same sequence number.
+        system.ledger.lock(session)
+        last = session.scalars(
+            select(m.Segment)
+            .where(m.Segment.camera_id == camera)
+            .order_by(m.Segment.seq.desc())
+            .limit(1)
+        ).first()
+        seq = 1 if last is None else last.seq + 1
+        prev = "" if last is None else last.sha256
+        key = segment_key(camera, seq, start, ext)
+        now = system.clock.now()
+        [index] = system.ledger.append(
+            session,
+            [
+                leaves.segment_sealed(
+                    at=now,
+                    camera=camera,
+                    seq=seq,
+                    prev_sha256=prev,
+                    start=start,
+                    end=end,
+                    clock_offset_ms=clock_offset_ms,
+                    size=size,
+                    sha256=digest,
+                    storage_key=key,
+                )
+            ],
+        )
+        row = m.Segment(
+            camera_id=camera,
+            seq=seq,
+            start_at=start,
+            end_at=end,
+            size_bytes=size,
+            sha256=digest,
+            prev_sha256=prev or None,
+            storage_key=key,
+            leaf_index=index,
+        )
+        session.add(row)
+        session.flush()
+        # Bytes last: if storing fails, the transaction rolls back and nothing is indexed.
+        system.store.put(key, path)
+        return _sealed(row, already=False)
+
+
+def segment_count(system: System, camera: str | None = None) -> int:
+    with system.sessions() as session:
+        query = select(func.count()).select_from(m.Segment)
+        if camera:
+            query = query.where(m.Segment.camera_id == camera)
+        return int(session.scalar(query) or 0)
