@@ -69,6 +69,8 @@ class StorageError(OversightError):
 class ProofError(OversightError):
     """A Merkle proof, signature or checkpoint failed verification."""
 
+    exit_code = 1  # a failed check, not a usage error: scripts tell them apart
+
 
 class IntegrityError(OversightError):
     """Stored state disagrees with the ledger (used by ``oversight verify``)."""

@@ -51,13 +51,16 @@ def _root(
 
 def _register() -> None:
     # Imported here so that each noun stays in its own module.
-    from oversight.cli import compliance, filing, registry, rules, system
+    from oversight.cli import compliance, filing, ledger, registry, rules, system, verify
 
     system.register(app)
     rules.register(app)
     registry.register(app)
     filing.register(app)
     compliance.register(app)
+    ledger.register(app)
+    verify.register(app)
+    # recorder commands: registered below by the recorder module
 
 
 _register()

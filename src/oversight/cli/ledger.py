@@ -1,0 +1,210 @@
+"""``oversight ledger``: keys, checkpoints, proofs and leaves of the tamper-evident log."""
+
+from __future__ import annotations
+
+import base64
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from oversight.cli.common import DataDirOption, JsonOption, console, open_system, print_json
+from oversight.cli.common import settings_for as _settings_for
+from oversight.db import models as m
+from oversight.errors import InvalidInput, NotFound, ProofError
+from oversight.ledger import keys, leaves, note, proof
+from oversight.ledger.log import StoredCheckpoint
+
+ledger = typer.Typer(help="The tamper-evident ledger (RFC 9162 Merkle log).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger, name="ledger")
+
+
+def _cp_json(cp: StoredCheckpoint) -> dict[str, object]:
+    return {
+        "size": cp.size,
+        "root": base64.b64encode(cp.root).decode(),
+        "created_at": cp.created_at.isoformat(),
+        "note": cp.note,
+    }
+
+
+@ledger.command("pubkey")
+def pubkey(data_dir: DataDirOption = None) -> None:
+    """Print the verifier key that checks this log's checkpoints (give it to inspectors)."""
+    sys.stdout.write(keys.verifier_key(_settings_for(data_dir).keys_dir) + "\n")
+
+
+@ledger.command("checkpoint")
+def checkpoint(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
+    """Print the latest signed checkpoint (C2SP tlog-checkpoint)."""
+    with open_system(data_dir) as system, system.sessions() as session:
+        latest = system.ledger.latest_checkpoint(session)
+    if latest is None:
+        raise NotFound("the ledger has no checkpoint yet: run `oversight ledger publish`")
+    if json_out:
+        print_json(_cp_json(latest))
+    else:
+        sys.stdout.write(latest.note)
+
+
+@ledger.command("publish")
+def publish(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
+    """Sign a checkpoint of the log as it is now (unless the latest already covers it)."""
+    with open_system(data_dir) as system, system.sessions.begin() as session:
+        cp = system.ledger.publish(session)
+    if json_out:
+        print_json(_cp_json(cp))
+    else:
+        sys.stdout.write(cp.note)
+
+
+@ledger.command("checkpoints")
+def checkpoints(
+    since: Annotated[
+        int, typer.Option("--since", help="Only checkpoints of at least this size.")
+    ] = 0,
+    json_out: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export every checkpoint (for witnesses): signed notes, one after another."""
+    with open_system(data_dir) as system, system.sessions() as session:
+        found = system.ledger.checkpoints(session, since=since)
+    if json_out:
+        print_json([_cp_json(cp) for cp in found])
+    else:
+        sys.stdout.write("".join(cp.note for cp in found))
+
+
+@ledger.command("prove")
+def prove(
+    index: Annotated[int | None, typer.Option("--index", help="Leaf index to prove.")] = None,
+    segment: Annotated[
+        int | None, typer.Option("--segment", help="Segment id (from `segments list`).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the proof here (default: stdout).")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a C2SP tlog-proof of one leaf against the latest checkpoint."""
+    if (index is None) == (segment is None):
+        raise InvalidInput("give exactly one of --index and --segment")
+    with open_system(data_dir) as system, system.sessions() as session:
+        if segment is not None:
+            row = session.get(m.Segment, segment)
+            if row is None:
+                raise NotFound(f"segment {segment} does not exist")
+            index = row.leaf_index
+        assert index is not None
+        latest = system.ledger.latest_checkpoint(session)
+        if latest is None or index >= latest.size:
+            raise NotFound(f"no checkpoint covers leaf {index} yet")
+        leaf = system.ledger.leaf(session, index)
+        path = system.ledger.inclusion_proof(session, index, latest.size)
+    text = proof.make(index, path, latest.note, leaf.data)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+        console.print(f"Wrote the proof of leaf {index} (tree size {latest.size}) to {out}.")
+
+
+@ledger.command("verify-proof")
+def verify_proof(
+    file: Annotated[Path, typer.Argument(help="A tlog-proof file.")],
+    key: Annotated[
+        list[str], typer.Option("--key", help="Trusted verifier key (repeat for several).")
+    ],
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="Require checkpoints of this log.")
+    ] = None,
+    leaf: Annotated[
+        Path | None, typer.Option("--leaf", help="Leaf bytes, if not inside the proof.")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Check a tlog-proof offline, with the verifier key alone (no database needed)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        leaf_data = leaf.read_bytes() if leaf is not None else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {file}: {exc}") from None
+    try:
+        verifiers = [note.parse_verifier(k) for k in key]
+    except InvalidInput as exc:
+        raise InvalidInput(f"--key: {exc}") from None
+    cp, data = proof.verify(text, verifiers, origin=origin, leaf_data=leaf_data)
+    index = proof.parse(text).index
+    try:
+        decoded: dict[str, object] | None = leaves.decode(data)
+    except (InvalidInput, ValueError):
+        decoded = None
+    if json_out:
+        print_json(
+            {"ok": True, "index": index, "origin": cp.origin, "size": cp.size, "leaf": decoded}
+        )
+    else:
+        console.print(f"OK: leaf {index} is in {cp.origin} at tree size {cp.size}.")
+        if decoded is not None:
+            console.print_json(data=decoded)
+
+
+@ledger.command("show")
+def show(
+    index: Annotated[int, typer.Argument(help="Leaf index.")],
+    json_out: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show one leaf: its index, hash and decoded content."""
+    with open_system(data_dir) as system, system.sessions() as session:
+        stored = system.ledger.leaf(session, index)
+    data = {
+        "index": stored.index,
+        "kind": stored.kind,
+        "leaf_hash": stored.leaf_hash.hex(),
+        "leaf": leaves.decode(stored.data),
+    }
+    if json_out:
+        print_json(data)
+    else:
+        console.print(f"leaf {stored.index} ({stored.kind}) hash {stored.leaf_hash.hex()}")
+        console.print_json(data=data["leaf"])
+
+
+@ledger.command("list")
+def list_leaves(
+    since: Annotated[int, typer.Option("--since", help="First leaf index.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many leaves.")] = 50,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only leaves of this type.")] = None,
+    json_out: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List leaves of the log, oldest first."""
+    if limit < 1:
+        raise InvalidInput("--limit must be at least 1")
+    if kind is not None and kind not in leaves.LEAF_TYPES:
+        raise InvalidInput(f"--kind {kind!r} is not one of {', '.join(leaves.LEAF_TYPES)}")
+    with open_system(data_dir) as system, system.sessions() as session:
+        query = select(m.LedgerLeaf).where(m.LedgerLeaf.idx >= since).order_by(m.LedgerLeaf.idx)
+        if kind:
+            query = query.where(m.LedgerLeaf.kind == kind)
+        rows = list(session.scalars(query.limit(limit)))
+        items = [
+            {"index": r.idx, "kind": r.kind, "leaf": leaves.decode(bytes(r.data))} for r in rows
+        ]
+    if json_out:
+        print_json(items)
+        return
+    for item in items:
+        leaf = item["leaf"]
+        assert isinstance(leaf, dict)
+        what = leaf.get("action") or leaf.get("camera") or leaf.get("target") or ""
+        console.print(f"{item['index']:>8}  {leaf['at']}  {item['kind']:<16} {what}")
+
+
+__all__ = ["ProofError", "ledger", "register"]

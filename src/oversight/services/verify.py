@@ -1,0 +1,311 @@
+"""``oversight verify``: check the ledger, the store and the index against each other.
+
+Steps, each reporting discrepancies as ``Problem(kind, object, detail)``:
+
+1. Ledger: every stored leaf hash is SHA-256(0x00 || leaf bytes); every stored
+   subtree hash matches one recomputed from the leaves; every checkpoint is validly
+   signed and its root is the recomputed root at its size (so all checkpoints are
+   mutually consistent); the latest covers the whole log.
+2. Store: every segment the log says is sealed and not deleted is stored with the
+   same size and SHA-256 (``missing``, ``modified``).
+3. Store: no object in storage is unknown to the log (``unexpected``).
+4. Index: the ``segments`` table agrees with the log (``index-mismatch``).
+5. With witness checkpoints: each is consistent with our log (``fork``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from oversight.bootstrap import System
+from oversight.db import models as m
+from oversight.errors import InvalidInput, NotFound, ProofError
+from oversight.ledger import leaves, merkle, note
+from oversight.ledger.keys import verifier_key
+
+KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork")
+_CHUNK = 1 << 20
+
+Progress = Callable[[int], None]
+"""Called with the number of footage bytes just hashed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    object: str
+    detail: str
+
+
+@dataclass
+class Report:
+    ledger_size: int = 0
+    checkpoints_checked: int = 0
+    witness_checkpoints_checked: int = 0
+    segments_checked: int = 0
+    segments_total: int = 0
+    bytes_checked: int = 0
+    sampled: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, kind: str, obj: str, detail: str) -> None:
+        assert kind in KINDS, kind
+        self.problems.append(Problem(kind, obj, detail))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+@dataclass(frozen=True)
+class _LiveSegment:
+    leaf_index: int
+    camera: str
+    seq: int
+    size: int
+    sha256: str
+    storage_key: str
+
+
+def split_notes(text: str) -> list[str]:
+    """Split concatenated signed notes (as ``ledger checkpoints`` exports them)."""
+    notes: list[str] = []
+    current: list[str] = []
+    in_signatures = False
+    for line in text.splitlines(keepends=True):
+        if in_signatures and not line.startswith(note.SIG_PREFIX):
+            notes.append("".join(current))
+            current, in_signatures = [], False
+        if not in_signatures and line == "\n":
+            in_signatures = True
+        current.append(line)
+    if current:
+        notes.append("".join(current))
+    return [n for n in notes if n.strip()]
+
+
+def verify(
+    system: System,
+    *,
+    sample: int | None = None,
+    witness: str | None = None,
+    verifier: str | None = None,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Report:
+    report = Report()
+    verifiers = [note.parse_verifier(verifier or verifier_key(system.settings.keys_dir))]
+    with system.sessions() as session:
+        stored_leaves = system.ledger.leaves(session)
+        levels = _check_ledger(session, system, stored_leaves, verifiers, report)
+        if witness is not None:
+            _check_witness(system, witness, levels, verifiers, report)
+        live = _live_segments(stored_leaves)
+        _check_index(session, live, report)
+    _check_store(system, live, sample, report, progress, on_total)
+    return report
+
+
+# ---- 1. the ledger --------------------------------------------------------------------
+
+
+def _check_ledger(
+    session: Any,
+    system: System,
+    stored: Sequence[Any],
+    verifiers: Sequence[note.Verifier],
+    report: Report,
+) -> list[list[bytes]]:
+    report.ledger_size = len(stored)
+    hashes: list[bytes] = []
+    for expected_index, leaf in enumerate(stored):
+        if leaf.index != expected_index:
+            report.add("missing", f"ledger leaf {expected_index}", "the log has a hole here")
+            break
+        recomputed = merkle.leaf_hash(leaf.data)
+        if recomputed != leaf.leaf_hash:
+            report.add("modified", f"ledger leaf {leaf.index}", "leaf bytes do not match its hash")
+        hashes.append(recomputed)
+    levels = _levels(hashes)
+    for row in session.execute(select(m.LedgerNode.level, m.LedgerNode.idx, m.LedgerNode.hash)):
+        level, idx, h = int(row[0]), int(row[1]), bytes(row[2])
+        want = levels[level][idx] if level < len(levels) and idx < len(levels[level]) else None
+        if want is None:
+            report.add("unexpected", f"ledger node ({level}, {idx})", "no such subtree in the log")
+        elif want != h:
+            report.add("modified", f"ledger node ({level}, {idx})", "stored hash differs")
+    get = _getter(levels)
+    checkpoints = system.ledger.checkpoints(session)
+    for cp in checkpoints:
+        report.checkpoints_checked += 1
+        name = f"checkpoint {cp.size}"
+        try:
+            opened, _ = note.open_checkpoint(cp.note, verifiers, origin=system.ledger.origin)
+        except ProofError as exc:
+            report.add("modified", name, str(exc))
+            continue
+        if opened.size != cp.size or opened.root_hash != cp.root:
+            report.add("modified", name, "signed text differs from its index row")
+        elif cp.size > len(hashes):
+            report.add("missing", name, f"signs {cp.size} leaves, the log holds {len(hashes)}")
+        elif merkle.tree_hash(cp.size, get) != opened.root_hash:
+            report.add("modified", name, "root differs from the log's leaves at that size")
+    if hashes and (not checkpoints or checkpoints[-1].size != len(hashes)):
+        report.add("missing", "latest checkpoint", f"no checkpoint covers all {len(hashes)} leaves")
+    return levels
+
+
+def _levels(leaf_hashes: list[bytes]) -> list[list[bytes]]:
+    levels = [leaf_hashes]
+    while len(levels[-1]) >= 2:
+        below = levels[-1]
+        levels.append(
+            [merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+        )
+    return levels
+
+
+def _getter(levels: list[list[bytes]]) -> merkle.NodeGetter:
+    def get(level: int, index: int) -> bytes:
+        return levels[level][index]
+
+    return get
+
+
+# ---- 5. witnesses ---------------------------------------------------------------------
+
+
+def _check_witness(
+    system: System,
+    text: str,
+    levels: list[list[bytes]],
+    verifiers: Sequence[note.Verifier],
+    report: Report,
+) -> None:
+    size = len(levels[0])
+    get = _getter(levels)
+    notes = split_notes(text)
+    if not notes:
+        raise InvalidInput("the witness file holds no checkpoints")
+    for i, text_note in enumerate(notes, start=1):
+        try:
+            cp, _ = note.open_checkpoint(text_note, verifiers, origin=system.ledger.origin)
+        except ProofError as exc:
+            raise InvalidInput(f"witness checkpoint {i}: {exc}") from None
+        report.witness_checkpoints_checked += 1
+        name = f"witness checkpoint {cp.size}"
+        if cp.size > size:
+            report.add("fork", name, f"the witness saw {cp.size} leaves, the log holds {size}")
+        elif merkle.tree_hash(cp.size, get) != cp.root_hash:
+            report.add("fork", name, "our log's root at that size differs: history was rewritten")
+
+
+# ---- 2-4. footage and index -----------------------------------------------------------
+
+
+def _live_segments(stored: Iterable[Any]) -> dict[str, _LiveSegment]:
+    live: dict[str, _LiveSegment] = {}
+    for leaf in stored:
+        if leaf.kind not in ("segment_sealed", "segment_deleted"):
+            continue
+        try:
+            obj = leaves.decode(leaf.data)
+        except InvalidInput:
+            continue  # reported as a modified leaf above, or not ours to judge
+        if obj["type"] == "segment_sealed":
+            live[obj["storage_key"]] = _LiveSegment(
+                leaf.index,
+                obj["camera"],
+                obj["seq"],
+                obj["bytes"],
+                obj["sha256"],
+                obj["storage_key"],
+            )
+        else:
+            live.pop(obj["segment"], None)
+    return live
+
+
+def _check_index(session: Any, live: dict[str, _LiveSegment], report: Report) -> None:
+    seen: set[str] = set()
+    for row in session.scalars(select(m.Segment)):
+        name = f"segment {row.camera_id}#{row.seq}"
+        if row.deleted_at is not None:
+            if row.storage_key in live:
+                report.add("index-mismatch", name, "index says deleted, the log says sealed")
+            continue
+        entry = live.get(row.storage_key)
+        if entry is None:
+            report.add("index-mismatch", name, "indexed but not sealed in the log")
+            continue
+        seen.add(row.storage_key)
+        if (row.camera_id, row.seq, row.size_bytes, row.sha256, row.leaf_index) != (
+            entry.camera,
+            entry.seq,
+            entry.size,
+            entry.sha256,
+            entry.leaf_index,
+        ):
+            report.add("index-mismatch", name, "index row differs from its ledger leaf")
+    for key, entry in live.items():
+        if key not in seen:
+            report.add(
+                "index-mismatch", f"segment {entry.camera}#{entry.seq}", "sealed but not indexed"
+            )
+
+
+def _check_store(
+    system: System,
+    live: dict[str, _LiveSegment],
+    sample: int | None,
+    report: Report,
+    progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+) -> None:
+    entries = sorted(live.values(), key=lambda e: e.leaf_index)
+    report.segments_total = len(entries)
+    if sample is not None:
+        if sample < 1:
+            raise InvalidInput("--sample must be at least 1")
+        report.sampled = True
+        entries = random.SystemRandom().sample(entries, min(sample, len(entries)))
+    if on_total is not None:
+        on_total(sum(e.size for e in entries))
+    for entry in entries:
+        name = f"segment {entry.camera}#{entry.seq} ({entry.storage_key})"
+        try:
+            digest, size = _hash_object(system, entry.storage_key, progress)
+        except NotFound:
+            report.add("missing", name, "not in storage")
+            continue
+        report.segments_checked += 1
+        report.bytes_checked += size
+        if size != entry.size or digest != entry.sha256:
+            report.add("modified", name, f"stored bytes differ (size {size}, want {entry.size})")
+    if sample is None:
+        for obj in system.store.objects():
+            if obj.key not in live:
+                report.add("unexpected", f"stored object {obj.key}", "not sealed in the log")
+
+
+def _hash_object(system: System, key: str, progress: Progress | None) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with system.store.open(key) as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    return h.hexdigest(), size
