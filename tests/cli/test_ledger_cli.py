@@ -16,7 +16,7 @@ from tests.conftest import Env
 
 def _independent_open(note_text: str, vkey: str) -> list[str]:
     """A from-scratch C2SP signed-note check (no Oversight code): returns the text lines."""
-    name, key_hex, key_b64 = vkey.split("+")
+    name, key_hex, key_b64 = vkey.split("+", 2)  # base64 may itself contain "+"
     raw = base64.b64decode(key_b64)
     assert raw[0] == 0x01, "Ed25519 verifier keys start with the type byte 0x01"
     key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]

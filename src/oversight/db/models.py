@@ -102,7 +102,10 @@ class LedgerLeaf(Base):
 
 
 class LedgerNode(Base):
-    """Hash of the perfect subtree at (level, idx): leaves [idx*2^level, (idx+1)*2^level)."""
+    """Hash of the perfect subtree at (level, idx): leaves [idx*2^level, (idx+1)*2^level).
+
+    Levels 1 and up; level 0 is ``LedgerLeaf.leaf_hash``.
+    """
 
     __tablename__ = "ledger_nodes"
 
@@ -140,3 +143,66 @@ class Segment(Base):
     leaf_index: Mapped[int] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_leaf: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# ---- recorder (migration 0003) ----
+
+
+class Gap(Base):
+    """A span in which a camera should have been recorded but no sealed footage exists.
+
+    Each row has its ``gap`` ledger leaf; the ledger is the authority, this is its index.
+    """
+
+    __tablename__ = "gaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CameraStatus(Base):
+    """What the recorder last knew of a camera: recording, reconnecting, offline, ..."""
+
+    __tablename__ = "camera_status"
+
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Redacted before it is stored: never holds stream credentials.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuarantinedSegment(Base):
+    """A spool file that could not be sealed (unreadable, empty): kept, never dropped."""
+
+    __tablename__ = "quarantined_segments"
+    __table_args__ = (UniqueConstraint("camera_id", "filename", name="uq_quarantine_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    # Where the bytes now are, relative to the data directory.
+    path: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column("bytes", BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecorderEvent(Base):
+    """Notable recorder facts that are not gaps: audio transcoded, clock jumps, disk alarms."""
+
+    __tablename__ = "recorder_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)

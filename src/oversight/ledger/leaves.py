@@ -23,17 +23,25 @@ Value = str | int | Sequence[Any] | Mapping[str, Any]
 
 
 def _check(value: Any, path: str) -> None:
+    # Hot path of every append: exact type tests first, the error path built lazily.
+    kind = type(value)
+    if kind is str:
+        return
+    if kind is int:
+        if -_MAX_INT <= value <= _MAX_INT:
+            return
+        raise InvalidInput(f"ledger leaf field {path}: integer out of the I-JSON range")
     if isinstance(value, bool | float | bytes | bytearray) or value is None:
         raise InvalidInput(f"ledger leaf field {path}: only strings and integers are allowed")
-    if isinstance(value, int):
-        if abs(value) > _MAX_INT:
-            raise InvalidInput(f"ledger leaf field {path}: integer out of the I-JSON range")
-    elif isinstance(value, str):
-        return
+    if isinstance(value, int | str):
+        _check(int(value) if isinstance(value, int) else str(value), path)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise InvalidInput(f"ledger leaf field {path}: keys must be strings")
+            item_kind = type(item)
+            if item_kind is str or (item_kind is int and -_MAX_INT <= item <= _MAX_INT):
+                continue
             _check(item, f"{path}.{key}")
     elif isinstance(value, Sequence):
         for i, item in enumerate(value):
@@ -42,10 +50,13 @@ def _check(value: Any, path: str) -> None:
         raise InvalidInput(f"ledger leaf field {path}: unsupported type {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(obj: Mapping[str, Any]) -> bytes:
     """RFC 8785 bytes of a leaf object restricted to strings and integers."""
     _check(obj, "$")
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 def decode(data: bytes) -> dict[str, Any]:

@@ -7,7 +7,8 @@ change it records (a registry row, a segment index row). Each append:
    PostgreSQL: a transaction-scoped advisory lock), so leaf indexes never race;
 2. reads the *frontier*, the at most log2(n) perfect subtrees that make up the tree;
 3. inserts the leaves and every perfect-subtree hash they complete (the tlog-tiles
-   "stored hash" addressing; see ``merkle.subtree_hashes_to_store``);
+   "stored hash" addressing; see ``merkle.subtree_hashes_to_store``); level 0, the
+   leaf hash, lives in ``ledger_leaves`` and the higher levels in ``ledger_nodes``;
 4. signs a checkpoint for the new size and stores it, in the same transaction.
 
 So a committed leaf is always covered by a signed checkpoint, a crash rolls back a
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from oversight.db import models as m
@@ -32,7 +33,7 @@ from oversight.ledger.leaves import canonical
 # pg_advisory_xact_lock key: "OVRSLOG" in ASCII, any fixed 64-bit number would do.
 _PG_LOCK_KEY = 0x4F5652534C4F47
 _DUMMY = b"\x00" * merkle.HASH_SIZE
-_CHUNK = 500  # rows per IN (...) query, under every backend's parameter limit
+_CHUNK = 200  # lookups per query: under SQLite's 500-term compound SELECT limit
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,13 @@ def _needed(fn: Callable[[merkle.NodeGetter], object]) -> set[Key]:
 
     fn(record)
     return asked
+
+
+def _bind(session: Session, column: ColumnElement[Any], value: Any) -> Any:
+    """``value`` as the driver wants it for ``column`` (e.g. SQLite's datetime text)."""
+    dialect = session.get_bind().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process else value
 
 
 def _frontier(size: int) -> set[Key]:
@@ -113,19 +121,31 @@ class Ledger:
                 raise InvalidInput(f"ledger node ({level}, {index}) is missing") from None
 
         now = self._now()
-        leaf_rows: list[dict[str, Any]] = []
-        node_rows: list[dict[str, Any]] = []
+        created = _bind(session, m.LedgerLeaf.__table__.c.created_at, now)
+        leaf_rows: list[tuple[Any, ...]] = []
+        node_rows: list[tuple[Any, ...]] = []
         for offset, (kind, data) in enumerate(encoded):
             index = size + offset
             lh = merkle.leaf_hash(data)
-            leaf_rows.append(
-                {"idx": index, "kind": kind, "data": data, "leaf_hash": lh, "created_at": now}
-            )
-            for stored in merkle.subtree_hashes_to_store(index, lh, get):
+            leaf_rows.append((index, kind, data, lh, created))
+            nodes[(0, index)] = lh
+            # Level 0 is the leaf hash, already a column of ledger_leaves: store parents only.
+            for stored in merkle.subtree_hashes_to_store(index, lh, get)[1:]:
                 nodes[(stored.level, stored.n)] = stored.hash
-                node_rows.append({"level": stored.level, "idx": stored.n, "hash": stored.hash})
-        session.execute(insert(m.LedgerLeaf), leaf_rows)
-        session.execute(insert(m.LedgerNode), node_rows)
+                node_rows.append((stored.level, stored.n, stored.hash))
+        # Plain DBAPI executemany: the ORM's per-row work would cost more than the hashing.
+        conn = session.connection()
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            "INSERT INTO ledger_leaves (idx, kind, data, leaf_hash, created_at) "  # noqa: S608
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",  # only the driver's placeholder
+            leaf_rows,
+        )
+        if node_rows:
+            conn.exec_driver_sql(
+                f"INSERT INTO ledger_nodes (level, idx, hash) VALUES ({mark}, {mark}, {mark})",  # noqa: S608
+                node_rows,
+            )
         new_size = size + len(encoded)
         self._store_checkpoint(session, signer, new_size, merkle.tree_hash(new_size, get), now)
         return [size + i for i in range(len(encoded))]
@@ -168,16 +188,24 @@ class Ledger:
         return 0 if last is None else int(last) + 1
 
     def _fetch(self, session: Session, keys: set[Key]) -> dict[Key, bytes]:
+        """Read stored hashes by (level, idx) in one round trip per chunk.
+
+        A UNION ALL of primary-key point lookups: both SQLite and PostgreSQL answer each
+        arm from the index, where a row-value IN list makes SQLite scan the table.
+        """
         found: dict[Key, bytes] = {}
         ordered = sorted(keys)
+        conn = session.connection()
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        # Only the driver's placeholder is interpolated; values go as parameters.
+        node = f"SELECT level, idx, hash FROM ledger_nodes WHERE level = {mark} AND idx = {mark}"  # noqa: S608
+        leaf = f"SELECT 0, idx, leaf_hash FROM ledger_leaves WHERE {mark} = 0 AND idx = {mark}"  # noqa: S608
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start : start + _CHUNK]
-            cond = or_(
-                *(and_(m.LedgerNode.level == lv, m.LedgerNode.idx == ix) for lv, ix in chunk)
-            )
-            for level, idx, h in session.execute(
-                select(m.LedgerNode.level, m.LedgerNode.idx, m.LedgerNode.hash).where(cond)
-            ):
+            params = tuple(v for key in chunk for v in key)
+            arms = [leaf if level == 0 else node for level, _ in chunk]
+            rows = conn.exec_driver_sql(" UNION ALL ".join(arms), params)
+            for level, idx, h in rows:
                 found[(int(level), int(idx))] = bytes(h)
         return found
 
