@@ -39,3 +39,9 @@ ov cameras add --id wc-1 --site school-1 --placement public_toilet --coverage ke
 echo
 ov filing due
 ov compliance report
+
+echo
+echo "Every change above is a leaf of the tamper-evident ledger. Its latest signed checkpoint:"
+ov ledger checkpoint
+echo "Verifier key for inspectors: $(ov ledger pubkey)"
+ov verify
