@@ -1,0 +1,216 @@
+"""Retention planning (pure): when may each segment go, and what may a purge delete now.
+
+Inputs are plain values; ``now`` is a parameter. For each live segment:
+
+1. its class is ``important`` if any mark covers it (camera and time overlap), else
+   ``standard``;
+2. the floor is the strictest minimum the rule packs in force on the segment's
+   recording date set for that class (``PackSet.retention_minimum``);
+3. it is kept for ``max(floor, keep_for)`` days after its end, where ``keep_for`` is the
+   camera's setting, else the deployment's, else the floor itself;
+4. an unreleased hold covering it blocks deletion whatever the date;
+5. it is expired when ``now`` is at or past its keep-until and no hold blocks it.
+
+A pack ceiling (a maximum number of days, or cn-2025's "delete once the purpose is
+met") makes a segment kept past its keep-until without a mark or hold *overdue*,
+which the compliance engine reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from oversight.errors import InvalidInput, RuleViolation
+from oversight.rules.layering import Bound, PackSet
+from oversight.rules.schema import RetentionCeilingRule, RetentionMinimumRule
+
+STANDARD = "standard"
+IMPORTANT = "important"
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    id: int
+    camera: str
+    start: datetime
+    end: datetime
+    size: int
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Footage of ``camera`` overlapping [start, end) is important (2-year class)."""
+
+    id: int
+    camera: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A legal hold: no footage of ``camera`` overlapping [start, end) may go until released."""
+
+    id: int
+    camera: str
+    start: datetime
+    end: datetime
+    released: bool = False
+
+
+@dataclass(frozen=True)
+class KeepFor:
+    """Configured retention in days: the deployment's and each camera's (None: the floor)."""
+
+    deployment: int | None = None
+    cameras: Mapping[str, int] = field(default_factory=dict)
+
+    def days(self, camera: str) -> int | None:
+        return self.cameras.get(camera, self.deployment)
+
+
+@dataclass(frozen=True)
+class Decision:
+    segment: SegmentInfo
+    retention_class: str
+    floor: Bound
+    keep_days: int
+    keep_until: datetime
+    held_by: tuple[int, ...]
+    marked_by: tuple[int, ...]
+    expired: bool  # may be deleted now
+    overdue: bool  # kept past keep-until, unheld and unmarked, under a pack ceiling
+
+    @property
+    def basis(self) -> str:
+        """Why it may go (or must stay): the class, its floor and its article."""
+        return (
+            f"{self.retention_class}: kept {self.keep_days} days "
+            f"(minimum {self.floor.days}, {self.floor.pack_id} {self.floor.article})"
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    at: datetime
+    decisions: tuple[Decision, ...]
+
+    @property
+    def expired(self) -> list[Decision]:
+        return [d for d in self.decisions if d.expired]
+
+    @property
+    def held(self) -> list[Decision]:
+        return [d for d in self.decisions if d.held_by]
+
+    @property
+    def overdue(self) -> list[Decision]:
+        return [d for d in self.decisions if d.overdue]
+
+    @property
+    def expired_bytes(self) -> int:
+        return sum(d.segment.size for d in self.expired)
+
+
+def _overlaps(camera: str, start: datetime, end: datetime, seg: SegmentInfo) -> bool:
+    return camera == seg.camera and start < seg.end and seg.start < end
+
+
+def floor_for(packs: PackSet, retention_class: str, recorded: datetime) -> Bound:
+    """The strictest minimum for footage of that class recorded at that instant."""
+    bound = packs.retention_minimum(retention_class, packs.local_date(recorded))
+    if bound is None:
+        bound = packs.retention_minimum(STANDARD, packs.local_date(recorded))
+    if bound is None:
+        raise InvalidInput(
+            f"no rule pack in force on {packs.local_date(recorded)} sets a retention minimum"
+        )
+    return bound
+
+
+def check_keep_for(packs: PackSet, days: int, on: datetime) -> None:
+    """Refuse a keep-for setting below the standard floor, citing the article."""
+    if days < 1:
+        raise InvalidInput(f"keep-for must be a positive number of days, got {days}")
+    floor = floor_for(packs, STANDARD, on)
+    if days < floor.days:
+        rule = next(
+            (
+                r.id
+                for p, r in packs.rules(RetentionMinimumRule, packs.local_date(on))
+                if p.pack.id == floor.pack_id and r.params.retention_class == STANDARD
+            ),
+            f"retention_{STANDARD}",
+        )
+        raise RuleViolation(
+            f"footage must be kept at least {floor.days} days, {days} is shorter "
+            f"(rule {rule} of {floor.pack_id})",
+            rule=rule,
+            article=floor.article,
+        )
+
+
+def _has_ceiling(packs: PackSet, on: datetime) -> bool:
+    day = packs.local_date(on)
+    if packs.retention_maximum(STANDARD, day) is not None:
+        return True
+    return bool(packs.rules(RetentionCeilingRule, day))
+
+
+def plan(
+    segments: Iterable[SegmentInfo],
+    marks: Sequence[Mark],
+    holds: Sequence[Hold],
+    keep_for: KeepFor,
+    packs: PackSet,
+    now: datetime,
+) -> Plan:
+    if now.tzinfo is None:
+        raise InvalidInput("the planning instant must be timezone-aware")
+    active_holds = [h for h in holds if not h.released]
+    by_camera_marks: dict[str, list[Mark]] = {}
+    for mark in marks:
+        by_camera_marks.setdefault(mark.camera, []).append(mark)
+    by_camera_holds: dict[str, list[Hold]] = {}
+    for hold in active_holds:
+        by_camera_holds.setdefault(hold.camera, []).append(hold)
+    ceiling = _has_ceiling(packs, now)
+    floors: dict[tuple[str, object], Bound] = {}
+    decisions = []
+    for seg in segments:
+        marked = tuple(
+            m.id
+            for m in by_camera_marks.get(seg.camera, ())
+            if _overlaps(m.camera, m.start, m.end, seg)
+        )
+        held = tuple(
+            h.id
+            for h in by_camera_holds.get(seg.camera, ())
+            if _overlaps(h.camera, h.start, h.end, seg)
+        )
+        retention_class = IMPORTANT if marked else STANDARD
+        day = packs.local_date(seg.end)
+        key = (retention_class, day)
+        if key not in floors:  # a million segments share a few hundred days
+            floors[key] = floor_for(packs, retention_class, seg.end)
+        floor = floors[key]
+        configured = keep_for.days(seg.camera)
+        keep_days = max(floor.days, configured or 0)
+        keep_until = seg.end + timedelta(days=keep_days)
+        past = now >= keep_until
+        decisions.append(
+            Decision(
+                segment=seg,
+                retention_class=retention_class,
+                floor=floor,
+                keep_days=keep_days,
+                keep_until=keep_until,
+                held_by=held,
+                marked_by=marked,
+                expired=past and not held,
+                overdue=past and not held and ceiling,
+            )
+        )
+    return Plan(now, tuple(decisions))
