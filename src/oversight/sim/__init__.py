@@ -1,0 +1,1 @@
+"""Simulated RTSP cameras: a small RTSP relay and ffmpeg test-pattern publishers."""

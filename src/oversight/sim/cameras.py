@@ -1,0 +1,330 @@
+"""Simulated cameras: ffmpeg publishing a synthetic live stream to an RTSP relay.
+
+A :class:`SimulatedCamera` is one ffmpeg process that encodes ``testsrc2`` (and optionally
+a sine tone) in real time and publishes it with ``-f rtsp -rtsp_transport tcp``. The
+relay path then looks to a recorder like a real camera, and the process can be stopped,
+killed (a dead camera) or paused with SIGSTOP (a stalled source) to test failure handling.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Literal
+from urllib.parse import unquote, urlsplit
+
+from oversight.errors import ConfigError, InvalidInput, OversightError
+from oversight.sim.rtsp_relay import RelayThread
+
+Codec = Literal["h264", "h265"]
+Audio = Literal["aac", "pcma", "pcmu"]
+
+_ENCODERS = {"h264": "libx264", "h265": "libx265"}
+_AUDIO = {
+    "aac": ["-c:a", "aac", "-b:a", "64k", "-ac", "1"],
+    "pcma": ["-c:a", "pcm_alaw", "-ar", "8000", "-ac", "1"],
+    "pcmu": ["-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1"],
+}
+# UTC wall clock burnt into the picture, so a recording shows when it was captured.
+OVERLAY = (
+    "drawtext=text='%{gmtime\\:%Y-%m-%d %T} UTC':x=8:y=8:fontsize=20"
+    ":fontcolor=white:box=1:boxcolor=black@0.6"
+)
+
+
+@functools.cache
+def _ffmpeg_lists(ffmpeg: str, what: str) -> str:
+    """``ffmpeg -encoders`` or ``-filters`` output, asked once per process."""
+    done = subprocess.run(
+        [ffmpeg, "-hide_banner", what], capture_output=True, text=True, timeout=30, check=False
+    )
+    return done.stdout
+
+
+@functools.cache
+def overlay_available(ffmpeg: str = "ffmpeg") -> bool:
+    """Whether the timestamp overlay renders: drawtext needs libfreetype and a font."""
+    if " drawtext " not in _ffmpeg_lists(ffmpeg, "-filters"):
+        return False
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "quiet", "-f", "lavfi", "-i"]
+    argv += ["testsrc2=size=160x90:rate=1", "-vf", OVERLAY, "-frames:v", "1", "-f", "null", "-"]
+    done = subprocess.run(argv, capture_output=True, timeout=30, check=False)
+    return done.returncode == 0
+
+
+def camera_argv(
+    url: str,
+    *,
+    width: int = 640,
+    height: int = 360,
+    fps: int = 15,
+    codec: Codec = "h264",
+    audio: Audio | None = None,
+    overlay: bool = False,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """The ffmpeg command line of one simulated camera (pure, so it is testable)."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}"]
+    if audio is not None:
+        rate = 48000 if audio == "aac" else 8000
+        argv += ["-re", "-f", "lavfi", "-i", f"sine=frequency=1000:sample_rate={rate}"]
+    if overlay:
+        argv += ["-vf", OVERLAY]
+    # A keyframe every 2 s and no B-frames, as IP cameras are usually set up.
+    argv += ["-c:v", _ENCODERS[codec], "-preset", "ultrafast", "-tune", "zerolatency"]
+    argv += ["-g", str(2 * fps), "-bf", "0", "-pix_fmt", "yuv420p"]
+    if codec == "h265":
+        argv += ["-x265-params", "log-level=error"]
+    if audio is not None:
+        argv += _AUDIO[audio]
+    return [*argv, "-f", "rtsp", "-rtsp_transport", "tcp", url]
+
+
+def describe_status(url: str, timeout: float = 2.0) -> int:
+    """The status code of an RTSP DESCRIBE of ``url`` (Basic auth from its user info)."""
+    parts = urlsplit(url)
+    lines = [f"DESCRIBE {_redacted(url)} RTSP/1.0"]
+    lines += ["CSeq: 1", "Accept: application/sdp"]
+    if parts.username is not None:
+        userinfo = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        lines.append(f"Authorization: Basic {base64.b64encode(userinfo.encode()).decode()}")
+    address = (parts.hostname or "127.0.0.1", parts.port or 554)
+    with socket.create_connection(address, timeout=timeout) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        reply = sock.recv(4096).split(b" ", 2)
+    if len(reply) < 2 or not reply[1].isdigit():
+        raise OSError(f"not an RTSP reply from {address}")
+    return int(reply[1])
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+class SimulatedCamera:
+    """One ffmpeg publisher. ``url`` is both where it publishes and where readers read.
+
+    ``with SimulatedCamera(relay.url("cam1")) as cam: ...`` starts it and waits until the
+    relay serves the path; ffmpeg's stderr goes to ``log_path`` or nowhere (an unread pipe
+    would fill and stall it).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        width: int = 640,
+        height: int = 360,
+        fps: int = 15,
+        codec: Codec = "h264",
+        audio: Audio | None = None,
+        log_path: Path | None = None,
+        ffmpeg: str = "ffmpeg",
+        start_timeout: float = 10.0,
+    ) -> None:
+        if codec not in _ENCODERS or (audio is not None and audio not in _AUDIO):
+            raise InvalidInput(f"unsupported simulated camera codec {codec!r} / audio {audio!r}")
+        self._url = url
+        self._width, self._height, self._fps = width, height, fps
+        self._codec, self._audio = codec, audio
+        self._ffmpeg = ffmpeg
+        self._log_path = log_path
+        self._log: IO[bytes] | None = None
+        self._start_timeout = start_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._paused = False
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def argv(self) -> list[str]:
+        encoder = _ENCODERS[self._codec]
+        if f" {encoder} " not in _ffmpeg_lists(self._ffmpeg, "-encoders"):
+            raise ConfigError(f"{self._ffmpeg} has no {encoder} encoder for a {self._codec} camera")
+        return camera_argv(
+            self._url,
+            width=self._width,
+            height=self._height,
+            fps=self._fps,
+            codec=self._codec,
+            audio=self._audio,
+            overlay=overlay_available(self._ffmpeg),
+            ffmpeg=self._ffmpeg,
+        )
+
+    def start(self) -> SimulatedCamera:
+        """Spawn ffmpeg and wait until the relay serves the stream."""
+        self.spawn()
+        self.wait_ready()
+        return self
+
+    def spawn(self) -> None:
+        """Spawn ffmpeg without waiting (start many, then :meth:`wait_ready` each)."""
+        if self.running:
+            return
+        self._close()
+        argv = self.argv()
+        if self._log_path is not None:
+            self._log = self._log_path.open("ab")
+        self._proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log if self._log is not None else subprocess.DEVNULL,
+        )
+        self._paused = False
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Poll the relay with DESCRIBE until the path is published (200)."""
+        deadline = time.monotonic() + (timeout or self._start_timeout)
+        status = 0
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                code = self._proc.returncode if self._proc is not None else None
+                raise OversightError(
+                    f"simulated camera {_redacted(self._url)} exited ({code}) before publishing"
+                    + (f"; see {self._log_path}" if self._log_path else "")
+                )
+            try:
+                status = describe_status(self._url)
+            except OSError:
+                status = 0
+            if status == 200:
+                return
+            time.sleep(0.1)
+        self.kill()
+        raise OversightError(
+            f"simulated camera {_redacted(self._url)} not published after "
+            f"{timeout or self._start_timeout:.0f} s (last DESCRIBE status {status})"
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM (ffmpeg then sends TEARDOWN), SIGKILL if it lingers; reaps the process."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            if self._paused:  # a stopped process only acts on SIGTERM once continued
+                proc.send_signal(signal.SIGCONT)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._close()
+
+    def kill(self) -> None:
+        """SIGKILL: the camera dies without a TEARDOWN, as on a power cut."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._close()
+
+    def pause(self) -> None:
+        """SIGSTOP: the connection stays open but no more packets come (a stalled source)."""
+        if self.running and self._proc is not None:
+            self._proc.send_signal(signal.SIGSTOP)
+            self._paused = True
+
+    def resume(self) -> None:
+        if self.running and self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+            self._paused = False
+
+    def _close(self) -> None:
+        if self._proc is not None and self._proc.poll() is not None:
+            self._proc = None
+        if self._proc is None and self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> SimulatedCamera:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class SimulatedCameraSet:
+    """N cameras ``{prefix}1..{prefix}N`` on one relay (its own unless one is given)."""
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        relay: RelayThread | None = None,
+        prefix: str = "cam",
+        log_dir: Path | None = None,
+        width: int = 640,
+        height: int = 360,
+        fps: int = 15,
+        codec: Codec = "h264",
+        audio: Audio | None = None,
+    ) -> None:
+        self._own_relay = relay is None
+        self.relay = relay if relay is not None else RelayThread()
+        self._spec = (count, prefix, log_dir)
+        self._camera = functools.partial(
+            SimulatedCamera, width=width, height=height, fps=fps, codec=codec, audio=audio
+        )
+        self.cameras: list[SimulatedCamera] = []
+
+    @property
+    def urls(self) -> list[str]:
+        return [camera.url for camera in self.cameras]
+
+    def start(self) -> SimulatedCameraSet:
+        count, prefix, log_dir = self._spec
+        if self._own_relay:
+            self.relay.start()
+        try:
+            for i in range(1, count + 1):
+                log_path = log_dir / f"{prefix}{i}.log" if log_dir is not None else None
+                url = self.relay.url(f"{prefix}{i}", with_credentials=True)
+                camera = self._camera(url, log_path=log_path)
+                self.cameras.append(camera)
+                camera.spawn()  # all encoders start at once; then wait for each
+            for camera in self.cameras:
+                camera.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for camera in self.cameras:
+            camera.stop()
+        self.cameras.clear()
+        if self._own_relay:
+            self.relay.stop()
+
+    def __iter__(self) -> Iterator[SimulatedCamera]:
+        return iter(self.cameras)
+
+    def __len__(self) -> int:
+        return len(self.cameras)
+
+    def __getitem__(self, index: int) -> SimulatedCamera:
+        return self.cameras[index]
+
+    def __enter__(self) -> SimulatedCameraSet:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
