@@ -28,7 +28,7 @@ CN = PackSet(load_packs(["cn-2025"]))
 BOTH = PackSet(load_packs(["xj-2014", "cn-2025"]))
 
 END = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)  # 12:00 in Urumqi/Beijing time
-SEG = SegmentInfo(1, "cam1", END - timedelta(minutes=1), END, 1000)
+SEG = SegmentInfo.of(1, "cam1", END - timedelta(minutes=1), END, 1000)
 
 
 def _one(
@@ -136,7 +136,7 @@ def test_held_footage_is_never_overdue() -> None:
 
 def test_a_plan_sums_what_would_go() -> None:
     segs = [
-        SegmentInfo(i, "cam1", END + timedelta(days=i), END + timedelta(days=i, minutes=1), 10)
+        SegmentInfo.of(i, "cam1", END + timedelta(days=i), END + timedelta(days=i, minutes=1), 10)
         for i in range(10)
     ]
     result = plan(segs, [], [], KeepFor(), XJ, END + timedelta(days=35))

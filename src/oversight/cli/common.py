@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -51,10 +53,20 @@ def settings_for(data_dir: Path | None) -> Settings:
 @contextmanager
 def open_system(data_dir: Path | None) -> Iterator[bootstrap.System]:
     system = bootstrap.build(settings_for(data_dir))
+    system.actor = cli_actor()
     try:
         yield system
     finally:
         system.close()
+
+
+def cli_actor() -> str:
+    """Who acts, as recorded in ledger leaves: the OS user, or OVERSIGHT_ACTOR.
+
+    Interim: until people sign in (``oversight login``), the CLI trusts the account
+    that runs it, like git's author; the two-person rules compare these names.
+    """
+    return os.environ.get("OVERSIGHT_ACTOR") or getpass.getuser()
 
 
 def parse_date(value: str, option: str) -> date:

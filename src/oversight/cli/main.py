@@ -61,6 +61,12 @@ def _register() -> None:
     ledger.register(app)
     verify.register(app)
     # recorder commands: registered below by the recorder module
+    from oversight.cli import recording
+
+    recording.register(app)
+    from oversight.cli import retention
+
+    retention.register(app)
 
 
 _register()

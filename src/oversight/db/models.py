@@ -8,8 +8,8 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -17,6 +17,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from oversight.db.types import UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -31,7 +33,7 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(String(16))
     qualification_no: Mapped[str | None] = mapped_column(String(100))
     qualification_expires: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Site(Base):
@@ -43,7 +45,7 @@ class Site(Base):
     owner_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     address: Mapped[str | None] = mapped_column(Text)
     managing_body: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Camera(Base):
@@ -60,7 +62,7 @@ class Camera(Base):
     removed: Mapped[date | None] = mapped_column(Date)
     # List of polygons, each a list of [x, y] in 0..1 frame coordinates.
     privacy_masks: Mapped[list[list[list[float]]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Filing(Base):
@@ -73,7 +75,7 @@ class Filing(Base):
     filed_on: Mapped[date] = mapped_column(Date)
     receipt: Mapped[str] = mapped_column(String(100))
     police_office: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Obstruction(Base):
@@ -86,7 +88,7 @@ class Obstruction(Base):
     description: Mapped[str | None] = mapped_column(Text)
     responsible_party: Mapped[str | None] = mapped_column(String(200))
     resolved_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class LedgerLeaf(Base):
@@ -98,7 +100,7 @@ class LedgerLeaf(Base):
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class LedgerNode(Base):
@@ -122,26 +124,30 @@ class LedgerCheckpoint(Base):
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Segment(Base):
     """The index of sealed footage. The ledger is the authority; this is its fast copy."""
 
     __tablename__ = "segments"
-    __table_args__ = (UniqueConstraint("camera_id", "seq", name="uq_segment_camera_seq"),)
+    __table_args__ = (
+        UniqueConstraint("camera_id", "seq", name="uq_segment_camera_seq"),
+        # Live footage by camera and time: playback, retention planning, capacity.
+        Index("ix_segments_live", "deleted_at", "camera_id", "start_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
     seq: Mapped[int] = mapped_column(BigInteger)
-    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     size_bytes: Mapped[int] = mapped_column("bytes", BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     prev_sha256: Mapped[str | None] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(300), unique=True)
     leaf_index: Mapped[int] = mapped_column(BigInteger)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_leaf: Mapped[int | None] = mapped_column(BigInteger)
 
 
@@ -158,11 +164,11 @@ class Gap(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
-    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(Text)
     leaf_index: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CameraStatus(Base):
@@ -172,11 +178,11 @@ class CameraStatus(Base):
 
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
-    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_segment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_segment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Redacted before it is stored: never holds stream credentials.
     last_error: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class QuarantinedSegment(Base):
@@ -193,7 +199,7 @@ class QuarantinedSegment(Base):
     reason: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int] = mapped_column("bytes", BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class RecorderEvent(Base):
@@ -203,6 +209,69 @@ class RecorderEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
+
+
+class RetentionPolicy(Base):
+    """A *keep for* setting: scope ``*`` is the deployment's, otherwise a camera id."""
+
+    __tablename__ = "retention_policies"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    keep_days: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class RetentionMark(Base):
+    """Footage of a camera and time range marked important (the 2-year class)."""
+
+    __tablename__ = "retention_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    marked_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class RetentionHold(Base):
+    """A legal hold: blocks deletion until a second person releases it."""
+
+    __tablename__ = "retention_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+    release_leaf: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PurgeRun(Base):
+    """One `oversight retention run`: what it planned, deleted, and the ledger range."""
+
+    __tablename__ = "purge_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    plan_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column("bytes", BigInteger, default=0)
+    first_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    last_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    certificate: Mapped[str | None] = mapped_column(Text)

@@ -7,6 +7,7 @@ that the penalty article sets for an operating unit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -14,10 +15,12 @@ from typing import Any
 from oversight.domain import registry
 from oversight.domain.filing import filing_obligations
 from oversight.domain.model import RegistryState
+from oversight.domain.retention import Decision
 from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import (
     InstallerQualifiedRule,
     ObstructionRule,
+    RetentionCeilingRule,
     Severity,
 )
 
@@ -95,6 +98,10 @@ def evaluate(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
     findings += _coverage(state, packs, at)
     findings += _obstructions(state, packs, at)
     findings += _conflicts(packs, at)
+    return sort_findings(findings)
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
     order = {"critical": 0, "major": 1, "minor": 2, "info": 3}
     return sorted(findings, key=lambda f: (order[f.severity], f.subject, f.rule))
 
@@ -243,3 +250,41 @@ def _conflicts(packs: PackSet, at: date) -> list[Finding]:
         )
         for c in packs.conflicts(at)
     ]
+
+
+def retention_findings(
+    overdue: Sequence[Decision], packs: PackSet, at: date, *, grace: timedelta = timedelta(days=1)
+) -> list[Finding]:
+    """Footage kept past its deletion date under a pack ceiling (e.g. cn-2025 Art. 17),
+    one finding per camera; a day's grace lets the daily purge run first."""
+    rules = packs.rules(RetentionCeilingRule, at)
+    if not rules:
+        return []
+    cited = [packs.cited(p, r) for p, r in rules]
+    by_camera: dict[str, list[Decision]] = {}
+    for decision in overdue:
+        by_camera.setdefault(decision.segment.camera, []).append(decision)
+    out = []
+    for camera, decisions in sorted(by_camera.items()):
+        late = [
+            d
+            for d in decisions
+            if d.keep_until + grace <= packs.start_of_day(at + timedelta(days=1))
+        ]
+        if not late:
+            continue
+        oldest = min(d.keep_until for d in late)
+        size = sum(d.segment.size for d in late)
+        out.append(
+            _finding(
+                cited[0],
+                f"camera:{camera}",
+                f"camera {camera} keeps {len(late)} segments ({size} bytes) past their "
+                f"deletion date (the oldest since {packs.local_date(oldest)}): run "
+                "`oversight retention run`, or mark or hold what must stay",
+                "minor",
+                since=packs.local_date(oldest),
+                also=tuple(cited[1:]),
+            )
+        )
+    return out

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from oversight.errors import InvalidInput, RuleViolation
 from oversight.rules.layering import Bound, PackSet
@@ -30,13 +30,37 @@ STANDARD = "standard"
 IMPORTANT = "important"
 
 
-@dataclass(frozen=True)
+_DAY = 86400.0
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentInfo:
+    """A live segment. Times are POSIX seconds: planning a million segments must not
+    build a million datetimes; ``of`` and the properties convert."""
+
     id: int
     camera: str
-    start: datetime
-    end: datetime
+    start_ts: float
+    end_ts: float
     size: int
+
+    @classmethod
+    def of(cls, id: int, camera: str, start: datetime, end: datetime, size: int) -> SegmentInfo:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidInput("segment times must be timezone-aware")
+        return cls(id, camera, start.timestamp(), end.timestamp(), size)
+
+    @property
+    def start(self) -> datetime:
+        return _utc(self.start_ts)
+
+    @property
+    def end(self) -> datetime:
+        return _utc(self.end_ts)
 
 
 @dataclass(frozen=True)
@@ -71,17 +95,20 @@ class KeepFor:
         return self.cameras.get(camera, self.deployment)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     segment: SegmentInfo
     retention_class: str
     floor: Bound
     keep_days: int
-    keep_until: datetime
     held_by: tuple[int, ...]
     marked_by: tuple[int, ...]
     expired: bool  # may be deleted now
-    overdue: bool  # kept past keep-until, unheld and unmarked, under a pack ceiling
+    overdue: bool  # kept past keep-until and unheld, under a pack ceiling
+
+    @property
+    def keep_until(self) -> datetime:
+        return _utc(self.segment.end_ts + self.keep_days * _DAY)
 
     @property
     def basis(self) -> str:
@@ -114,8 +141,8 @@ class Plan:
         return sum(d.segment.size for d in self.expired)
 
 
-def _overlaps(camera: str, start: datetime, end: datetime, seg: SegmentInfo) -> bool:
-    return camera == seg.camera and start < seg.end and seg.start < end
+def _overlaps(start: float, end: float, seg: SegmentInfo) -> bool:
+    return start < seg.end_ts and seg.start_ts < end
 
 
 def floor_for(packs: PackSet, retention_class: str, recorded: datetime) -> Bound:
@@ -169,48 +196,41 @@ def plan(
 ) -> Plan:
     if now.tzinfo is None:
         raise InvalidInput("the planning instant must be timezone-aware")
-    active_holds = [h for h in holds if not h.released]
-    by_camera_marks: dict[str, list[Mark]] = {}
+    now_ts = now.timestamp()
+    marks_of: dict[str, list[tuple[int, float, float]]] = {}
     for mark in marks:
-        by_camera_marks.setdefault(mark.camera, []).append(mark)
-    by_camera_holds: dict[str, list[Hold]] = {}
-    for hold in active_holds:
-        by_camera_holds.setdefault(hold.camera, []).append(hold)
+        marks_of.setdefault(mark.camera, []).append(
+            (mark.id, mark.start.timestamp(), mark.end.timestamp())
+        )
+    holds_of: dict[str, list[tuple[int, float, float]]] = {}
+    for hold in holds:
+        if not hold.released:
+            holds_of.setdefault(hold.camera, []).append(
+                (hold.id, hold.start.timestamp(), hold.end.timestamp())
+            )
     ceiling = _has_ceiling(packs, now)
-    floors: dict[tuple[str, object], Bound] = {}
+    floors: dict[tuple[str, int], Bound] = {}
     decisions = []
     for seg in segments:
-        marked = tuple(
-            m.id
-            for m in by_camera_marks.get(seg.camera, ())
-            if _overlaps(m.camera, m.start, m.end, seg)
+        camera_marks = marks_of.get(seg.camera)
+        marked = (
+            tuple(i for i, a, b in camera_marks if _overlaps(a, b, seg)) if camera_marks else ()
         )
-        held = tuple(
-            h.id
-            for h in by_camera_holds.get(seg.camera, ())
-            if _overlaps(h.camera, h.start, h.end, seg)
-        )
+        camera_holds = holds_of.get(seg.camera)
+        held = tuple(i for i, a, b in camera_holds if _overlaps(a, b, seg)) if camera_holds else ()
         retention_class = IMPORTANT if marked else STANDARD
-        day = packs.local_date(seg.end)
-        key = (retention_class, day)
-        if key not in floors:  # a million segments share a few hundred days
-            floors[key] = floor_for(packs, retention_class, seg.end)
-        floor = floors[key]
-        configured = keep_for.days(seg.camera)
-        keep_days = max(floor.days, configured or 0)
-        keep_until = seg.end + timedelta(days=keep_days)
-        past = now >= keep_until
+        # Which packs are in force depends on the local date, and UTC offsets change only
+        # at 15-minute-aligned instants: one floor per class and quarter hour suffices.
+        key = (retention_class, int(seg.end_ts) // 900)
+        floor = floors.get(key)
+        if floor is None:
+            floor = floors[key] = floor_for(packs, retention_class, seg.end)
+        keep_days = max(floor.days, keep_for.days(seg.camera) or 0)
+        past = now_ts >= seg.end_ts + keep_days * _DAY
+        expired = past and not held
         decisions.append(
             Decision(
-                segment=seg,
-                retention_class=retention_class,
-                floor=floor,
-                keep_days=keep_days,
-                keep_until=keep_until,
-                held_by=held,
-                marked_by=marked,
-                expired=past and not held,
-                overdue=past and not held and ceiling,
+                seg, retention_class, floor, keep_days, held, marked, expired, expired and ceiling
             )
         )
     return Plan(now, tuple(decisions))

@@ -16,7 +16,7 @@ from typing import Any
 from oversight.errors import InvalidInput
 
 VERSION = 1
-LEAF_TYPES = ("registry", "segment_sealed", "segment_deleted", "gap", "access")
+LEAF_TYPES = ("registry", "segment_sealed", "segment_deleted", "gap", "access", "retention")
 _MAX_INT = 2**53 - 1
 
 Value = str | int | Sequence[Any] | Mapping[str, Any]
@@ -164,4 +164,16 @@ def access(
             "destination": destination,
             "grant": grant,
         },
+    )
+
+
+def retention(
+    *, at: datetime, actor: str, action: str, subject: str, details: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A retention decision: ``action`` is ``keep.set``, ``mark``, ``hold``, ``release``,
+    ``purge`` or ``delete.refused``; ``subject`` what it applies to."""
+    return _leaf(
+        "retention",
+        at,
+        {"actor": actor, "action": action, "subject": subject, "details": dict(details)},
     )

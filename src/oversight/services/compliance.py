@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from oversight.bootstrap import System
 from oversight.domain import compliance
 from oversight.domain.filing import FilingObligation, filing_obligations
+from oversight.services import retention
 from oversight.services.registry import registry_state
 
 
@@ -36,7 +37,12 @@ def report(system: System, at: date | None = None) -> Report:
     day = resolve_day(system, at)
     state = registry_state(system)
     packs = [p.pack.id for p in system.packs.active(day)] or system.packs.ids
-    return Report(packs, day, compliance.evaluate(state, system.packs, day))
+    findings = compliance.evaluate(state, system.packs, day)
+    # Footage findings judge the end of the day asked about (or now, for today).
+    end_of_day = system.packs.start_of_day(day + timedelta(days=1))
+    plan = retention.make_plan(system, min(end_of_day, system.clock.now()))
+    findings += compliance.retention_findings(plan.overdue, system.packs, day)
+    return Report(packs, day, compliance.sort_findings(findings))
 
 
 def due_filings(

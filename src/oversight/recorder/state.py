@@ -1,0 +1,94 @@
+"""Supervision state: the recorder's options, each camera's state, and the backoff rule."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from oversight.recorder.ffmpeg import AudioPolicy, FfmpegProcess, SourceInfo
+
+
+def backoff_delay(failures: int, base: float, cap: float, rand: float) -> float:
+    """Pure: seconds before restart number ``failures`` (1, 2, ...): ``base * 2^(n-1)``
+    capped at ``cap``, scaled by ``0.5 + rand/2`` (``rand`` in [0, 1)) so that cameras
+    failing together do not retry in lockstep."""
+    exp = min(cap, base * (1 << max(0, min(failures - 1, 30))))
+    return exp * (0.5 + rand / 2)
+
+
+@dataclass(frozen=True)
+class RecorderOptions:
+    segment_seconds: int = 60
+    cameras: tuple[str, ...] = ()  # empty: every registered, not removed camera
+    input_timeout: float = 10.0
+    stall_timeout: float | None = None  # default: 2 segments + the input timeout
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    offline_after: float = 30.0  # an outage longer than this shows as "offline"
+    registry_poll: float = 5.0
+    # Below this much free space under the data dir no ffmpeg runs (footage is never
+    # deleted to make room). Would be a Settings field (recorder_min_free_bytes).
+    min_free_bytes: int = 1 << 30
+    disk_check_interval: float = 5.0
+    audio_policy: AudioPolicy = "transcode"
+    clock_jump: float = 2.0  # wall clock vs monotonic disagreement that is recorded
+    gap_tolerance: float = 2.0  # a hole between consecutive segments that is a gap
+    # SIGTERM, then SIGKILL after this long (a stalled input ignores SIGTERM until its
+    # own timeout; killing loses at most the last, unflushed fragment).
+    stop_timeout: float = 5.0
+    tick: float = 0.2
+    ffmpeg: str = "ffmpeg"
+    ffprobe: str = "ffprobe"
+
+    @property
+    def effective_stall_timeout(self) -> float:
+        if self.stall_timeout is not None:
+            return self.stall_timeout
+        return 2 * self.segment_seconds + self.input_timeout
+
+
+@dataclass
+class Outage:
+    start: datetime
+    reason: str
+    attempts: int = 0
+
+
+@dataclass
+class CameraView:
+    """One row of the live status table."""
+
+    camera: str
+    state: str
+    since: datetime
+    last_segment_at: datetime | None
+    last_error: str | None
+    segments: int
+    restarts: int
+    pid: int | None
+
+
+@dataclass
+class CameraState:
+    """Supervision state of one camera."""
+
+    id: str
+    url: str = field(repr=False)
+    state: str
+    since: datetime
+    proc: FfmpegProcess | None = None
+    probing: Future[SourceInfo] | None = None
+    started_at: datetime | None = None
+    failures: int = 0
+    restarts: int = 0
+    next_start: float = 0.0  # monotonic
+    last_progress: float = 0.0  # monotonic: ffmpeg start or last sealed segment
+    outage: Outage | None = None
+    covered_until: datetime | None = None
+    last_segment_at: datetime | None = None
+    last_error: str | None = None
+    clock_note: str | None = None
+    segments: int = 0
+    needs_rescan: bool = False
+    warned: set[str] = field(default_factory=set)

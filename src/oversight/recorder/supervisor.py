@@ -1,0 +1,497 @@
+"""The supervisor: one ffmpeg per registered, not removed camera, and nothing lost silently.
+
+One thread runs the loop (:meth:`Supervisor.run`); ffmpeg's pipes are read by its own
+threads, which only queue "segment finished" events, and source probes run in a small
+pool so a dead camera never blocks the others. All database work happens on the loop.
+
+Every outage is a fact: when a camera's ffmpeg exits (for any reason, exit code 0
+included), stalls (no segment within ``stall_timeout``), cannot reach its source, or
+a segment is quarantined, an *outage* opens at the end of the camera's sealed footage.
+It closes as a ``gap`` (index row and ledger leaf) at the start of the next sealed
+segment, or at shutdown. A startup opens one for every camera with earlier footage
+("recorder was not running"). Restarts back off exponentially with jitter, and all of
+it is decided in one method, :meth:`Supervisor._restart`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from oversight.bootstrap import System
+from oversight.errors import OversightError
+from oversight.recorder import probe, procfs, sealer
+from oversight.recorder.ffmpeg import (
+    FfmpegProcess,
+    RecordPlan,
+    SegmentDone,
+    SourceInfo,
+    build_record_command,
+    new_run_id,
+)
+from oversight.recorder.scrub import scrub
+from oversight.recorder.state import (
+    CameraState,
+    CameraView,
+    Outage,
+    RecorderOptions,
+    backoff_delay,
+)
+from oversight.services import recording
+
+log = logging.getLogger(__name__)
+
+_Event = tuple[CameraState, FfmpegProcess, SegmentDone]
+
+
+class Supervisor:
+    def __init__(
+        self,
+        system: System,
+        options: RecorderOptions | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.system = system
+        self.options = options or RecorderOptions()
+        self._mono = monotonic
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._stop = threading.Event()
+        self._events: queue.Queue[_Event] = queue.Queue()
+        self._cameras: dict[str, CameraState] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._disk_full = False
+        self._next_registry = 0.0
+        self._next_disk = 0.0
+        self._wall0 = system.clock.now()
+        self._mono0 = monotonic()
+        self._offset = 0.0
+
+    # ---- control ------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to stop (safe from signal handlers and other threads)."""
+        self._stop.set()
+
+    def run(
+        self,
+        duration: float | None = None,
+        on_tick: Callable[[list[CameraView]], None] | None = None,
+    ) -> None:
+        """Record until :meth:`stop` (or ``duration`` seconds), then shut down cleanly:
+        every ffmpeg finishes its open segment, which is sealed, and open outages close."""
+        deadline = None if duration is None else self._mono() + duration
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+        try:
+            while not self._stop.is_set():
+                if deadline is not None and self._mono() >= deadline:
+                    break
+                self._step()
+                if on_tick is not None:
+                    on_tick(self.snapshot())
+        finally:
+            self._shutdown()
+
+    def snapshot(self) -> list[CameraView]:
+        return [
+            CameraView(
+                c.id,
+                c.state,
+                c.since,
+                c.last_segment_at,
+                c.last_error,
+                c.segments,
+                c.restarts,
+                c.proc.pid if c.proc else None,
+            )
+            for c in sorted(list(self._cameras.values()), key=lambda c: c.id)
+        ]
+
+    def pids(self) -> dict[str, int]:
+        """Running ffmpeg process ids by camera (tests and diagnostics)."""
+        cams = list(self._cameras.values())  # may be called from another thread
+        return {c.id: c.proc.pid for c in cams if c.proc is not None}
+
+    # ---- the loop -----------------------------------------------------------------
+
+    def _step(self) -> None:
+        now = self._mono()
+        if now >= self._next_registry:
+            self._next_registry = now + self.options.registry_poll
+            self._sync_registry()
+        if now >= self._next_disk:
+            self._next_disk = now + self.options.disk_check_interval
+            self._check_disk()
+        self._check_clock()
+        for cam in list(self._cameras.values()):
+            if self._stop.is_set():
+                break  # a Ctrl-C also reaches ffmpeg: its exit is then no outage
+            try:
+                self._check(cam)
+            except Exception:  # supervisor loop: one camera never stops the others
+                log.exception("camera %s: unexpected supervisor error", cam.id)
+        self._drain(self.options.tick)
+
+    def _now(self) -> datetime:
+        return self.system.clock.now()
+
+    def _sync_registry(self) -> None:
+        try:
+            wanted = {
+                c.id: c for c in recording.recordable_cameras(self.system, self.options.cameras)
+            }
+        except SQLAlchemyError as exc:
+            log.error("cannot read the camera registry: %s", type(exc).__name__)
+            return
+        for cid in sorted(set(self._cameras) - set(wanted)):
+            self._retire(self._cameras[cid], "removed from the registry")
+        for cid, source in sorted(wanted.items()):
+            cam = self._cameras.get(cid)
+            if cam is None:
+                self._adopt(source)
+            elif cam.url != source.stream_url:
+                cam.url = source.stream_url
+                self._restart(cam, "stream URL changed in the registry")
+
+    def _adopt(self, source: recording.CameraSource) -> None:
+        """Take a camera under supervision: seal what an earlier run left, open the
+        outage since its footage ends, and start it."""
+        now = self._now()
+        cam = CameraState(source.id, source.stream_url, state="starting", since=now)
+        self._cameras[cam.id] = cam
+        sealer.spool_dir(self.system, cam.id).mkdir(parents=True, exist_ok=True)
+        cam.covered_until = recording.coverage_end(self.system, cam.id)
+        previous = recording.get_status(self.system, cam.id)
+        self._seal_leftovers(cam)
+        if cam.covered_until is not None:
+            reason = "recorder was not running"
+            if previous is not None and previous.state not in ("stopped", "disk_full"):
+                reason += f" (it ended while the camera was {previous.state}: crash or kill)"
+            cam.outage = Outage(cam.covered_until, reason)
+        log.info("camera %s: supervised", cam.id)
+        self._persist(cam)
+
+    def _check(self, cam: CameraState) -> None:
+        """One look at a camera: exited, stalled, probed, or due to start."""
+        if cam.proc is not None:
+            code = cam.proc.poll()
+            if code is not None:
+                tail = "; ".join(cam.proc.stderr_tail(2))
+                self._restart(
+                    cam, f"ffmpeg exited with code {code}" + (f": {tail}" if tail else "")
+                )
+            elif self._mono() - cam.last_progress > self.options.effective_stall_timeout:
+                idle = self._mono() - cam.last_progress
+                self._restart(cam, f"stalled: no segment for {idle:.0f} s")
+        elif cam.probing is not None:
+            if cam.probing.done():
+                future, cam.probing = cam.probing, None
+                try:
+                    info = future.result()
+                except (OversightError, OSError) as exc:
+                    self._restart(cam, getattr(exc, "message", None) or str(exc))
+                else:
+                    self._spawn(cam, info)
+        elif not self._disk_full and self._mono() >= cam.next_start:
+            assert self._pool is not None
+            opts = self.options
+            cam.probing = self._pool.submit(
+                probe.probe_source, cam.url, timeout=opts.input_timeout, ffprobe=opts.ffprobe
+            )
+        if cam.needs_rescan and cam.proc is None and cam.probing is None:
+            cam.needs_rescan = False
+            self._seal_leftovers(cam)
+        if (
+            cam.state == "reconnecting"
+            and cam.outage is not None
+            and (self._now() - cam.outage.start).total_seconds() > self.options.offline_after
+        ):
+            self._set_state(cam, "offline")
+
+    def _spawn(self, cam: CameraState, info: SourceInfo) -> None:
+        opts = self.options
+        plan = RecordPlan(
+            camera=cam.id,
+            url=cam.url,
+            spool_dir=sealer.spool_dir(self.system, cam.id),
+            run_id=new_run_id(self._now()),
+            segment_seconds=opts.segment_seconds,
+            input_timeout=opts.input_timeout,
+            source=info,
+            audio_policy=opts.audio_policy,
+            ffmpeg=opts.ffmpeg,
+        )
+        try:
+            command = build_record_command(plan)
+        except OversightError as exc:
+            self._restart(cam, exc.message)
+            return
+        for warning in command.warnings:
+            if warning not in cam.warned:
+                cam.warned.add(warning)
+                log.warning("camera %s: %s", cam.id, warning)
+                self._record_event(cam.id, "warning", warning)
+
+        def deliver(proc: FfmpegProcess, done: SegmentDone) -> None:
+            self._events.put((cam, proc, done))  # on a reader thread: only queue
+
+        proc = FfmpegProcess(
+            command.argv, on_segment=deliver, clock=self.system.clock.now, secret_url=cam.url
+        )
+        cam.proc = proc
+        cam.started_at = self._now()
+        cam.last_progress = self._mono()
+        log.info("camera %s: ffmpeg pid %d recording (%s)", cam.id, proc.pid, info.video_codec)
+        self._set_state(cam, "recording")
+
+    def _restart(self, cam: CameraState, reason: str) -> None:
+        """The one place that handles a failure: stop ffmpeg (it finishes its segment),
+        seal what it left, open or extend the outage, and schedule the next start with
+        exponential backoff and jitter."""
+        reason = scrub(reason, cam.url)
+        before = cam.outage
+        if cam.proc is not None:
+            self._halt(cam)  # may seal footage, and may quarantine (opening an outage)
+        if cam.outage is None:
+            start = cam.covered_until or cam.started_at or self._now()
+            cam.outage = Outage(start, reason)
+        elif cam.outage is not before:
+            cam.outage.reason = f"{reason}; {cam.outage.reason}"
+        cam.outage.attempts += 1
+        cam.failures += 1
+        cam.restarts += 1
+        delay = backoff_delay(
+            cam.failures, self.options.backoff_base, self.options.backoff_max, self._rng.random()
+        )
+        cam.next_start = self._mono() + delay
+        cam.last_error = reason
+        log.warning("camera %s: %s; restarting in %.1f s", cam.id, reason, delay)
+        offline = (self._now() - cam.outage.start).total_seconds() > self.options.offline_after
+        self._set_state(
+            cam, "disk_full" if self._disk_full else "offline" if offline else "reconnecting"
+        )
+
+    def _halt(self, cam: CameraState) -> None:
+        """Stop the camera's ffmpeg gracefully and seal everything it wrote."""
+        proc, cam.proc = cam.proc, None
+        if proc is not None:
+            proc.stop(self.options.stop_timeout)
+        self._drain(0)
+        self._seal_leftovers(cam)
+
+    def _retire(self, cam: CameraState, why: str) -> None:
+        if cam.probing is not None:
+            cam.probing.cancel()
+            cam.probing = None
+        self._halt(cam)
+        self._close_outage(cam, self._now(), suffix=f" (until {why})")
+        cam.last_error = why
+        self._set_state(cam, "stopped")
+        self._cameras.pop(cam.id, None)
+        log.info("camera %s: no longer supervised: %s", cam.id, why)
+
+    # ---- segments -----------------------------------------------------------------
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            first = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
+        except queue.Empty:
+            return
+        batch = [first]
+        while True:
+            try:
+                batch.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        for cam, proc, done in batch:
+            path = sealer.spool_dir(self.system, cam.id) / done.filename
+            if not path.exists():
+                continue  # sealed already by a rescan
+            # ffmpeg lists a segment just before closing it: wait until it lets go.
+            deadline = self._mono() + 5.0
+            while proc.holds(path) and self._mono() < deadline:
+                time.sleep(0.01)
+            self._seal(cam, path, done.received)
+
+    def _seal_leftovers(self, cam: CameraState) -> None:
+        directory = sealer.spool_dir(self.system, cam.id)
+        held = procfs.open_files_under(directory)
+        sealer.seal_leftovers(
+            self.system,
+            camera=cam.id,
+            busy=lambda p: p.resolve() in held,
+            seal=lambda path, end: self._seal(cam, path, end),
+        )
+
+    def _seal(self, cam: CameraState, path: Path, end: datetime) -> None:
+        try:
+            outcome = sealer.seal_spool_file(
+                self.system,
+                camera=cam.id,
+                path=path,
+                end=end,
+                # How far the wall clock has moved from the monotonic one since start.
+                clock_offset_ms=round(self._offset * 1000),
+                ffprobe=self.options.ffprobe,
+            )
+        except (OversightError, SQLAlchemyError, OSError) as exc:
+            # The file stays in the spool; it is sealed by the next rescan.
+            message = exc.message if isinstance(exc, OversightError) else type(exc).__name__
+            log.error("camera %s: cannot seal %s: %s", cam.id, path.name, message)
+            cam.last_error = f"cannot seal {path.name}: {message}"
+            cam.needs_rescan = True
+            return
+        if outcome.sealed is None or outcome.start is None:
+            reason = outcome.quarantined.reason if outcome.quarantined else "unsealable"
+            if cam.outage is None:
+                start = cam.covered_until or end - timedelta(seconds=self.options.segment_seconds)
+                cam.outage = Outage(start, f"segment {outcome.filename} quarantined: {reason}")
+            cam.last_error = f"segment {outcome.filename} quarantined: {reason}"
+            self._persist(cam)
+            return
+        sealed = outcome.sealed
+        if sealed.already_sealed:
+            return  # sealed before a crash stopped its unlink: its times are old news
+        start, stop = recording.utc(sealed.start), recording.utc(sealed.end)
+        if cam.outage is not None:
+            self._close_outage(cam, start)
+        elif cam.covered_until is not None:
+            hole = (start - cam.covered_until).total_seconds()
+            if hole > self.options.gap_tolerance:
+                note = f" ({cam.clock_note})" if cam.clock_note else ""
+                self._gap(cam, cam.covered_until, start, f"no footage between segments{note}")
+            elif hole < -self.options.gap_tolerance:
+                self._record_event(
+                    cam.id,
+                    "overlap",
+                    f"segment {sealed.seq} starts {-hole:.1f} s before the last one ended",
+                )
+        cam.clock_note = None
+        cam.covered_until = stop if cam.covered_until is None else max(cam.covered_until, stop)
+        cam.last_segment_at = stop
+        cam.segments += 1
+        if cam.proc is not None:
+            cam.failures = 0
+            cam.last_progress = self._mono()
+        self._persist(cam)
+
+    def _close_outage(self, cam: CameraState, end: datetime, suffix: str = "") -> None:
+        outage, cam.outage = cam.outage, None
+        if outage is None:
+            return
+        if end <= outage.start:
+            log.info("camera %s: outage (%s) left no hole in the footage", cam.id, outage.reason)
+            return
+        reason = outage.reason + suffix
+        if outage.attempts > 1:
+            reason += f" ({outage.attempts} restart attempts)"
+        self._gap(cam, outage.start, end, reason)
+
+    def _gap(self, cam: CameraState, start: datetime, end: datetime, reason: str) -> None:
+        try:
+            gap = recording.record_gap(
+                self.system, camera=cam.id, start=start, end=end, reason=reason
+            )
+        except (OversightError, SQLAlchemyError) as exc:
+            log.error("camera %s: cannot record a gap: %s", cam.id, exc)
+            return
+        length = (gap.end - gap.start).total_seconds()
+        log.warning("camera %s: gap of %.1f s recorded: %s", cam.id, length, gap.reason)
+
+    # ---- state, disk, clock -------------------------------------------------------
+
+    def _set_state(self, cam: CameraState, state: str) -> None:
+        if cam.state != state:
+            cam.state = state
+            cam.since = self._now()
+        self._persist(cam)
+
+    def _persist(self, cam: CameraState) -> None:
+        try:
+            recording.set_status(
+                self.system,
+                cam.id,
+                state=cam.state,
+                since=cam.since,
+                last_segment_at=cam.last_segment_at,
+                last_error=cam.last_error,
+            )
+        except (OversightError, SQLAlchemyError) as exc:
+            log.error("camera %s: cannot store its status: %s", cam.id, type(exc).__name__)
+
+    def _record_event(self, camera: str | None, kind: str, message: str) -> None:
+        try:
+            recording.record_event(self.system, camera=camera, kind=kind, message=message)
+        except (OversightError, SQLAlchemyError) as exc:
+            log.error("cannot record a %s event: %s", kind, type(exc).__name__)
+
+    def _check_disk(self) -> None:
+        data_dir = self.system.settings.data_dir
+        free = shutil.disk_usage(data_dir).free
+        low = free < self.options.min_free_bytes
+        if low and not self._disk_full:
+            self._disk_full = True
+            message = (
+                f"free space {free} bytes under {data_dir} is below "
+                f"{self.options.min_free_bytes}: recording stopped, no footage deleted"
+            )
+            log.critical("ALARM: %s", message)
+            self._record_event(None, "disk_full", message)
+            for cam in list(self._cameras.values()):
+                if cam.probing is not None:
+                    cam.probing.cancel()
+                    cam.probing = None
+                self._restart(cam, "disk full")
+        elif not low and self._disk_full:
+            self._disk_full = False
+            message = f"free space {free} bytes is back above the threshold: recording resumes"
+            log.warning(message)
+            self._record_event(None, "disk_ok", message)
+            for cam in self._cameras.values():
+                cam.next_start = self._mono()
+
+    def _check_clock(self) -> None:
+        """Record a wall-clock jump (vs the monotonic clock) instead of absorbing it."""
+        wall = (self._now() - self._wall0).total_seconds()
+        offset = wall - (self._mono() - self._mono0)
+        jump = offset - self._offset
+        self._offset = offset
+        if abs(jump) > self.options.clock_jump:
+            message = f"wall clock jumped {jump:+.1f} s against the monotonic clock"
+            log.error(message)
+            self._record_event(None, "clock_jump", message)
+            for cam in self._cameras.values():
+                cam.clock_note = message
+
+    # ---- shutdown -----------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        """Every ffmpeg finishes its open segment (in parallel), then all is sealed."""
+        cams = list(self._cameras.values())
+        for cam in cams:
+            if cam.probing is not None:
+                cam.probing.cancel()
+            if cam.proc is not None:
+                cam.proc.terminate()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        for cam in cams:
+            cam.probing = None
+            self._halt(cam)
+        now = self._now()
+        for cam in cams:
+            self._close_outage(cam, now, suffix=" (until the recorder stopped)")
+            self._set_state(cam, "stopped")
+        log.info("recorder stopped")

@@ -1,0 +1,341 @@
+"""Recorder use cases: the cameras to record, gaps, camera status, quarantine, events,
+and the segment index as the CLI and API list it. Each public function is one
+transaction. Times are stored and returned in UTC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from oversight.bootstrap import System
+from oversight.db import models as m
+from oversight.errors import InvalidInput, NotFound
+from oversight.ledger import leaves
+from oversight.recorder.scrub import scrub
+
+STATES = ("starting", "recording", "reconnecting", "offline", "disk_full", "stopped")
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything Oversight stores is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _opt_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else utc(moment)
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{what} must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CameraSource:
+    id: str
+    # Carries credentials: never log or print it (repr hides it).
+    stream_url: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class GapRec:
+    id: int
+    camera: str
+    start: datetime
+    end: datetime
+    reason: str
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class StatusRec:
+    camera: str
+    state: str
+    since: datetime | None
+    last_segment_at: datetime | None
+    last_error: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SegmentRec:
+    id: int
+    camera: str
+    seq: int
+    start: datetime
+    end: datetime
+    size: int
+    sha256: str
+    storage_key: str
+    leaf_index: int
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class QuarantineRec:
+    id: int
+    camera: str
+    filename: str
+    path: str
+    reason: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EventRec:
+    id: int
+    camera: str | None
+    at: datetime
+    kind: str
+    message: str
+
+
+# ---- what to record ----
+
+
+def recordable_cameras(system: System, only: tuple[str, ...] = ()) -> list[CameraSource]:
+    """Registered, not removed cameras (optionally only the ids in ``only``)."""
+    with system.sessions() as s:
+        query = select(m.Camera.id, m.Camera.stream_url).where(m.Camera.removed.is_(None))
+        if only:
+            query = query.where(m.Camera.id.in_(only))
+        return [CameraSource(cid, url) for cid, url in s.execute(query.order_by(m.Camera.id))]
+
+
+def coverage_end(system: System, camera: str) -> datetime | None:
+    """End of the camera's latest sealed segment: where its recorded footage stops."""
+    with system.sessions() as s:
+        end = s.scalar(select(func.max(m.Segment.end_at)).where(m.Segment.camera_id == camera))
+        return _opt_utc(end)
+
+
+# ---- gaps ----
+
+
+def _gap(row: m.Gap) -> GapRec:
+    return GapRec(
+        row.id, row.camera_id, utc(row.start_at), utc(row.end_at), row.reason, row.leaf_index
+    )
+
+
+def record_gap(
+    system: System, *, camera: str, start: datetime, end: datetime, reason: str
+) -> GapRec:
+    """Record that ``camera`` has no footage in [start, end): index row and ``gap`` leaf."""
+    start, end = _aware(start, "gap start"), _aware(end, "gap end")
+    if end <= start:
+        raise InvalidInput(f"gap end {end.isoformat()} is not after its start")
+    reason = scrub(reason.strip()) or "unknown"
+    now = system.clock.now()
+    with system.sessions.begin() as s:
+        if s.get(m.Camera, camera) is None:
+            raise NotFound(f"camera {camera!r} does not exist")
+        [index] = system.ledger.append(
+            s, [leaves.gap(at=now, camera=camera, start=start, end=end, reason=reason)]
+        )
+        row = m.Gap(
+            camera_id=camera,
+            start_at=start,
+            end_at=end,
+            reason=reason,
+            leaf_index=index,
+            created_at=now,
+        )
+        s.add(row)
+        s.flush()
+        return _gap(row)
+
+
+def list_gaps(system: System, camera: str | None = None) -> list[GapRec]:
+    with system.sessions() as s:
+        query = select(m.Gap).order_by(m.Gap.start_at, m.Gap.id)
+        if camera is not None:
+            query = query.where(m.Gap.camera_id == camera)
+        return [_gap(r) for r in s.scalars(query)]
+
+
+# ---- camera status ----
+
+
+def set_status(
+    system: System,
+    camera: str,
+    *,
+    state: str,
+    since: datetime,
+    last_segment_at: datetime | None = None,
+    last_error: str | None = None,
+) -> None:
+    """Replace the camera's status row (the recorder holds the whole state in memory)."""
+    if state not in STATES:
+        raise InvalidInput(f"unknown camera state {state!r}")
+    with system.sessions.begin() as s:
+        row = s.get(m.CameraStatus, camera)
+        if row is None:
+            row = m.CameraStatus(camera_id=camera)
+            s.add(row)
+        row.state = state
+        row.since = _aware(since, "since")
+        row.last_segment_at = _aware(last_segment_at, "last segment") if last_segment_at else None
+        row.last_error = scrub(last_error) if last_error else None
+        row.updated_at = system.clock.now()
+
+
+def get_status(system: System, camera: str) -> StatusRec | None:
+    with system.sessions() as s:
+        row = s.get(m.CameraStatus, camera)
+        return None if row is None else _status(camera, row)
+
+
+def _status(camera: str, row: m.CameraStatus | None) -> StatusRec:
+    if row is None:
+        return StatusRec(camera, "never recorded", None, None, None, None)
+    return StatusRec(
+        camera,
+        row.state,
+        utc(row.since),
+        _opt_utc(row.last_segment_at),
+        row.last_error,
+        utc(row.updated_at),
+    )
+
+
+def list_status(system: System) -> list[StatusRec]:
+    """Every camera not removed, and removed ones the recorder still has a status for."""
+    with system.sessions() as s:
+        rows = s.execute(
+            select(m.Camera.id, m.Camera.removed, m.CameraStatus)
+            .outerjoin(m.CameraStatus, m.CameraStatus.camera_id == m.Camera.id)
+            .order_by(m.Camera.id)
+        ).all()
+        return [_status(cid, st) for cid, removed, st in rows if removed is None or st is not None]
+
+
+# ---- quarantine and events ----
+
+
+def _quarantine(row: m.QuarantinedSegment) -> QuarantineRec:
+    return QuarantineRec(
+        row.id,
+        row.camera_id,
+        row.filename,
+        row.path,
+        row.reason,
+        row.size_bytes,
+        row.sha256,
+        utc(row.created_at),
+    )
+
+
+def record_quarantine(
+    system: System,
+    *,
+    camera: str,
+    filename: str,
+    path: str,
+    reason: str,
+    size: int,
+    sha256: str,
+) -> QuarantineRec:
+    """Idempotent per (camera, filename): a second call returns the first record."""
+    with system.sessions.begin() as s:
+        existing = s.scalars(
+            select(m.QuarantinedSegment).where(
+                m.QuarantinedSegment.camera_id == camera,
+                m.QuarantinedSegment.filename == filename,
+            )
+        ).first()
+        if existing is not None:
+            return _quarantine(existing)
+        row = m.QuarantinedSegment(
+            camera_id=camera,
+            filename=filename,
+            path=path,
+            reason=scrub(reason),
+            size_bytes=size,
+            sha256=sha256,
+            created_at=system.clock.now(),
+        )
+        s.add(row)
+        s.flush()
+        return _quarantine(row)
+
+
+def list_quarantined(system: System, camera: str | None = None) -> list[QuarantineRec]:
+    with system.sessions() as s:
+        query = select(m.QuarantinedSegment).order_by(m.QuarantinedSegment.id)
+        if camera is not None:
+            query = query.where(m.QuarantinedSegment.camera_id == camera)
+        return [_quarantine(r) for r in s.scalars(query)]
+
+
+def record_event(system: System, *, camera: str | None, kind: str, message: str) -> EventRec:
+    """A recorder fact that is not a gap: a transcoding warning, a clock jump, a disk alarm."""
+    with system.sessions.begin() as s:
+        row = m.RecorderEvent(
+            camera_id=camera, at=system.clock.now(), kind=kind, message=scrub(message)
+        )
+        s.add(row)
+        s.flush()
+        return EventRec(row.id, row.camera_id, utc(row.at), row.kind, row.message)
+
+
+def list_events(
+    system: System, *, camera: str | None = None, kind: str | None = None
+) -> list[EventRec]:
+    with system.sessions() as s:
+        query = select(m.RecorderEvent).order_by(m.RecorderEvent.id)
+        if camera is not None:
+            query = query.where(m.RecorderEvent.camera_id == camera)
+        if kind is not None:
+            query = query.where(m.RecorderEvent.kind == kind)
+        return [EventRec(r.id, r.camera_id, utc(r.at), r.kind, r.message) for r in s.scalars(query)]
+
+
+# ---- the segment index ----
+
+
+def list_segments(
+    system: System,
+    *,
+    camera: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[SegmentRec]:
+    """Sealed segments overlapping [start, end), oldest first."""
+    filters: list[Any] = []
+    if camera is not None:
+        filters.append(m.Segment.camera_id == camera)
+    if start is not None:
+        filters.append(m.Segment.end_at > _aware(start, "--from"))
+    if end is not None:
+        filters.append(m.Segment.start_at < _aware(end, "--to"))
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("--to must be after --from")
+    with system.sessions() as s:
+        if camera is not None and s.get(m.Camera, camera) is None:
+            raise NotFound(f"camera {camera!r} does not exist")
+        rows = s.scalars(
+            select(m.Segment).where(*filters).order_by(m.Segment.start_at, m.Segment.id)
+        )
+        return [
+            SegmentRec(
+                r.id,
+                r.camera_id,
+                r.seq,
+                utc(r.start_at),
+                utc(r.end_at),
+                r.size_bytes,
+                r.sha256,
+                r.storage_key,
+                r.leaf_index,
+                _opt_utc(r.deleted_at),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,520 @@
+"""Retention use cases: keep-for settings, marks, holds, planning, the purge, and the
+refusal of every other way to delete footage within retention (Art. 15(2)).
+
+The purge appends each ``segment_deleted`` leaf and marks the index row deleted in one
+transaction *before* the bytes are removed, so a crash at any point leaves either
+footage that is still sealed, or a recorded deletion whose bytes the next run removes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from oversight.bootstrap import System
+from oversight.db import models as m
+from oversight.domain import retention as domain
+from oversight.errors import InvalidInput, NotFound, RuleViolation
+from oversight.ledger import leaves
+from oversight.rules.schema import IntegrityRule
+
+log = logging.getLogger(__name__)
+
+DEPLOYMENT = "*"
+_BATCH = 1000
+
+Progress = Callable[[int, int], None]
+"""Called with (segments, bytes) just deleted."""
+
+
+def _check_text(value: str, what: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(f"{what} must not be empty")
+    return value
+
+
+def _check_range(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("times must carry a time zone (e.g. Z or +08:00)")
+    if end <= start:
+        raise InvalidInput(f"the range ends ({end.isoformat()}) before it starts")
+
+
+def _camera(session: Session, camera: str) -> m.Camera:
+    row = session.get(m.Camera, camera)
+    if row is None:
+        raise NotFound(f"camera {camera!r} does not exist")
+    return row
+
+
+def _leaf(system: System, action: str, subject: str, details: dict[str, Any]) -> dict[str, Any]:
+    return leaves.retention(
+        at=system.clock.now(), actor=system.actor, action=action, subject=subject, details=details
+    )
+
+
+# ---- settings, marks, holds -------------------------------------------------------------
+
+
+def set_keep_for(system: System, days: int, camera: str | None = None) -> None:
+    """Set how long footage is kept (never below the pack's floor, refused with the article)."""
+    domain.check_keep_for(system.packs, days, system.clock.now())
+    with system.sessions.begin() as session:
+        if camera is not None:
+            _camera(session, camera)
+        scope = camera or DEPLOYMENT
+        [index] = system.ledger.append(
+            session,
+            [
+                _leaf(
+                    system,
+                    "keep.set",
+                    f"camera:{camera}" if camera else "deployment",
+                    {"keep_days": days},
+                )
+            ],
+        )
+        row = session.get(m.RetentionPolicy, scope) or m.RetentionPolicy(scope=scope)
+        row.keep_days, row.set_by, row.set_at, row.leaf_index = (
+            days,
+            system.actor,
+            system.clock.now(),
+            index,
+        )
+        session.add(row)
+
+
+def mark_important(
+    system: System, camera: str, start: datetime, end: datetime, reason: str
+) -> m.RetentionMark:
+    _check_range(start, end)
+    reason = _check_text(reason, "the reason")
+    with system.sessions.begin() as session:
+        _camera(session, camera)
+        [index] = system.ledger.append(
+            session,
+            [_leaf(system, "mark", f"camera:{camera}", _range(start, end) | {"reason": reason})],
+        )
+        row = m.RetentionMark(
+            camera_id=camera,
+            start_at=start,
+            end_at=end,
+            reason=reason,
+            marked_by=system.actor,
+            created_at=system.clock.now(),
+            leaf_index=index,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+
+def place_hold(
+    system: System, camera: str, start: datetime, end: datetime, reason: str
+) -> m.RetentionHold:
+    _check_range(start, end)
+    reason = _check_text(reason, "the reason")
+    with system.sessions.begin() as session:
+        _camera(session, camera)
+        [index] = system.ledger.append(
+            session,
+            [_leaf(system, "hold", f"camera:{camera}", _range(start, end) | {"reason": reason})],
+        )
+        row = m.RetentionHold(
+            camera_id=camera,
+            start_at=start,
+            end_at=end,
+            reason=reason,
+            placed_by=system.actor,
+            created_at=system.clock.now(),
+            leaf_index=index,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+
+def release_hold(system: System, hold_id: int, reason: str) -> m.RetentionHold:
+    """Release a hold; the person who placed it may not release it alone."""
+    reason = _check_text(reason, "the reason")
+    with system.sessions.begin() as session:
+        row = session.get(m.RetentionHold, hold_id)
+        if row is None:
+            raise NotFound(f"hold {hold_id} does not exist")
+        if row.released_at is not None:
+            raise InvalidInput(f"hold {hold_id} was already released by {row.released_by}")
+        if row.placed_by == system.actor:
+            raise InvalidInput(
+                f"hold {hold_id} was placed by {row.placed_by}: a second person must release it"
+            )
+        [index] = system.ledger.append(
+            session,
+            [_leaf(system, "release", f"hold:{hold_id}", {"reason": reason})],
+        )
+        row.released_at, row.released_by = system.clock.now(), system.actor
+        row.release_reason, row.release_leaf = reason, index
+        return row
+
+
+def _range(start: datetime, end: datetime) -> dict[str, Any]:
+    return {"start": leaves.instant(start), "end": leaves.instant(end)}
+
+
+@dataclass(frozen=True)
+class State:
+    policies: list[m.RetentionPolicy]
+    marks: list[m.RetentionMark]
+    holds: list[m.RetentionHold]
+
+
+def state(system: System) -> State:
+    with system.sessions() as session:
+        return State(
+            list(session.scalars(select(m.RetentionPolicy).order_by(m.RetentionPolicy.scope))),
+            list(session.scalars(select(m.RetentionMark).order_by(m.RetentionMark.id))),
+            list(session.scalars(select(m.RetentionHold).order_by(m.RetentionHold.id))),
+        )
+
+
+# ---- planning ---------------------------------------------------------------------------
+
+
+def _inputs(
+    session: Session,
+) -> tuple[list[domain.Mark], list[domain.Hold], domain.KeepFor]:
+    marks = [
+        domain.Mark(r.id, r.camera_id, r.start_at, r.end_at)
+        for r in session.scalars(select(m.RetentionMark))
+    ]
+    holds = [
+        domain.Hold(r.id, r.camera_id, r.start_at, r.end_at, r.released_at is not None)
+        for r in session.scalars(select(m.RetentionHold))
+    ]
+    policies = {r.scope: r.keep_days for r in session.scalars(select(m.RetentionPolicy))}
+    keep = domain.KeepFor(policies.pop(DEPLOYMENT, None), {k: v for k, v in policies.items()})
+    return marks, holds, keep
+
+
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+
+
+def _epoch(value: Any) -> float:
+    # Raw rows: SQLite gives naive UTC text, PostgreSQL aware datetimes (db/types.py).
+    if isinstance(value, str):
+        return (datetime.fromisoformat(value) - _EPOCH_NAIVE).total_seconds()
+    assert isinstance(value, datetime)
+    return value.timestamp()
+
+
+def _live_segments(session: Session, ids: Sequence[int] | None = None) -> list[domain.SegmentInfo]:
+    """Live segments, read through the DBAPI: a million rows through the ORM's type
+    processing cost more than planning them."""
+    where = "deleted_at IS NULL"
+    params: tuple[Any, ...] = ()
+    conn = session.connection()
+    if ids is not None:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        where += f" AND id IN ({', '.join([mark] * len(ids))})"
+        params = tuple(ids)
+    rows = conn.exec_driver_sql(
+        "SELECT id, camera_id, start_at, end_at, bytes FROM segments "  # noqa: S608
+        f"WHERE {where} ORDER BY id",  # only placeholders are interpolated
+        params,
+    )
+    return [
+        domain.SegmentInfo(i, camera, _epoch(start), _epoch(end), size)
+        for i, camera, start, end, size in rows
+    ]
+
+
+def make_plan(system: System, at: datetime | None = None) -> domain.Plan:
+    now = at or system.clock.now()
+    with system.sessions() as session:
+        marks, holds, keep = _inputs(session)
+        return domain.plan(_live_segments(session), marks, holds, keep, system.packs, now)
+
+
+# ---- deletion ---------------------------------------------------------------------------
+
+
+def _integrity_article(system: System) -> tuple[str, str]:
+    rules = system.packs.rules(IntegrityRule, system.packs.local_date(system.clock.now()))
+    if not rules:
+        return "original_integrity", "Art. 15(2)"
+    _, rule = rules[0]
+    return rule.id, rule.cite
+
+
+def delete_segment(system: System, segment_id: int, reason: str) -> None:
+    """The only way to delete one segment by hand: refused within retention (Art. 15(2)),
+    and the refused attempt is itself recorded in the ledger."""
+    reason = _check_text(reason, "the reason")
+    with system.sessions() as session:
+        row = session.get(m.Segment, segment_id)
+        if row is None or row.deleted_at is not None:
+            raise NotFound(f"segment {segment_id} does not exist or was already deleted")
+        marks, holds, keep = _inputs(session)
+        [decision] = domain.plan(
+            _live_segments(session, [segment_id]),
+            marks,
+            holds,
+            keep,
+            system.packs,
+            system.clock.now(),
+        ).decisions
+    if not decision.expired:
+        rule, article = _integrity_article(system)
+        why = (
+            "it is under a legal hold"
+            if decision.held_by
+            else (f"it must be kept until {decision.keep_until.isoformat()} ({decision.basis})")
+        )
+        with system.sessions.begin() as session:
+            system.ledger.append(
+                session,
+                [
+                    _leaf(
+                        system,
+                        "delete.refused",
+                        f"segment:{row.storage_key}",
+                        {"reason": reason, "rule": rule},
+                    )
+                ],
+            )
+        log.warning("refused to delete segment %s within retention (%s)", segment_id, article)
+        raise RuleViolation(
+            f"segment {segment_id} may not be deleted: {why}", rule=rule, article=article
+        )
+    _delete_batch(system, [decision], reason=reason)
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    segments: int
+    bytes: int
+    first_leaf: int | None
+    last_leaf: int | None
+    certificate: Path | None
+    resumed: int  # deletions recorded by an earlier, interrupted run whose bytes went now
+
+
+def _delete_batch(
+    system: System, decisions: Sequence[domain.Decision], *, reason: str
+) -> list[dict[str, Any]]:
+    """Record, then remove. Returns certificate entries for what was deleted."""
+    entries: list[dict[str, Any]] = []
+    keys: list[str] = []
+    with system.sessions.begin() as session:
+        system.ledger.lock(session)
+        rows = {
+            r.id: r
+            for r in session.scalars(
+                select(m.Segment).where(
+                    m.Segment.id.in_([d.segment.id for d in decisions]),
+                    m.Segment.deleted_at.is_(None),
+                )
+            )
+        }
+        todo = [d for d in decisions if d.segment.id in rows]
+        if not todo:
+            return []
+        now = system.clock.now()
+        indexes = system.ledger.append(
+            session,
+            [
+                leaves.segment_deleted(
+                    at=now,
+                    segment=rows[d.segment.id].storage_key,
+                    sha256=rows[d.segment.id].sha256,
+                    reason=reason,
+                    rule=f"{d.floor.pack_id} {d.floor.article}: {d.basis}",
+                )
+                for d in todo
+            ],
+        )
+        for d, index in zip(todo, indexes, strict=True):
+            row = rows[d.segment.id]
+            row.deleted_at, row.deleted_leaf = now, index
+            keys.append(row.storage_key)
+            entries.append(
+                {
+                    "segment": row.id,
+                    "camera": row.camera_id,
+                    "seq": row.seq,
+                    "start": leaves.instant(row.start_at),
+                    "end": leaves.instant(row.end_at),
+                    "storage_key": row.storage_key,
+                    "sha256": row.sha256,
+                    "bytes": row.size_bytes,
+                    "keep_until": leaves.instant(d.keep_until),
+                    "basis": d.basis,
+                    "leaf_index": index,
+                }
+            )
+    # Committed: the deletion is on record. Now the bytes may go.
+    for key in keys:
+        system.store.delete(key)
+    return entries
+
+
+def _finish_interrupted(system: System) -> int:
+    """Remove bytes of deletions an interrupted run recorded but did not carry out."""
+    with system.sessions() as session:
+        keys = list(
+            session.scalars(select(m.Segment.storage_key).where(m.Segment.deleted_at.is_not(None)))
+        )
+    done = 0
+    for key in keys:
+        if system.store.size(key) is not None:
+            system.store.delete(key)
+            done += 1
+    return done
+
+
+def _chunks(items: Sequence[domain.Decision], size: int) -> Iterator[Sequence[domain.Decision]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def run(
+    system: System,
+    *,
+    at: datetime | None = None,
+    progress: Progress | None = None,
+    on_total: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Delete every expired, unheld segment and write a deletion certificate."""
+    now = system.clock.now()
+    plan_at = at or now
+    if plan_at > now:
+        raise InvalidInput("a purge cannot plan for a future instant: footage would go early")
+    resumed = _finish_interrupted(system)
+    plan = make_plan(system, plan_at)
+    expired = plan.expired
+    if on_total is not None:
+        on_total(len(expired), plan.expired_bytes)
+    with system.sessions.begin() as session:
+        run_row = m.PurgeRun(
+            started_at=now, plan_at=plan_at, actor=system.actor, segments=0, size_bytes=0
+        )
+        session.add(run_row)
+        session.flush()
+        run_id = run_row.id
+    entries: list[dict[str, Any]] = []
+    for batch in _chunks(expired, _BATCH):
+        done = _delete_batch(system, batch, reason=f"retention expired (purge run {run_id})")
+        entries += done
+        if progress is not None:
+            progress(len(done), sum(e["bytes"] for e in done))
+    certificate = _write_certificate(system, run_id, plan_at, entries) if entries else None
+    with system.sessions.begin() as session:
+        row = session.get(m.PurgeRun, run_id)
+        assert row is not None
+        row.finished_at = system.clock.now()
+        row.segments, row.size_bytes = len(entries), sum(e["bytes"] for e in entries)
+        if entries:
+            row.first_leaf = min(e["leaf_index"] for e in entries)
+            row.last_leaf = max(e["leaf_index"] for e in entries)
+        row.certificate = str(certificate) if certificate else None
+        return RunResult(
+            run_id,
+            row.segments,
+            row.size_bytes,
+            row.first_leaf,
+            row.last_leaf,
+            certificate,
+            resumed,
+        )
+
+
+# ---- certificates -----------------------------------------------------------------------
+
+
+def _write_certificate(
+    system: System, run_id: int, plan_at: datetime, entries: list[dict[str, Any]]
+) -> Path:
+    with system.sessions() as session:
+        checkpoint = system.ledger.latest_checkpoint(session)
+    assert checkpoint is not None  # every deletion batch signed one
+    cert = {
+        "format": "oversight-deletion-certificate/v1",
+        "run": run_id,
+        "planned_at": leaves.instant(plan_at),
+        "issued_at": leaves.instant(system.clock.now()),
+        "actor": system.actor,
+        "rule_packs": [p.pack.id for p in system.packs.active(system.packs.local_date(plan_at))],
+        "ledger": {
+            "origin": system.ledger.origin,
+            "first_leaf": min(e["leaf_index"] for e in entries),
+            "last_leaf": max(e["leaf_index"] for e in entries),
+            "checkpoint": checkpoint.note,
+        },
+        "segments": entries,
+        "totals": {"segments": len(entries), "bytes": sum(e["bytes"] for e in entries)},
+    }
+    directory = system.settings.data_dir / "certificates"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"purge-{run_id:06d}.json"
+    path.write_text(json.dumps(cert, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def check_certificate(system: System, text: str) -> list[str]:
+    """Problems with a deletion certificate against this ledger (empty: it holds).
+
+    1. It parses and names this log. 2. Its checkpoint is signed by our key and matches
+    our log at its size. 3. Each listed deletion is a ``segment_deleted`` leaf at the
+    stated index, for that storage key and hash, covered by that checkpoint.
+    """
+    from oversight.ledger import merkle, note
+    from oversight.ledger.keys import verifier_key
+
+    try:
+        cert = json.loads(text)
+        ledger_part = cert["ledger"]
+        segments = cert["segments"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput("not an Oversight deletion certificate") from None
+    if cert.get("format") != "oversight-deletion-certificate/v1":
+        raise InvalidInput("not an Oversight deletion certificate (unknown format)")
+    problems: list[str] = []
+    verifier = note.parse_verifier(verifier_key(system.settings.keys_dir))
+    checkpoint, _ = note.open_checkpoint(
+        ledger_part["checkpoint"], [verifier], origin=system.ledger.origin
+    )
+    with system.sessions() as session:
+        size = system.ledger.size(session)
+        if checkpoint.size > size:
+            return [f"the certificate's checkpoint covers {checkpoint.size} leaves, we hold {size}"]
+        if system.ledger.root(session, checkpoint.size) != checkpoint.root_hash:
+            problems.append("the certificate's checkpoint is not consistent with this ledger")
+        for entry in segments:
+            index = int(entry["leaf_index"])
+            if index >= checkpoint.size:
+                problems.append(f"leaf {index} is not covered by the certificate's checkpoint")
+                continue
+            try:
+                stored = system.ledger.leaf(session, index)
+                obj = leaves.decode(stored.data)
+            except (NotFound, InvalidInput):
+                problems.append(f"leaf {index} is missing or unreadable")
+                continue
+            if merkle.leaf_hash(stored.data) != stored.leaf_hash or (
+                obj["type"] != "segment_deleted"
+                or obj["segment"] != entry["storage_key"]
+                or obj["sha256"] != entry["sha256"]
+            ):
+                problems.append(
+                    f"leaf {index} does not record the deletion of {entry['storage_key']}"
+                )
+    return problems

@@ -1,0 +1,148 @@
+"""Gaps, camera status, events and the segment index, through the services and the
+CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from oversight import bootstrap
+from oversight.errors import InvalidInput, NotFound
+from oversight.ledger.leaves import decode
+from oversight.services import recording
+from oversight.services.sealing import seal_file
+from tests.conftest import Env
+from tests.recorder.helpers import add_camera
+
+T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+SECRET_URL = "rtsp://admin:hunter2-secret@10.0.0.9/live"
+
+
+@pytest.fixture
+def cams(system: bootstrap.System) -> bootstrap.System:
+    add_camera(system, "cam1", SECRET_URL)
+    add_camera(system, "cam2", "rtsp://10.0.0.10/live")
+    return system
+
+
+def test_a_gap_is_an_index_row_and_a_ledger_leaf(cams: bootstrap.System) -> None:
+    gap = recording.record_gap(
+        cams,
+        camera="cam1",
+        start=T0,
+        end=T0 + timedelta(seconds=42),
+        reason="ffmpeg exited with code 0: rtsp://admin:hunter2-secret@10.0.0.9/live: timed out",
+    )
+    assert "hunter2" not in gap.reason and "admin:***@" in gap.reason
+    with cams.sessions() as s:
+        leaf = decode(cams.ledger.leaf(s, gap.leaf_index).data)
+    assert leaf["type"] == "gap" and leaf["camera"] == "cam1"
+    assert leaf["start"] == "2026-05-01T12:00:00.000000Z"
+    assert leaf["end"] == "2026-05-01T12:00:42.000000Z"
+    assert leaf["reason"] == gap.reason
+    assert recording.list_gaps(cams, "cam1") == [gap]
+    assert recording.list_gaps(cams, "cam2") == []
+
+
+def test_bad_gaps_are_refused(cams: bootstrap.System) -> None:
+    with pytest.raises(InvalidInput):
+        recording.record_gap(cams, camera="cam1", start=T0, end=T0, reason="x")
+    with pytest.raises(InvalidInput):
+        recording.record_gap(cams, camera="cam1", start=T0.replace(tzinfo=None), end=T0, reason="x")
+    with pytest.raises(NotFound):
+        recording.record_gap(
+            cams, camera="nope", start=T0, end=T0 + timedelta(seconds=1), reason="x"
+        )
+    assert recording.list_gaps(cams) == []
+
+
+def test_status_is_replaced_and_listed_for_every_camera(cams: bootstrap.System) -> None:
+    plus8 = timezone(timedelta(hours=8))
+    recording.set_status(cams, "cam1", state="recording", since=T0.astimezone(plus8))
+    recording.set_status(
+        cams,
+        "cam1",
+        state="reconnecting",
+        since=T0 + timedelta(minutes=1),
+        last_segment_at=T0 + timedelta(seconds=59),
+        last_error=f"cannot open {SECRET_URL}",
+    )
+    one, two = recording.list_status(cams)
+    assert (one.camera, one.state, one.since) == ("cam1", "reconnecting", T0 + timedelta(minutes=1))
+    assert one.last_segment_at == T0 + timedelta(seconds=59)
+    assert one.last_error is not None and "hunter2" not in one.last_error
+    assert (two.camera, two.state) == ("cam2", "never recorded")
+    with pytest.raises(InvalidInput):
+        recording.set_status(cams, "cam1", state="sleeping", since=T0)
+
+
+def test_recordable_cameras_leave_out_removed_ones(cams: bootstrap.System, env: Env) -> None:
+    assert [c.id for c in recording.recordable_cameras(cams)] == ["cam1", "cam2"]
+    assert [c.id for c in recording.recordable_cameras(cams, ("cam2",))] == ["cam2"]
+    assert "hunter2" not in repr(recording.recordable_cameras(cams))
+    today = cams.packs.local_date(cams.clock.now()).isoformat()
+    env.ok("cameras", "remove", "cam1", "--date", today)
+    assert [c.id for c in recording.recordable_cameras(cams)] == ["cam2"]
+
+
+def test_segments_list_filters_by_camera_and_overlap(
+    cams: bootstrap.System, env: Env, tmp_path: Path
+) -> None:
+    for i in range(3):
+        f = tmp_path / f"s{i}.mp4"
+        f.write_bytes(b"segment %d" % i)
+        start = T0 + timedelta(seconds=10 * i)
+        seal_file(cams, camera="cam1", path=f, start=start, end=start + timedelta(seconds=10))
+    assert recording.coverage_end(cams, "cam1") == T0 + timedelta(seconds=30)
+    assert recording.coverage_end(cams, "cam2") is None
+    window = recording.list_segments(
+        cams, camera="cam1", start=T0 + timedelta(seconds=15), end=T0 + timedelta(seconds=25)
+    )
+    assert [s.seq for s in window] == [2, 3]
+    out = json.loads(
+        env.ok(
+            "segments", "list", "--camera", "cam1", "--from", "2026-05-01T20:00:15+08:00", "--json"
+        ).output
+    )
+    assert [s["seq"] for s in out] == [2, 3]
+    assert out[0]["start"].startswith("2026-05-01 12:00:10")
+    table = env.ok("segments", "list").output
+    assert "cam1" in table and "10.0" in table
+    env.fails("segments", "list", "--from", "yesterday")
+    env.fails("segments", "list", "--camera", "ghost")
+
+
+def test_cli_lists_gaps_status_and_quarantine(cams: bootstrap.System, env: Env) -> None:
+    recording.record_gap(
+        cams, camera="cam2", start=T0, end=T0 + timedelta(seconds=5), reason="stalled"
+    )
+    recording.set_status(cams, "cam2", state="offline", since=T0, last_error="stalled")
+    recording.record_quarantine(
+        cams,
+        camera="cam2",
+        filename="r-00000001.mp4",
+        path="quarantine/cam2/r-00000001.mp4",
+        reason="unreadable segment: moov atom not found",
+        size=10,
+        sha256="ab" * 32,
+    )
+    [gap] = json.loads(env.ok("gaps", "list", "--json").output)
+    assert (gap["camera"], gap["reason"]) == ("cam2", "stalled")
+    assert "stalled" in env.ok("gaps", "list", "--camera", "cam2").output
+    status = {s["camera"]: s for s in json.loads(env.ok("cameras", "status", "--json").output)}
+    assert status["cam2"]["state"] == "offline"
+    assert status["cam1"]["state"] == "never recorded"
+    assert "offline" in env.ok("cameras", "status").output
+    [q] = json.loads(env.ok("segments", "quarantined", "--json").output)
+    assert q["reason"].endswith("moov atom not found")
+
+
+def test_events_are_kept_in_order(cams: bootstrap.System) -> None:
+    recording.record_event(cams, camera="cam1", kind="warning", message="audio transcoded")
+    recording.record_event(cams, camera=None, kind="clock_jump", message="+3.0 s")
+    assert [e.kind for e in recording.list_events(cams)] == ["warning", "clock_jump"]
+    assert [e.message for e in recording.list_events(cams, kind="clock_jump")] == ["+3.0 s"]
+    assert [e.kind for e in recording.list_events(cams, camera="cam1")] == ["warning"]

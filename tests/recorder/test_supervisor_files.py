@@ -1,0 +1,159 @@
+"""The supervisor on file sources (replayed in real time): the loop, gaps on restart,
+registry changes, the disk guard and clock jumps. SQLite only: the services it calls
+run on both databases in test_recording_services.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from oversight import bootstrap
+from oversight.clock import SystemClock
+from oversight.recorder import sealer
+from oversight.services import recording
+from tests.conftest import Env
+from tests.recorder.helpers import add_camera, make_clip, needs_ffmpeg, supervising, wait_for
+
+pytestmark = [
+    pytest.mark.ffmpeg,
+    pytest.mark.slow,
+    needs_ffmpeg,
+    pytest.mark.parametrize("database_url", [None]),  # SQLite only
+]
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory: pytest.TempPathFactory) -> str:
+    clip = make_clip(tmp_path_factory.mktemp("media") / "replay.mp4", seconds=6.0)
+    return clip.as_uri()
+
+
+def sealed(system: bootstrap.System, camera: str, at_least: int) -> list[recording.SegmentRec]:
+    return wait_for(
+        f"{at_least} sealed segments of {camera}",
+        lambda: (
+            [s for s in [recording.list_segments(system, camera=camera)] if len(s) >= at_least]
+            and recording.list_segments(system, camera=camera)
+        ),
+    )
+
+
+def test_a_camera_is_recorded_and_stop_seals_the_open_segment(
+    system: bootstrap.System, replay: str
+) -> None:
+    add_camera(system, "cam1", replay)
+    with supervising(system) as sup:
+        sealed(system, "cam1", 2)
+        assert recording.get_status(system, "cam1").state == "recording"  # type: ignore[union-attr]
+        before_stop = len(recording.list_segments(system, camera="cam1"))
+    after = recording.list_segments(system, camera="cam1")
+    assert len(after) >= before_stop + 1  # the open segment was finished and sealed
+    assert [s.seq for s in after] == list(range(1, len(after) + 1))
+    for seg in after:
+        assert 0.5 < (seg.end - seg.start).total_seconds() < 4.5
+        assert system.store.size(seg.storage_key) == seg.size
+    assert sealer.leftovers(sealer.spool_dir(system, "cam1")) == []
+    assert recording.list_gaps(system) == []  # first recording: nothing was missed
+    status = recording.get_status(system, "cam1")
+    assert status is not None and status.state == "stopped"
+    assert sup.snapshot()[0].segments == len(after)
+
+
+def test_a_restarted_recorder_records_the_time_it_was_not_running_as_a_gap(
+    system: bootstrap.System, replay: str
+) -> None:
+    add_camera(system, "cam1", replay)
+    with supervising(system):
+        sealed(system, "cam1", 1)
+    last_end = recording.list_segments(system, camera="cam1")[-1].end
+    time.sleep(1.0)
+    with supervising(system):
+        gap = wait_for("a gap", lambda: recording.list_gaps(system, "cam1"))
+    [gap] = recording.list_gaps(system, "cam1")
+    assert gap.start == last_end
+    assert gap.reason == "recorder was not running"
+    first_after = [s for s in recording.list_segments(system, camera="cam1") if s.start >= gap.end]
+    assert first_after and first_after[0].start == gap.end
+
+
+def test_cameras_added_and_removed_in_the_registry_are_picked_up(
+    system: bootstrap.System, replay: str, env: Env
+) -> None:
+    with supervising(system) as sup:
+        assert sup.snapshot() == []
+        add_camera(system, "cam1", replay)
+        sealed(system, "cam1", 1)
+        today = system.packs.local_date(system.clock.now()).isoformat()
+        env.ok("cameras", "remove", "cam1", "--date", today)
+        wait_for("cam1 to be retired", lambda: sup.snapshot() == [] or None)
+        status = recording.get_status(system, "cam1")
+        assert status is not None and status.state == "stopped"
+        assert status.last_error == "removed from the registry"
+    assert sealer.leftovers(sealer.spool_dir(system, "cam1")) == []
+
+
+def test_below_the_free_space_threshold_nothing_records_and_an_alarm_is_kept(
+    system: bootstrap.System, replay: str
+) -> None:
+    add_camera(system, "cam1", replay)
+    with supervising(system, min_free_bytes=1 << 62, disk_check_interval=0.2) as sup:
+        wait_for(
+            "disk_full status",
+            lambda: (s := recording.get_status(system, "cam1")) and s.state == "disk_full",
+        )
+        time.sleep(1.0)
+        assert sup.pids() == {}
+        [alarm] = recording.list_events(system, kind="disk_full")
+        assert "no footage deleted" in alarm.message
+        sup.options = replace(sup.options, min_free_bytes=0)
+        sealed(system, "cam1", 1)
+        assert recording.list_events(system, kind="disk_ok")
+    [gap] = recording.list_gaps(system, "cam1")
+    assert gap.reason.startswith("disk full")
+
+
+class JumpyClock(SystemClock):
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return super().now() + self.offset
+
+
+@pytest.fixture
+def jumpy(system: bootstrap.System) -> Iterator[JumpyClock]:
+    clock = JumpyClock()
+    original, system.clock = system.clock, clock
+    yield clock
+    system.clock = original
+
+
+def test_a_wall_clock_jump_is_recorded_not_absorbed(
+    system: bootstrap.System, jumpy: JumpyClock
+) -> None:
+    with supervising(system):
+        time.sleep(0.5)
+        jumpy.offset = timedelta(seconds=30)
+        [event] = wait_for(
+            "a clock_jump event", lambda: recording.list_events(system, kind="clock_jump")
+        )
+    assert "+30" in event.message
+
+
+def test_an_unreachable_source_backs_off_and_goes_offline(
+    system: bootstrap.System, tmp_path: Path
+) -> None:
+    add_camera(system, "cam1", (tmp_path / "missing.mp4").as_uri())
+    with supervising(system, backoff_base=0.2, backoff_max=0.5, offline_after=1.0) as sup:
+        wait_for(
+            "offline status",
+            lambda: (s := recording.get_status(system, "cam1")) and s.state == "offline",
+        )
+        view = sup.snapshot()[0]
+        assert view.restarts >= 2 and view.pid is None
+        assert view.last_error is not None and "source unavailable" in view.last_error
