@@ -67,6 +67,9 @@ def _register() -> None:
     from oversight.cli import retention
 
     retention.register(app)
+    from oversight.cli import capacity
+
+    capacity.register(app)
 
 
 _register()

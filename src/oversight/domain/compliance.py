@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from oversight.domain import registry
+from oversight.domain.capacity import Capacity
 from oversight.domain.filing import filing_obligations
 from oversight.domain.model import RegistryState
 from oversight.domain.retention import Decision
@@ -21,6 +22,7 @@ from oversight.rules.schema import (
     InstallerQualifiedRule,
     ObstructionRule,
     RetentionCeilingRule,
+    RetentionMinimumRule,
     Severity,
 )
 
@@ -288,3 +290,62 @@ def retention_findings(
             )
         )
     return out
+
+
+def capacity_findings(cap: Capacity, packs: PackSet, at: date) -> list[Finding]:
+    """A store too small for the legal retention at the measured bitrates (Art. 14(5)):
+    reported before it becomes lost footage."""
+    if cap.sufficient:
+        return []
+    rules = [
+        (p, r)
+        for p, r in packs.rules(RetentionMinimumRule, at)
+        if r.params.retention_class == "standard"
+    ]
+    if not rules:
+        return []
+    cited = [packs.cited(p, r) for p, r in rules]
+    days = cap.days or 0.0
+    total = cap.total_bytes or 0
+    short = max(0.0, cap.needed_bytes - total)
+    return [
+        _finding(
+            cited[0],
+            "storage",
+            f"the store holds {days:.1f} days of footage at the measured "
+            f"{cap.bytes_per_day * 8 / 86400 / 1e6:.2f} Mbit/s of all cameras; retention needs "
+            f"{cap.needed_bytes / 1e9:.1f} GB (at least {cap.floor_days} days): "
+            f"add {short / 1e9:.1f} GB or more before footage is lost",
+            "major",
+            since=at,
+            also=tuple(cited[1:]),
+        )
+    ]
+
+
+def disk_full_findings(
+    stopped: Sequence[tuple[str, datetime]], packs: PackSet, at: date
+) -> list[Finding]:
+    """Cameras the recorder stopped because the disk is nearly full: footage the law
+    requires is not being recorded (Art. 14(5)); nothing was deleted to make room."""
+    rules = [
+        (p, r)
+        for p, r in packs.rules(RetentionMinimumRule, at)
+        if r.params.retention_class == "standard"
+    ]
+    if not rules:
+        return []
+    cited = [packs.cited(p, r) for p, r in rules]
+    return [
+        _finding(
+            cited[0],
+            "storage" if camera == "*" else f"camera:{camera}",
+            f"{'no camera' if camera == '*' else f'camera {camera}'} is recording since "
+            f"{since.isoformat()}: the disk is below its free-space threshold "
+            "(no footage was deleted to make room)",
+            "critical",
+            since=packs.local_date(since),
+            also=tuple(cited[1:]),
+        )
+        for camera, since in stopped
+    ]

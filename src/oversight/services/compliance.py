@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from oversight.bootstrap import System
 from oversight.domain import compliance
 from oversight.domain.filing import FilingObligation, filing_obligations
-from oversight.services import retention
+from oversight.services import capacity, recording, retention
 from oversight.services.registry import registry_state
 
 
@@ -42,6 +42,9 @@ def report(system: System, at: date | None = None) -> Report:
     end_of_day = system.packs.start_of_day(day + timedelta(days=1))
     plan = retention.make_plan(system, min(end_of_day, system.clock.now()))
     findings += compliance.retention_findings(plan.overdue, system.packs, day)
+    if day == resolve_day(system, None):  # capacity is measured now, not in the past
+        findings += compliance.capacity_findings(capacity.measure(system), system.packs, day)
+        findings += compliance.disk_full_findings(_disk_full(system), system.packs, day)
     return Report(packs, day, compliance.sort_findings(findings))
 
 
@@ -53,3 +56,14 @@ def due_filings(
     if not include_filed:
         obligations = [o for o in obligations if o.status in ("due", "overdue")]
     return day, obligations
+
+
+def _disk_full(system: System) -> list[tuple[str, datetime]]:
+    """Cameras whose latest disk alarm is still open (``disk_full`` after any ``disk_ok``)."""
+    latest: dict[str, recording.EventRec] = {}
+    events = recording.list_events(system, kind="disk_full") + recording.list_events(
+        system, kind="disk_ok"
+    )
+    for event in sorted(events, key=lambda e: e.id):
+        latest[event.camera or "*"] = event
+    return [(cam, e.at) for cam, e in sorted(latest.items()) if e.kind == "disk_full"]
