@@ -149,6 +149,8 @@ class Segment(Base):
     leaf_index: Mapped[int] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    # Set once the bytes are gone: a deletion is recorded first, carried out after.
+    bytes_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # ---- recorder (migration 0003) ----

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
@@ -313,13 +313,21 @@ def _delete_batch(
 ) -> list[dict[str, Any]]:
     """Record, then remove. Returns certificate entries for what was deleted."""
     entries: list[dict[str, Any]] = []
-    keys: list[str] = []
     with system.sessions.begin() as session:
         system.ledger.lock(session)
         rows = {
             r.id: r
-            for r in session.scalars(
-                select(m.Segment).where(
+            for r in session.execute(
+                select(
+                    m.Segment.id,
+                    m.Segment.camera_id,
+                    m.Segment.seq,
+                    m.Segment.start_at,
+                    m.Segment.end_at,
+                    m.Segment.storage_key,
+                    m.Segment.sha256,
+                    m.Segment.size_bytes,
+                ).where(
                     m.Segment.id.in_([d.segment.id for d in decisions]),
                     m.Segment.deleted_at.is_(None),
                 )
@@ -342,10 +350,16 @@ def _delete_batch(
                 for d in todo
             ],
         )
+        # ORM bulk UPDATE by primary key: one executemany, not a flush of objects.
+        session.execute(
+            update(m.Segment),
+            [
+                {"id": d.segment.id, "deleted_at": now, "deleted_leaf": index}
+                for d, index in zip(todo, indexes, strict=True)
+            ],
+        )
         for d, index in zip(todo, indexes, strict=True):
             row = rows[d.segment.id]
-            row.deleted_at, row.deleted_leaf = now, index
-            keys.append(row.storage_key)
             entries.append(
                 {
                     "segment": row.id,
@@ -362,23 +376,35 @@ def _delete_batch(
                 }
             )
     # Committed: the deletion is on record. Now the bytes may go.
-    for key in keys:
-        system.store.delete(key)
+    _remove_bytes(system, [(e["segment"], e["storage_key"]) for e in entries])
     return entries
+
+
+def _remove_bytes(system: System, targets: Sequence[tuple[int, str]]) -> None:
+    for _, key in targets:
+        system.store.delete(key)
+    with system.sessions.begin() as session:
+        session.execute(
+            update(m.Segment)
+            .where(m.Segment.id.in_([i for i, _ in targets]))
+            .values(bytes_removed_at=system.clock.now())
+        )
 
 
 def _finish_interrupted(system: System) -> int:
     """Remove bytes of deletions an interrupted run recorded but did not carry out."""
     with system.sessions() as session:
-        keys = list(
-            session.scalars(select(m.Segment.storage_key).where(m.Segment.deleted_at.is_not(None)))
-        )
-    done = 0
-    for key in keys:
-        if system.store.size(key) is not None:
-            system.store.delete(key)
-            done += 1
-    return done
+        targets = [
+            (int(i), str(key))
+            for i, key in session.execute(
+                select(m.Segment.id, m.Segment.storage_key).where(
+                    m.Segment.deleted_at.is_not(None), m.Segment.bytes_removed_at.is_(None)
+                )
+            )
+        ]
+    for start in range(0, len(targets), _BATCH):
+        _remove_bytes(system, targets[start : start + _BATCH])
+    return len(targets)
 
 
 def _chunks(items: Sequence[domain.Decision], size: int) -> Iterator[Sequence[domain.Decision]]:
@@ -465,7 +491,10 @@ def _write_certificate(
     directory = system.settings.data_dir / "certificates"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"purge-{run_id:06d}.json"
-    path.write_text(json.dumps(cert, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    # One segment per line: readable, and a 10,000-segment run writes in milliseconds.
+    head = json.dumps({k: v for k, v in cert.items() if k != "segments"}, ensure_ascii=False)
+    body = ",\n".join(json.dumps(e, ensure_ascii=False, sort_keys=True) for e in entries)
+    path.write_text(f'{head[:-1]}, "segments": [\n{body}\n]}}\n', encoding="utf-8")
     return path
 
 

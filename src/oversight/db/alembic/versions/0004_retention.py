@@ -66,9 +66,12 @@ def upgrade() -> None:
         sa.Column("certificate", sa.Text),
     )
     op.create_index("ix_segments_live", "segments", ["deleted_at", "camera_id", "start_at"])
+    op.add_column("segments", sa.Column("bytes_removed_at", _TS))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("segments") as batch:
+        batch.drop_column("bytes_removed_at")
     op.drop_index("ix_segments_live", table_name="segments")
     for table in ("purge_runs", "retention_holds", "retention_marks", "retention_policies"):
         op.drop_table(table)
