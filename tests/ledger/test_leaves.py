@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -79,3 +80,19 @@ def test_leaf_builders_and_decode_round_trip() -> None:
 def test_canonical_is_stable_under_key_order(obj: dict[str, object]) -> None:
     reordered = dict(reversed(list(obj.items())))
     assert leaves.canonical(obj) == leaves.canonical(reordered)
+
+
+_text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=20)
+_values = st.recursive(
+    st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(_text, _values, max_size=6))
+def test_canonical_bytes_equal_the_reference_jcs_encoding(obj: dict[str, object]) -> None:
+    # For strings and integers, RFC 8785 is sorted keys, no whitespace, UTF-8 and the
+    # standard library's minimal escapes; the fast encoder must agree byte for byte.
+    reference = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert leaves.canonical(obj) == reference.encode()

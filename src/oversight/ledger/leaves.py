@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from oversight.errors import InvalidInput
 
 VERSION = 1
@@ -23,7 +25,8 @@ Value = str | int | Sequence[Any] | Mapping[str, Any]
 
 
 def _check(value: Any, path: str) -> None:
-    # Hot path of every append: exact type tests first, the error path built lazily.
+    # Hot path of every append: exact type tests before the ABC checks (which are
+    # slow), and the error path string built only when descending.
     kind = type(value)
     if kind is str:
         return
@@ -31,11 +34,7 @@ def _check(value: Any, path: str) -> None:
         if -_MAX_INT <= value <= _MAX_INT:
             return
         raise InvalidInput(f"ledger leaf field {path}: integer out of the I-JSON range")
-    if isinstance(value, bool | float | bytes | bytearray) or value is None:
-        raise InvalidInput(f"ledger leaf field {path}: only strings and integers are allowed")
-    if isinstance(value, int | str):
-        _check(int(value) if isinstance(value, int) else str(value), path)
-    elif isinstance(value, Mapping):
+    if kind is dict:
         for key, item in value.items():
             if type(key) is not str:
                 raise InvalidInput(f"ledger leaf field {path}: keys must be strings")
@@ -43,20 +42,39 @@ def _check(value: Any, path: str) -> None:
             if item_kind is str or (item_kind is int and -_MAX_INT <= item <= _MAX_INT):
                 continue
             _check(item, f"{path}.{key}")
-    elif isinstance(value, Sequence):
+        return
+    if kind is list or kind is tuple:
         for i, item in enumerate(value):
             _check(item, f"{path}[{i}]")
+        return
+    _check_other(value, path)
+
+
+def _check_other(value: Any, path: str) -> None:
+    if isinstance(value, bool | float | bytes | bytearray) or value is None:
+        raise InvalidInput(f"ledger leaf field {path}: only strings and integers are allowed")
+    if isinstance(value, int | str):  # subclasses such as enums
+        _check(int(value) if isinstance(value, int) else str(value), path)
+    elif isinstance(value, Mapping):
+        _check(dict(value), path)
+    elif isinstance(value, Sequence):
+        _check(list(value), path)
     else:
         raise InvalidInput(f"ledger leaf field {path}: unsupported type {type(value).__name__}")
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def canonical(obj: Mapping[str, Any]) -> bytes:
-    """RFC 8785 bytes of a leaf object restricted to strings and integers."""
+    """RFC 8785 bytes of a leaf object restricted to strings and integers.
+
+    orjson with sorted keys writes exactly JCS for such values (compact, UTF-8, short
+    escapes, lowercase hex for other controls); tests/ledger/test_leaves.py checks it against the
+    standard library's encoder on generated objects. It is the hot path of every append.
+    """
     _check(obj, "$")
-    return _ENCODER.encode(obj).encode()
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # e.g. a lone surrogate in a string
+        raise InvalidInput(f"ledger leaf cannot be encoded: {exc}") from None
 
 
 def decode(data: bytes) -> dict[str, Any]:

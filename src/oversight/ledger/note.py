@@ -442,6 +442,10 @@ def _checkpoint_problem(cp: Checkpoint) -> str | None:
             return f"{label} must not be empty"
         if "\n" in line or _CONTROL_RE.search(line):
             return f"{label} contains a control character"
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{label} is not valid Unicode text (lone surrogate)"
     if not 0 <= cp.size <= MAX_TREE_SIZE:
         return f"tree size {cp.size} out of range"
     if len(cp.root_hash) != 32:
