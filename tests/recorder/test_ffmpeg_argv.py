@@ -21,6 +21,8 @@ from oversight.recorder.ffmpeg import (
 from oversight.recorder.scrub import scrub
 from oversight.recorder.state import backoff_delay
 
+WALLCLOCK = ["-use_wallclock_as_timestamps", "1"]
+
 SPOOL = Path("/data/spool/cam1")
 RTSP = "rtsp://admin:s3cret-pw@10.0.0.5:554/stream1"
 
@@ -46,8 +48,8 @@ def after(argv: list[str], flag: str) -> str:
     [
         (RTSP, 10.0, ["-rtsp_transport", "tcp", "-timeout", "10000000"]),
         ("rtsps://h/x", 2.5, ["-rtsp_transport", "tcp", "-timeout", "2500000"]),
-        ("http://cam/video.mjpg", 5.0, ["-rw_timeout", "5000000"]),
-        ("https://cam/live.ts", 1.0, ["-rw_timeout", "1000000"]),
+        ("http://cam/video.mjpg", 5.0, ["-rw_timeout", "5000000", *WALLCLOCK]),
+        ("https://cam/live.ts", 1.0, ["-rw_timeout", "1000000", *WALLCLOCK]),
         ("file:///srv/replay.mp4", 10.0, ["-re", "-stream_loop", "-1"]),
         ("/srv/replay.mp4", 10.0, ["-re", "-stream_loop", "-1"]),
     ],

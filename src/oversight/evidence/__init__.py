@@ -1,0 +1,1 @@
+"""Evidence packages: export of granted footage, and their offline verifier (docs/evidence.md)."""

@@ -115,7 +115,9 @@ def input_options(url: str, timeout: float, *, realtime: bool = True) -> list[st
     if scheme in ("rtsp", "rtsps"):
         return ["-rtsp_transport", "tcp", "-timeout", micros]
     if scheme in ("http", "https"):
-        return ["-rw_timeout", micros]
+        # MJPEG over HTTP carries no timestamps: without wall-clock ones the segment
+        # muxer cannot cut by time and one segment grows for ever.
+        return ["-rw_timeout", micros, "-use_wallclock_as_timestamps", "1"]
     if scheme == "file":
         # A file is a replay: read at its own rate, looped, like a live camera.
         return ["-re", "-stream_loop", "-1"] if realtime else []

@@ -1,0 +1,38 @@
+"""End to end: an HTTP MJPEG camera is recorded into Matroska segments (MJPEG cannot go
+into MP4; it is copied, not transcoded, with a recorded warning), sealed and verified."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from oversight import bootstrap
+from oversight.recorder.probe import probe_segment
+from oversight.services import recording
+from oversight.sim.http_mjpeg import HttpMjpegCamera
+from tests.conftest import Env
+from tests.recorder.helpers import add_camera, needs_ffmpeg
+
+pytestmark = [
+    pytest.mark.ffmpeg,
+    pytest.mark.slow,
+    needs_ffmpeg,
+    pytest.mark.parametrize("database_url", [None]),
+]
+
+
+def test_an_http_mjpeg_camera_is_recorded_copied_and_verified(
+    system: bootstrap.System, env: Env
+) -> None:
+    with HttpMjpegCamera() as cam:
+        add_camera(system, "web1", cam.url)
+        env.ok("record", "--duration", "12", "--segment-seconds", "3")
+    segments = recording.list_segments(system, camera="web1")
+    assert len(segments) >= 2
+    first = system.settings.store_dir / segments[0].storage_key
+    assert first.suffix == ".mkv"
+    assert probe_segment(first).video_codec == "mjpeg"
+    events = recording.list_events(system, camera="web1")
+    assert any("Matroska" in e.message for e in events)
+    assert json.loads(env.ok("verify", "--json").output)["ok"]
