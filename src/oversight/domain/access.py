@@ -1,0 +1,160 @@
+"""Access to footage (pure): what a request needs, who may approve it, what a grant allows.
+
+Arts. 16-17 (xj-2014) and their counterparts in other packs are data: the pack's
+``access_approval`` matrix says, per requester class and kind, which documents and
+which approvals a request needs; ``persons_present`` how many distinct people must
+take part. Every refusal is a RuleViolation naming the rule and its article. Several
+packs combine: every pack in force must be satisfied (documents and approvals are
+unions; a kind any pack refuses for a class is refused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from oversight.errors import InvalidInput, RuleViolation
+from oversight.rules.layering import PackSet
+from oversight.rules.schema import AccessApprovalRule, PersonsPresentRule
+
+KINDS = ("view", "copy", "retrieve")
+ORG_CLASSES = ("police", "state_security", "emergency_response", "other_unit", "individual")
+
+
+@dataclass(frozen=True)
+class Requirements:
+    documents: frozenset[str]
+    approvals: frozenset[str]
+    min_persons: int
+    cites: tuple[str, ...]  # "pack rule (article)" that imposed them
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str
+    cameras: frozenset[str]
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: int
+    request_id: int
+    scope: Scope
+    expires_at: datetime
+    revoked: bool = False
+
+
+def check_scope(kind: str, cameras: Sequence[str], start: datetime, end: datetime) -> Scope:
+    if kind not in KINDS:
+        raise InvalidInput(f"access kind {kind!r} is not one of {', '.join(KINDS)}")
+    if not cameras:
+        raise InvalidInput("a request names at least one camera")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("times must carry a time zone (e.g. Z or +08:00)")
+    if end <= start:
+        raise InvalidInput("the requested range ends before it starts")
+    return Scope(kind, frozenset(cameras), start, end)
+
+
+def requirements(packs: PackSet, org_class: str, kind: str, on: date) -> Requirements:
+    """What every pack in force requires of a request of ``kind`` by ``org_class``."""
+    if org_class not in ORG_CLASSES:
+        raise InvalidInput(
+            f"organisation class {org_class!r} is not one of {', '.join(ORG_CLASSES)}"
+        )
+    documents: set[str] = set()
+    approvals: set[str] = set()
+    cites: list[str] = []
+    for pack, rule in packs.rules(AccessApprovalRule, on):
+        entry = rule.params.matrix.get(org_class)  # type: ignore[call-overload]
+        if entry is None or kind not in entry.kinds:
+            raise RuleViolation(
+                f"{org_class.replace('_', ' ')} requesters may not {kind} footage "
+                f"(rule {rule.id} of {pack.pack.id})",
+                rule=rule.id,
+                article=entry.cite if entry is not None else rule.cite,
+            )
+        documents |= set(entry.documents)
+        approvals |= set(entry.approvals)
+        cites.append(f"{pack.pack.id} {rule.id} ({entry.cite})")
+    min_persons = max(
+        (r.params.min_persons for _, r in packs.rules(PersonsPresentRule, on)), default=1
+    )
+    return Requirements(frozenset(documents), frozenset(approvals), min_persons, tuple(cites))
+
+
+def check_documents(
+    packs: PackSet, org_class: str, kind: str, on: date, documents: Mapping[str, str]
+) -> Requirements:
+    """Refuse a request missing a document the packs require, citing the article."""
+    needed = requirements(packs, org_class, kind, on)
+    missing = sorted(needed.documents - set(documents))
+    if missing:
+        pack, rule = packs.rules(AccessApprovalRule, on)[0]
+        entry = rule.params.matrix[org_class]  # type: ignore[index]
+        raise RuleViolation(
+            f"the request lacks {', '.join(d.replace('_', ' ') for d in missing)} "
+            f"(rule {rule.id} of {pack.pack.id})",
+            rule=rule.id,
+            article=entry.cite,
+        )
+    return needed
+
+
+def check_approver(
+    requested_by: str, approver: str, approver_id_doc: str | None, requester_id_doc: str | None
+) -> None:
+    """Nobody approves their own request, under any of their accounts."""
+    if approver == requested_by or (
+        approver_id_doc is not None and approver_id_doc == requester_id_doc
+    ):
+        raise RuleViolation(
+            "nobody may approve their own request", rule="no_self_approval", article="Art. 16"
+        )
+
+
+def check_persons(packs: PackSet, on: date, people: Sequence[tuple[str, str]]) -> None:
+    """At least ``min_persons`` distinct people take part: (user id, identity document)
+    pairs; one person with two accounts counts once (Art. 17(3))."""
+    rules = packs.rules(PersonsPresentRule, on)
+    if not rules:
+        return
+    pack, rule = max(rules, key=lambda pr: pr[1].params.min_persons)
+    distinct_ids = {u for u, _ in people}
+    distinct_docs = {d for _, d in people}
+    if min(len(distinct_ids), len(distinct_docs)) < rule.params.min_persons:
+        raise RuleViolation(
+            f"at least {rule.params.min_persons} different people must take part "
+            f"(rule {rule.id} of {pack.pack.id})",
+            rule=rule.id,
+            article=rule.cite,
+        )
+
+
+def check_use(
+    grant: Grant, kind: str, camera: str, start: datetime, end: datetime, now: datetime
+) -> None:
+    """Refuse any use of footage the grant does not cover (Art. 16)."""
+
+    def refuse(why: str) -> RuleViolation:
+        return RuleViolation(f"grant {grant.id} {why}", rule="access_grant", article="Art. 16")
+
+    if grant.revoked:
+        raise refuse("was revoked")
+    if now >= grant.expires_at:
+        raise refuse(f"expired at {grant.expires_at.isoformat()}")
+    if kind not in _INCLUDES[grant.scope.kind]:
+        raise refuse(f"allows {grant.scope.kind}, not {kind}")
+    if camera not in grant.scope.cameras:
+        raise refuse(f"does not cover camera {camera}")
+    if start < grant.scope.start or end > grant.scope.end:
+        raise refuse(
+            f"covers {grant.scope.start.isoformat()} .. {grant.scope.end.isoformat()} only"
+        )
+
+
+# A copy or a retrieval includes viewing what is copied; viewing allows no copy.
+_INCLUDES = {"view": {"view"}, "copy": {"view", "copy"}, "retrieve": {"view", "retrieve"}}
