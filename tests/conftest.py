@@ -93,6 +93,8 @@ def env(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatc
     else:
         monkeypatch.delenv("OVERSIGHT_DATABASE_URL", raising=False)
     monkeypatch.delenv("OVERSIGHT_RULE_PACKS", raising=False)
+    monkeypatch.delenv("OVERSIGHT_TOKEN", raising=False)  # a developer's login must not leak in
+    monkeypatch.delenv("OVERSIGHT_ACTOR", raising=False)
     return Env(data_dir, database_url, monkeypatch)
 
 

@@ -6,7 +6,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -20,7 +20,9 @@ from rich.table import Table
 
 from oversight import bootstrap
 from oversight.config import Settings
+from oversight.domain.people import AuthenticationError, Person, require_role
 from oversight.errors import ConfigError, InvalidInput
+from oversight.services import auth
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,22 +53,68 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 
 @contextmanager
-def open_system(data_dir: Path | None) -> Iterator[bootstrap.System]:
+def open_system(data_dir: Path | None, *, login: bool = True) -> Iterator[bootstrap.System]:
+    """The System for one command. With a session token (OVERSIGHT_TOKEN or the token
+    file) the logged-in user acts, and a doubtful token fails the command; without one,
+    the interim :func:`cli_actor`. ``login=False`` ignores any token (login, logout)."""
     system = bootstrap.build(settings_for(data_dir))
-    system.actor = cli_actor()
     try:
+        system.actor = cli_actor()
+        token = read_token(system.settings) if login else None
+        if token is not None:
+            system.actor = auth.resolve(system, token).person.id
         yield system
     finally:
         system.close()
 
 
 def cli_actor() -> str:
-    """Who acts, as recorded in ledger leaves: the OS user, or OVERSIGHT_ACTOR.
+    """Who acts when nobody is logged in: the OS user, or OVERSIGHT_ACTOR.
 
-    Interim: until people sign in (``oversight login``), the CLI trusts the account
-    that runs it, like git's author; the two-person rules compare these names.
+    Interim, for commands that do not require a login: the CLI trusts the account that
+    runs it, like git's author. Commands on people and footage use :func:`require_login`.
     """
     return os.environ.get("OVERSIGHT_ACTOR") or getpass.getuser()
+
+
+TOKEN_FILE = "session.token"  # noqa: S105 - a file name, not a secret
+
+
+def token_path(settings: Settings) -> Path:
+    return settings.data_dir / TOKEN_FILE
+
+
+def read_token(settings: Settings, *, use_env: bool = True) -> str | None:
+    """OVERSIGHT_TOKEN, else DATA_DIR/session.token if it exists (it must be ours, 0600)."""
+    env = os.environ.get("OVERSIGHT_TOKEN", "").strip() if use_env else ""
+    if env:
+        return env
+    path = token_path(settings)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the session token {path}: {exc.strerror}") from None
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+            raise ConfigError(
+                f"the session token {path} is not private (mode {st.st_mode & 0o777:o}, "
+                "must be 600 and yours): run `oversight logout` and log in again"
+            )
+        return fh.read().strip() or None
+
+
+def require_login(system: bootstrap.System, roles: Collection[str] = ()) -> Person:
+    """The logged-in person, who must hold one of ``roles`` (if given); fails closed."""
+    token = read_token(system.settings)
+    if token is None:
+        raise AuthenticationError("log in first: `oversight login --user ID`")
+    person = auth.resolve(system, token).person
+    require_role(person, roles)
+    system.actor = person.id
+    return person
 
 
 def parse_date(value: str, option: str) -> date:

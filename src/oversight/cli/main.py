@@ -73,6 +73,11 @@ def _register() -> None:
     from oversight.cli import evidence
 
     evidence.register(app)
+    from oversight.cli import login, training, users
+
+    users.register(app)
+    training.register(app)
+    login.register(app)
 
 
 _register()

@@ -277,3 +277,54 @@ class PurgeRun(Base):
     first_leaf: Mapped[int | None] = mapped_column(BigInteger)
     last_leaf: Mapped[int | None] = mapped_column(BigInteger)
     certificate: Mapped[str | None] = mapped_column(Text)
+
+
+# ---- people (migration 0005) ----
+
+
+class User(Base):
+    """A person's account. The password is an argon2id hash; the identity-document
+    number is personal data: shown masked, never logged, never put in a ledger leaf."""
+
+    __tablename__ = "users"
+    __table_args__ = (Index("ix_users_id_doc", "id_doc"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Site ids this account is limited to; empty means every site.
+    sites: Mapped[list[str]] = mapped_column(JSON, default=list)
+    id_doc: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TrainingRecord(Base):
+    """Training in the topics a rule pack requires (xj-2014 Art. 14(2))."""
+
+    __tablename__ = "trainings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    trained_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoginSession(Base):
+    """A login: only the SHA-256 of its token is stored, never the token."""
+
+    __tablename__ = "sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -7,7 +7,7 @@ that the penalty article sets for an operating unit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from oversight.domain import registry
 from oversight.domain.capacity import Capacity
 from oversight.domain.filing import filing_obligations
 from oversight.domain.model import RegistryState
+from oversight.domain.people import Person, training_gaps
 from oversight.domain.retention import Decision
 from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import (
@@ -349,3 +350,33 @@ def disk_full_findings(
         )
         for camera, since in stopped
     ]
+
+
+def training_findings(
+    people: Sequence[tuple[Person, Collection[str] | None]], packs: PackSet, at: date
+) -> list[Finding]:
+    """People holding roles a training rule gates (e.g. operator, custodian) without valid
+    training in its topics on ``at``; each with the categories of their site scope (None:
+    every site), since a pack may exempt some site categories from the rule."""
+    out = []
+    for person, categories in people:
+        gaps = training_gaps(person, packs, at, categories)
+        if not gaps:
+            continue
+        first = gaps[0]
+        missing = sorted({t for g in gaps for t in g.missing})
+        roles = [r for r in person.roles if any(r in g.roles for g in gaps)]
+        ended = max((g.expired_on for g in gaps if g.expired_on), default=None)
+        why = f"training expired on {ended}" if ended else "no valid training on record"
+        out.append(
+            _finding(
+                first.requirement.cited,
+                f"user:{person.id}",
+                f"user {person.id} holds the role {', '.join(roles)} without valid training "
+                f"in {', '.join(missing)} ({why})",
+                first.requirement.severity,
+                since=ended + timedelta(days=1) if ended else None,
+                also=tuple(g.requirement.cited for g in gaps[1:]),
+            )
+        )
+    return out

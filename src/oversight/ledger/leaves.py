@@ -18,7 +18,15 @@ import orjson
 from oversight.errors import InvalidInput
 
 VERSION = 1
-LEAF_TYPES = ("registry", "segment_sealed", "segment_deleted", "gap", "access", "retention")
+LEAF_TYPES = (
+    "registry",
+    "segment_sealed",
+    "segment_deleted",
+    "gap",
+    "access",
+    "retention",
+    "person",
+)
 _MAX_INT = 2**53 - 1
 
 Value = str | int | Sequence[Any] | Mapping[str, Any]
@@ -192,6 +200,22 @@ def retention(
     ``purge`` or ``delete.refused``; ``subject`` what it applies to."""
     return _leaf(
         "retention",
+        at,
+        {"actor": actor, "action": action, "subject": subject, "details": dict(details)},
+    )
+
+
+def person(
+    *, at: datetime, actor: str, action: str, subject: str, details: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A change to people: ``action`` like ``user.add``, ``user.disable``, ``role.grant``,
+    ``training.record``, ``login``, ``login.failed``; ``subject`` is ``user:ID``.
+
+    Only user ids, roles, sites, dates and counts go in ``details``: never a name, a
+    password, its hash, a session token or an identity-document number.
+    """
+    return _leaf(
+        "person",
         at,
         {"actor": actor, "action": action, "subject": subject, "details": dict(details)},
     )

@@ -9,7 +9,7 @@ from typing import Any
 from oversight.bootstrap import System
 from oversight.domain import compliance
 from oversight.domain.filing import FilingObligation, filing_obligations
-from oversight.services import capacity, recording, retention
+from oversight.services import capacity, people, recording, retention
 from oversight.services.registry import registry_state
 
 
@@ -38,6 +38,7 @@ def report(system: System, at: date | None = None) -> Report:
     state = registry_state(system)
     packs = [p.pack.id for p in system.packs.active(day)] or system.packs.ids
     findings = compliance.evaluate(state, system.packs, day)
+    findings += compliance.training_findings(people.people_with_scope(system), system.packs, day)
     # Footage findings judge the end of the day asked about (or now, for today).
     end_of_day = system.packs.start_of_day(day + timedelta(days=1))
     plan = retention.make_plan(system, min(end_of_day, system.clock.now()))
