@@ -6,6 +6,7 @@ Nothing else in Oversight creates engines, reads the environment or loads packs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +23,7 @@ from oversight.rules.layering import PackSet
 from oversight.rules.loader import load_packs
 from oversight.storage.base import Store
 from oversight.storage.local import LocalStore
+from oversight.storage.s3 import S3Store, make_client
 
 
 @dataclass
@@ -40,6 +42,7 @@ class System:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.store.close()
 
 
 def build(settings: Settings, *, clock: Clock | None = None, require_schema: bool = True) -> System:
@@ -50,11 +53,38 @@ def build(settings: Settings, *, clock: Clock | None = None, require_schema: boo
     clock = clock or SystemClock()
     # The signing key is read on the first append, so read-only commands work without it.
     ledger = Ledger(settings.ledger_origin, lambda: keys.load_signer(settings.keys_dir), clock.now)
-    store = LocalStore(settings.store_dir)
+    try:
+        store = build_store(settings)
+    except BaseException:
+        engine.dispose()
+        raise
     system = System(settings, engine, make_session_factory(engine), packs, ledger, store, clock)
     if require_schema:
         _check_schema(system)
     return system
+
+
+def build_store(settings: Settings) -> Store:
+    """The local store in DATA_DIR/store, or the S3 bucket OVERSIGHT_STORE names (checked)."""
+    location = settings.s3_location
+    if location is None:
+        return LocalStore(settings.store_dir)
+    bucket, prefix = location
+    secret = settings.s3_secret_access_key
+    client = make_client(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret is not None else None,
+    )
+    days = settings.s3_default_retention_days
+    return S3Store(
+        bucket,
+        prefix,
+        client,
+        # Object Lock is judged by the server's wall clock, not by a test or replay clock.
+        default_retention=timedelta(days=days) if days else None,
+    )
 
 
 def _check_schema(system: System) -> None:

@@ -6,10 +6,13 @@ concrete objects.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_S3_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?$")
 
 
 class Settings(BaseSettings):
@@ -36,6 +39,40 @@ class Settings(BaseSettings):
         default="oversight.local/ledger",
         description="Origin line of signed checkpoints (a schema-less URL naming this log).",
     )
+    store: str | None = Field(
+        default=None,
+        description=(
+            "Where sealed footage goes: unset for the local store at DATA_DIR/store, or "
+            "s3://bucket/prefix for an S3 bucket with versioning and Object Lock."
+        ),
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint, e.g. http://127.0.0.1:8333 (SeaweedFS); unset for AWS S3.",
+    )
+    s3_region: str = Field(default="us-east-1", description="S3 region (signing and new buckets).")
+    s3_access_key_id: str | None = Field(
+        default=None, description="S3 access key id; unset for boto3's own credential chain."
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key; never printed or logged."
+    )
+    s3_default_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Object Lock days for uploads that bring no retention date of their own.",
+    )
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        match = _S3_URL.match(value.strip())
+        prefix = ((match and match["prefix"]) or "").strip("/")
+        if not match or "//" in prefix or ".." in prefix.split("/"):
+            raise ValueError("must be unset (local store) or s3://bucket/prefix")
+        return value.strip()
 
     @field_validator("rule_packs")
     @classmethod
@@ -61,3 +98,11 @@ class Settings(BaseSettings):
     @property
     def store_dir(self) -> Path:
         return self.data_dir / "store"
+
+    @property
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, prefix) when footage goes to S3, None for the local store."""
+        match = _S3_URL.match(self.store or "")
+        if match is None:
+            return None
+        return match["bucket"], (match["prefix"] or "").strip("/")

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,27 @@ def mark_important(
         )
         session.add(row)
         session.flush()
-        return row
+    _extend_locks(system, camera, start, end, domain.IMPORTANT)
+    return row
+
+
+def _extend_locks(
+    system: System, camera: str, start: datetime, end: datetime, retention_class: str
+) -> None:
+    """Raise a WORM store's lock on every covered segment to its new earliest deletion
+    (a no-op on the local store). Runs after the commit: the mark is on record first."""
+    with system.sessions() as session:
+        covered = session.execute(
+            select(m.Segment.storage_key, m.Segment.end_at).where(
+                m.Segment.camera_id == camera,
+                m.Segment.deleted_at.is_(None),
+                m.Segment.start_at < end,
+                m.Segment.end_at > start,
+            )
+        ).all()
+    for key, seg_end in covered:
+        floor = domain.floor_for(system.packs, retention_class, seg_end).days
+        system.store.extend_retention(key, seg_end + timedelta(days=floor))
 
 
 def place_hold(

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
 from oversight.db import models as m
+from oversight.domain import retention
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.storage.base import segment_key
@@ -141,8 +143,23 @@ def seal_file(
         session.add(row)
         session.flush()
         # Bytes last: if storing fails, the transaction rolls back and nothing is indexed.
-        system.store.put(key, path)
+        # A WORM store locks them until their earliest lawful deletion.
+        system.store.put(key, path, retain_until=earliest_deletion(session, system, camera, end))
         return _sealed(row, already=False)
+
+
+def earliest_deletion(session: Session, system: System, camera: str, end: datetime) -> datetime:
+    """When standard footage of ``camera`` ending at ``end`` may go at the earliest:
+    the pack floor, or the camera's or deployment's longer keep-for."""
+    floor = retention.floor_for(system.packs, retention.STANDARD, end).days
+    keep = {
+        r.scope: r.keep_days
+        for r in session.scalars(
+            select(m.RetentionPolicy).where(m.RetentionPolicy.scope.in_([camera, "*"]))
+        )
+    }
+    days = max(floor, keep.get(camera, keep.get("*", 0)))
+    return end + timedelta(days=days)
 
 
 def segment_count(system: System, camera: str | None = None) -> int:

@@ -1,8 +1,15 @@
-"""The Store protocol: where sealed footage lives. Backends: local.py (and s3.py later).
+"""The Store protocol: where sealed footage lives. Backends: local.py and s3.py.
 
 Keys are relative POSIX paths (``camera/YYYY/MM/DD/HH/file``). A store never
 overwrites an object: sealed footage is write-once, and deletion is the retention
 engine's business alone.
+
+Retention (WORM): ``put(..., retain_until=)`` and ``extend_retention`` ask the store
+to refuse deletion or change of an object before a given instant. S3 with Object Lock
+in COMPLIANCE mode enforces it against everyone, the bucket owner included; the local
+file system cannot (root can always delete a file), so ``LocalStore`` accepts and
+ignores retention and keeps its objects read-only instead. The retention engine must
+therefore never rely on the store alone to keep footage within retention.
 """
 
 from __future__ import annotations
@@ -30,12 +37,23 @@ class Store(Protocol):
 
     name: str
 
-    def put(self, key: str, source: Path) -> None:
+    def put(self, key: str, source: Path, *, retain_until: datetime | None = None) -> None:
         """Store ``source`` under ``key`` durably and atomically; ``source`` stays.
 
-        Idempotent: putting the same bytes again is a no-op; different bytes under an
-        existing key raise AlreadyExists.
+        Idempotent: putting the same bytes again is a no-op (apart from extending the
+        retention to ``retain_until`` if that is later); different bytes under an
+        existing key raise AlreadyExists. ``retain_until`` (timezone-aware) locks the
+        object against deletion and change until then, where the backend can enforce
+        it (see ``retention``).
         """
+        ...
+
+    def extend_retention(self, key: str, until: datetime) -> None:
+        """Keep ``key`` locked until at least ``until``; never shortens. NotFound if absent."""
+        ...
+
+    def retention(self, key: str) -> datetime | None:
+        """The instant until which the backend enforces retention, or None (none, or absent)."""
         ...
 
     def open(self, key: str) -> BinaryIO:
@@ -47,12 +65,27 @@ class Store(Protocol):
         ...
 
     def delete(self, key: str) -> None:
-        """Remove an object (only the retention engine calls this); absent is fine."""
+        """Remove an object for good (only the retention engine calls this); absent is fine.
+
+        An object still under enforced retention is not removed: StorageError naming the
+        key and its retention.
+        """
         ...
 
     def objects(self) -> Iterator[StoredObject]:
-        """Every stored object, in key order."""
+        """Every stored object, in key order (byte-wise, like S3 listings)."""
         ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
+
+
+def aware(instant: datetime, what: str) -> datetime:
+    """``instant`` in UTC; InvalidInput if it has no time zone."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise InvalidInput(f"{what} must be timezone-aware, got {instant.isoformat()}")
+    return instant.astimezone(UTC)
 
 
 def check_key(key: str) -> str:

@@ -4,6 +4,12 @@ A put hard-links (or, across file systems, copies) the source to a temporary nam
 in the target directory, fsyncs file and directory, makes it read-only and renames
 it into place, so a crash leaves either no object or a whole one, and the spool
 file stays until the caller has committed the seal.
+
+Retention is accepted and not enforced: a local file system has no WORM mode that
+its own administrator cannot undo, so ``retain_until`` and ``extend_retention`` are
+checked and otherwise ignored, ``retention`` is always None, and ``delete`` removes
+any object. Read-only mode (0444) guards against accidents, not against intent; use
+the S3 backend with Object Lock where deletion within retention must be impossible.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from oversight.errors import AlreadyExists, NotFound, StorageError
-from oversight.storage.base import StoredObject, check_key
+from oversight.storage.base import StoredObject, aware, check_key
 
 _TMP_SUFFIX = ".partial"
 
@@ -53,7 +60,9 @@ class LocalStore:
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def put(self, key: str, source: Path) -> None:
+    def put(self, key: str, source: Path, *, retain_until: datetime | None = None) -> None:
+        if retain_until is not None:
+            aware(retain_until, "retain_until")  # checked like S3 does, then not enforced
         target = self.path(key)
         if target.exists():
             if _same_bytes(target, source):
@@ -78,6 +87,15 @@ class LocalStore:
         except OSError as exc:
             raise StorageError(f"cannot store {key}: {exc.strerror or exc}") from exc
 
+    def extend_retention(self, key: str, until: datetime) -> None:
+        aware(until, "retention date")
+        if not self.path(key).is_file():
+            raise NotFound(f"storage has no object {key}")
+
+    def retention(self, key: str) -> datetime | None:
+        check_key(key)
+        return None
+
     def open(self, key: str) -> BinaryIO:
         try:
             return self.path(key).open("rb")
@@ -99,9 +117,20 @@ class LocalStore:
     def objects(self) -> Iterator[StoredObject]:
         if not self.root.exists():
             return
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                key = full.relative_to(self.root).as_posix()
-                yield StoredObject(key, full.stat().st_size)
+        yield from self._walk(self.root, "")
+
+    def _walk(self, directory: Path, prefix: str) -> Iterator[StoredObject]:
+        # Sort a directory as "name/" so the whole walk comes out in byte-wise key
+        # order ("a.mp4" < "a/x.mp4" < "a0"), the order S3 lists in.
+        with os.scandir(directory) as it:
+            entries = sorted(
+                ((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name), e) for e in it
+            )  # names are unique, so the DirEntry is never compared
+        for name, entry in entries:
+            if name.endswith("/"):
+                yield from self._walk(Path(entry.path), prefix + name)
+            elif entry.is_file(follow_symlinks=False):
+                yield StoredObject(prefix + name, entry.stat(follow_symlinks=False).st_size)
+
+    def close(self) -> None:
+        """Nothing to release."""
