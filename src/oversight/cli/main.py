@@ -78,6 +78,11 @@ def _register() -> None:
     users.register(app)
     training.register(app)
     login.register(app)
+    from oversight.cli import access, audit, export
+
+    access.register(app)
+    export.register(app)
+    audit.register(app)
 
 
 _register()

@@ -328,3 +328,56 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# ---- access governance (migration 0006) ----
+
+
+class AccessRequest(Base):
+    """A request to view, copy or retrieve footage (Arts. 16-17). ``documents`` maps a
+    document kind to the SHA-256 of its bytes (kept under DATA_DIR/documents/)."""
+
+    __tablename__ = "access_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    cameras: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requester_name: Mapped[str] = mapped_column(String(200))
+    work_id: Mapped[str] = mapped_column(String(100))
+    # Personal data: shown masked, never put in a ledger leaf.
+    id_doc: Mapped[str] = mapped_column(String(64))
+    organisation: Mapped[str] = mapped_column(String(200))
+    org_class: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(Text)
+    destination: Mapped[str] = mapped_column(Text)
+    documents: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | denied
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decision_leaf: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AccessGrant(Base):
+    """The decision allowing a request: scope (kind, cameras, range) and expiry."""
+
+    __tablename__ = "access_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("access_requests.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    cameras: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)

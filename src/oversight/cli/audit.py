@@ -1,0 +1,74 @@
+"""``oversight audit log``: the register of recordings and accesses (Art. 14(3))."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from oversight.cli.common import (
+    DataDirOption,
+    JsonOption,
+    open_system,
+    parse_instant,
+    print_json,
+    print_table,
+    require_login,
+)
+from oversight.errors import InvalidInput
+from oversight.services import audit as svc
+
+audit = typer.Typer(help="The register of recordings and accesses.", no_args_is_help=True)
+READERS = ("auditor", "admin", "custodian")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit, name="audit")
+
+
+@audit.command("log")
+def log(
+    camera: Annotated[str | None, typer.Option("--camera", help="Only this camera.")] = None,
+    person: Annotated[str | None, typer.Option("--person", help="Only this user id.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="From (ISO 8601).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="To (ISO 8601).")] = None,
+    as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Every recording, viewing, copy and retrieval: who, when, purpose, destination."""
+    if as_json and as_csv:
+        raise InvalidInput("give --json or --csv, not both")
+    with open_system(data_dir) as system:
+        require_login(system, READERS)
+        entries = svc.log(
+            system,
+            camera=camera,
+            person=person,
+            start=parse_instant(start, "--from") if start else None,
+            end=parse_instant(end, "--to") if end else None,
+        )
+    rows = [e.to_json() for e in entries]
+    if as_json:
+        print_json(rows)
+        return
+    columns = ["leaf_index", "at", "action", "actors", "cameras", "target", "purpose"]
+    columns += ["destination", "grant"]
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow([*columns, "details"])
+        for r in rows:
+            flat = [";".join(v) if isinstance(v, list) else v for v in (r[c] for c in columns)]
+            writer.writerow([*flat, json.dumps(r["details"], ensure_ascii=False, sort_keys=True)])
+        return
+    print_table(
+        "Register",
+        columns,
+        [
+            [", ".join(v) if isinstance(v, list) else v for v in (r[c] for c in columns)]
+            for r in rows
+        ],
+    )

@@ -1,0 +1,117 @@
+"""The register (Art. 14(3)): every recording, viewing, copy and retrieval, read from
+the ledger (``segment_sealed`` and ``access`` leaves) with who, when, purpose and
+destination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from oversight.bootstrap import System
+from oversight.db import models as m
+from oversight.errors import InvalidInput
+from oversight.ledger import leaves
+
+KINDS = ("segment_sealed", "access")
+
+
+@dataclass(frozen=True)
+class Entry:
+    leaf_index: int
+    at: datetime
+    action: str
+    actors: tuple[str, ...]
+    cameras: tuple[str, ...]
+    target: str
+    purpose: str
+    destination: str
+    grant: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "leaf_index": self.leaf_index,
+            "at": leaves.instant(self.at),
+            "action": self.action,
+            "actors": list(self.actors),
+            "cameras": list(self.cameras),
+            "target": self.target,
+            "purpose": self.purpose,
+            "destination": self.destination,
+            "grant": self.grant,
+            "details": self.details,
+        }
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _entry(index: int, leaf: dict[str, Any]) -> Entry:
+    at = _when(leaf["at"])
+    if leaf["type"] == "segment_sealed":
+        return Entry(
+            index,
+            at,
+            "record",
+            ("recorder",),
+            (leaf["camera"],),
+            leaf["storage_key"],
+            "",
+            "",
+            "",
+            {"start": leaf["start"], "end": leaf["end"], "sha256": leaf["sha256"]},
+        )
+    details = dict(leaf.get("details", {}))
+    cameras: list[str] = list(details.get("cameras", []))
+    cameras += [u["camera"] for u in details.get("uses", []) if u["camera"] not in cameras]
+    return Entry(
+        index,
+        at,
+        leaf["action"],
+        tuple(leaf["actors"]),
+        tuple(cameras),
+        leaf["target"],
+        leaf["purpose"],
+        leaf["destination"],
+        leaf["grant"],
+        details,
+    )
+
+
+def log(
+    system: System,
+    *,
+    camera: str | None = None,
+    person: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Entry]:
+    """Register entries, oldest first, filtered by camera, person (an actor) and time."""
+    for moment, what in ((start, "--from"), (end, "--to")):
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInput(f"{what} needs a time zone")
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("--to must be after --from")
+    with system.sessions() as s:
+        rows = s.execute(
+            select(m.LedgerLeaf.idx, m.LedgerLeaf.data)
+            .where(m.LedgerLeaf.kind.in_(KINDS))
+            .order_by(m.LedgerLeaf.idx)
+        ).all()
+    out = []
+    for index, data in rows:
+        entry = _entry(index, leaves.decode(data))
+        if camera is not None and camera not in entry.cameras:
+            continue
+        if person is not None and person not in entry.actors:
+            continue
+        if start is not None and entry.at < start:
+            continue
+        if end is not None and entry.at >= end:
+            continue
+        out.append(entry)
+    return out

@@ -1,0 +1,116 @@
+"""Export a grant as an evidence package, with two people present (Arts. 16-17).
+
+The custodian (logged in) and a witness (who entered their own password) execute the
+grant through the enforcement point (``services/footage.py``), which logs the
+``export`` leaf before handing over the segment files; the package then carries that
+leaf's inclusion proof, so the recipient sees who released what, why and to whom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from oversight.bootstrap import System
+from oversight.db import models as m
+from oversight.domain.people import Person
+from oversight.errors import AlreadyExists, NotFound, OversightError
+from oversight.evidence.package import ClipSpec, Release, Requester, package_from_ledger
+from oversight.services import footage
+from oversight.services.access import access_leaf
+
+
+def _check_target(out_dir: Path) -> Path:
+    """Refuse an unusable output directory before anything is logged."""
+    target = out_dir.absolute()
+    if not target.parent.is_dir():
+        raise NotFound(f"the directory {target.parent} does not exist")
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise AlreadyExists(f"{target} exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()):
+        raise AlreadyExists(f"{target} is not empty: an evidence package needs a new directory")
+    return target
+
+
+def _masks(system: System, cameras: list[str]) -> dict[str, list[list[list[float]]]]:
+    with system.sessions() as s:
+        rows = s.scalars(select(m.Camera).where(m.Camera.id.in_(cameras)))
+        return {r.id: list(r.privacy_masks or []) for r in rows}
+
+
+def export_grant(
+    system: System,
+    custodian: Person,
+    witness: Person,
+    *,
+    grant_id: int,
+    out_dir: Path,
+    watermark: bool = False,
+) -> Path:
+    """Write the evidence package of grant ``grant_id`` into the new directory
+    ``out_dir``; its path. A grant to view only cannot be exported (check_use refuses
+    a copy under a view grant)."""
+    target = _check_target(out_dir)
+    with system.sessions() as s:
+        row = s.get(m.AccessGrant, grant_id)
+        if row is None:
+            raise NotFound(f"grant {grant_id} does not exist")
+        kind = "retrieve" if row.kind == "retrieve" else "copy"
+        cameras = list(row.cameras)
+    masks = _masks(system, cameras)
+    with footage.release(
+        system,
+        grant_id=grant_id,
+        kind=kind,
+        action="export",
+        present=[custodian, witness],
+    ) as handover:
+        grant, request = handover.grant, handover.request
+        clips = []
+        for camera in sorted(grant.cameras):
+            mine = [seg for seg in handover.segments if seg.camera == camera]
+            if not mine:
+                continue
+            start = max(grant.start, min(seg.start for seg in mine))
+            end = min(grant.end, max(seg.end for seg in mine))
+            if end > start:
+                clips.append(ClipSpec(camera, start, end, watermark, masks.get(camera, [])))
+        release = Release(
+            request_id=str(request.id),
+            grant_id=str(grant.id),
+            kind=grant.kind,
+            purpose=request.purpose,
+            destination=request.destination,
+            requester=Requester(request.requester_name, request.organisation, request.org_class),
+            executed_by=[custodian.id, witness.id],
+            released_by=system.settings.ledger_origin,
+            cameras=sorted(grant.cameras),
+            start=grant.start,
+            end=grant.end,
+        )
+        try:
+            return package_from_ledger(
+                system,
+                target,
+                release=release,
+                clips=clips,
+                segments=[seg.file for seg in handover.segments],
+                audit_leaves=[handover.leaf_index],
+            )
+        except OversightError as exc:
+            # The bytes were handed over under the export leaf; that no package came of
+            # it is on the record too.
+            leaf = access_leaf(
+                system,
+                actors=[custodian.id, witness.id],
+                action="export.failed",
+                target=f"grant:{grant.id}",
+                purpose=request.purpose,
+                destination=request.destination,
+                grant=str(grant.id),
+                details={"reason": exc.message, "export_leaf": handover.leaf_index},
+            )
+            with system.sessions.begin() as s:
+                system.ledger.append(s, [leaf])
+            raise

@@ -1,0 +1,223 @@
+"""The enforcement point: the only code that opens segment bytes for people (Art. 17).
+
+:func:`release` steps, in order:
+
+1. in one transaction: load the grant and its request, check every use against the
+   grant (kind, camera, time range, expiry, revocation: ``domain.access.check_use``),
+   the people present (``check_persons`` on user id and identity document, each of
+   them trained: ``check_trained``), and find the sealed segments in scope;
+2. append the ``access`` leaf (actors, action, target, purpose, destination, grant,
+   and the segments) and commit it: the ledger signs a checkpoint covering it in the
+   same transaction;
+3. only then hand over the segment files (the local store's own files, read-only, or
+   copies taken from an object store into a private temporary directory).
+
+A refusal in step 1 is recorded as an ``<action>.refused`` leaf and re-raised. If the
+append in step 2 fails, the exception propagates and no byte is handed over.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from oversight.bootstrap import System
+from oversight.db import models as m
+from oversight.domain import access as rules
+from oversight.domain.people import PermissionDenied, Person, check_trained
+from oversight.errors import InvalidInput, NotFound, RuleViolation
+from oversight.evidence.package import SegmentFile
+from oversight.services import access as svc
+from oversight.services import people
+from oversight.services.recording import utc
+
+
+@dataclass(frozen=True)
+class Use:
+    """One camera and time range the people present want to use under a grant."""
+
+    camera: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Segment:
+    camera: str
+    start: datetime
+    end: datetime
+    storage_key: str
+    leaf_index: int
+    file: SegmentFile
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What the enforcement point hands over after its audit leaf is committed."""
+
+    leaf_index: int
+    grant: svc.GrantRec
+    request: svc.RequestRec
+    segments: Sequence[Segment]
+
+
+def _today(system: System) -> date:
+    return system.packs.local_date(system.clock.now())
+
+
+def _check(
+    system: System, grant: rules.Grant, kind: str, uses: Sequence[Use], present: Sequence[Person]
+) -> None:
+    now = system.clock.now()
+    for use in uses:
+        rules.check_use(grant, kind, use.camera, use.start, use.end, now)
+    pairs = [(p.id, p.id_doc or f"account:{p.id}") for p in present]
+    rules.check_persons(system.packs, _today(system), pairs)
+    for person in present:
+        check_trained(person, system.packs, _today(system))
+
+
+@contextmanager
+def release(
+    system: System,
+    *,
+    grant_id: int,
+    kind: str,
+    action: str,
+    present: Sequence[Person],
+    uses: Sequence[Use] | None = None,
+    roles: Sequence[str] = svc.APPROVERS,
+) -> Iterator[Handover]:
+    """Check, log, then hand over the sealed segments of ``uses`` (default: the whole
+    scope of the grant). ``present[0]`` acts and must hold one of ``roles``."""
+    actors = [p.id for p in present]
+    context: dict[str, Any] = {"purpose": "", "destination": ""}
+    try:
+        with system.sessions.begin() as s:
+            row = s.get(m.AccessGrant, grant_id)
+            if row is None:
+                raise NotFound(f"grant {grant_id} does not exist")
+            grant_rec = svc._grant_rec(row)
+            request = svc._request_rec(s.get_one(m.AccessRequest, row.request_id), row)
+            context.update(purpose=request.purpose, destination=request.destination)
+            # The people as stored now: roles, training or disabled may have changed.
+            current = [people.load_person(s, p.id) for p in present]
+            if not current or not current[0].has_role(*roles):
+                raise PermissionDenied(
+                    f"user {actors[0] if actors else '?'} may not {kind} footage: it needs the "
+                    f"role {' or '.join(sorted(roles))}"
+                )
+            wanted = (
+                list(uses)
+                if uses is not None
+                else [Use(c, grant_rec.start, grant_rec.end) for c in grant_rec.cameras]
+            )
+            if not wanted:
+                raise InvalidInput("nothing to release: no camera and time range given")
+            _check(system, grant_rec.to_domain(), kind, wanted, current)
+            found = _segments(s, wanted)
+            if not found:
+                raise NotFound(f"no sealed footage in the scope of grant {grant_id}")
+            leaf = svc.access_leaf(
+                system,
+                actors=actors,
+                action=action,
+                target=",".join(sorted({u.camera for u in wanted})),
+                purpose=request.purpose,
+                destination=request.destination,
+                grant=str(grant_id),
+                details={
+                    "kind": kind,
+                    "request": str(request.id),
+                    "uses": [{"camera": u.camera, **svc._range(u.start, u.end)} for u in wanted],
+                    "segments": [seg.storage_key for seg in found],
+                },
+            )
+            system.actor = actors[0]
+            index = system.ledger.append(s, [leaf])[0]
+    except (RuleViolation, PermissionDenied) as exc:
+        svc.record_refusal(
+            system,
+            exc,
+            actors=actors,
+            action=action,
+            target=f"grant:{grant_id}",
+            purpose=context["purpose"],
+            destination=context["destination"],
+            grant=str(grant_id),
+            details={"kind": kind},
+        )
+        raise
+    # Committed and checkpointed: only now are bytes handed over.
+    with _files(system, found) as segments:
+        yield Handover(index, grant_rec, request, segments)
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    camera: str
+    start: datetime
+    end: datetime
+    storage_key: str
+    leaf_index: int
+
+
+def _segments(session: Any, uses: Sequence[Use]) -> list[_Row]:
+    rows: dict[int, m.Segment] = {}
+    for use in uses:
+        query = (
+            select(m.Segment)
+            .where(
+                m.Segment.camera_id == use.camera,
+                m.Segment.deleted_at.is_(None),
+                m.Segment.end_at > use.start,
+                m.Segment.start_at < use.end,
+            )
+            .order_by(m.Segment.start_at, m.Segment.id)
+        )
+        for row in session.scalars(query):
+            rows[row.id] = row
+    return [
+        _Row(r.id, r.camera_id, utc(r.start_at), utc(r.end_at), r.storage_key, r.leaf_index)
+        for r in sorted(rows.values(), key=lambda r: (r.camera_id, r.start_at, r.id))
+    ]
+
+
+@contextmanager
+def _files(system: System, rows: Sequence[_Row]) -> Iterator[list[Segment]]:
+    local = getattr(system.store, "path", None)
+    tmp: Path | None = None
+    try:
+        out = []
+        for row in rows:
+            if callable(local):
+                path = Path(local(row.storage_key))
+            else:
+                if tmp is None:
+                    tmp = Path(tempfile.mkdtemp(prefix="oversight-release-"))
+                path = tmp / f"{row.id}-{row.storage_key.rsplit('/', 1)[-1]}"
+                with system.store.open(row.storage_key) as src, path.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            out.append(
+                Segment(
+                    row.camera,
+                    row.start,
+                    row.end,
+                    row.storage_key,
+                    row.leaf_index,
+                    SegmentFile(row.leaf_index, path),
+                )
+            )
+        yield out
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
