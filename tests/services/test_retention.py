@@ -148,10 +148,10 @@ def test_a_purge_interrupted_after_recording_finishes_on_the_next_run(
     try:
         # Fault injection (the one thing a test cannot make a real disk do on demand):
         # the store fails right after the deletion was committed to the ledger.
-        def broken_delete(key: str) -> None:
-            raise StorageError(f"simulated crash while removing {key}")
+        def broken_delete(keys: object) -> None:
+            raise StorageError(f"simulated crash while removing {keys}")
 
-        monkeypatch.setattr(system.store, "delete", broken_delete)
+        monkeypatch.setattr(system.store, "delete_many", broken_delete)
         with pytest.raises(StorageError):
             retention.run(system)
     finally:

@@ -9,109 +9,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import socket
 import struct
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
-from oversight.sim.cameras import (
-    SimulatedCamera,
-    SimulatedCameraSet,
-    camera_argv,
-    describe_status,
-)
-from oversight.sim.rtsp_relay import (
-    RelayThread,
-    RtspRelay,
-    _Refusal,
-    _starts_keyframe,
+from oversight.sim.cameras import COVERED, Picture, camera_argv, describe_status, video_filters
+from oversight.sim.rtsp_proto import (
+    Refusal,
     frame,
     parse_request,
     parse_transport,
+    starts_keyframe,
 )
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-def probe(path: Path) -> dict[str, Any]:
-    """Streams (codec, packet count) and duration of a recorded file, from ffprobe."""
-    done = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_packets", "-of", "json", "-show_entries",
-         "stream=codec_type,codec_name,nb_read_packets:format=duration", str(path)],
-        capture_output=True, text=True, timeout=20, check=True,
-    )  # fmt: skip
-    return dict(json.loads(done.stdout))
-
-
-def stream(info: dict[str, Any], kind: str) -> dict[str, Any]:
-    found = [s for s in info["streams"] if s["codec_type"] == kind]
-    assert found, f"no {kind} stream in {info}"
-    return dict(found[0])
-
-
-def reader_argv(url: str, out: Path, seconds: float | None = 3.0, *options: str) -> list[str]:
-    """ffmpeg reading ``url`` for ``seconds`` (None: until the stream ends) into ``out``."""
-    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-rtsp_transport", "tcp"]
-    argv += [*options, "-i", url] + (["-t", str(seconds)] if seconds else [])
-    return [*argv, "-c", "copy", "-y", str(out)]
-
-
-def read(url: str, out: Path, seconds: float = 3.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        reader_argv(url, out, seconds), capture_output=True, text=True, timeout=seconds + 12
-    )
-
-
-@pytest.fixture
-def relay() -> Iterator[RelayThread]:
-    with RelayThread() as running:
-        yield running
-
-
-@pytest.fixture
-def camera() -> Iterator[Callable[..., SimulatedCamera]]:
-    """Start simulated cameras; all are stopped (SIGTERM, then SIGKILL) after the test."""
-    started: list[SimulatedCamera] = []
-
-    def start(url: str, **options: Any) -> SimulatedCamera:
-        cam = SimulatedCamera(url, **options)
-        started.append(cam)
-        return cam.start()
-
-    yield start
-    for cam in started:
-        cam.stop()
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Callable[[list[str]], subprocess.Popen[bytes]]]:
-    """Popen with stderr to a file in tmp_path; anything still running is killed after."""
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(argv: list[str]) -> subprocess.Popen[bytes]:
-        with (tmp_path / f"proc{len(procs)}.log").open("wb") as err:
-            procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=err))
-        return procs[-1]
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
+from oversight.sim.rtsp_relay import RelayThread, RtspRelay
+from tests.sim.helpers import probe, read, reader_argv, stream, wait_for
 
 # -- real ffmpeg publishers and readers ----------------------------------------------------
 
@@ -190,7 +107,7 @@ def test_stalled_publisher_trips_reader_timeout(
 ) -> None:
     cam = camera(relay.url("cam1"))
     # -timeout: ffmpeg's RTSP socket I/O timeout (µs), what a recorder relies on.
-    reader = spawn(reader_argv(cam.url, tmp_path / "out.mkv", None, "-timeout", "2000000"))
+    reader = spawn(reader_argv(cam.url, tmp_path / "out.mkv", None, "-timeout", "1000000"))
     wait_for(lambda: relay.readers("cam1") == 1, timeout=8)
     cam.pause()
     reader.wait(timeout=8)  # ffmpeg treats the timeout as the end of the stream
@@ -218,23 +135,31 @@ def test_basic_auth(camera: Any, tmp_path: Path) -> None:
         cam.stop()
 
 
-@pytest.mark.ffmpeg
-def test_camera_set_on_its_own_relay(tmp_path: Path) -> None:
-    with SimulatedCameraSet(2, log_dir=tmp_path, width=320, height=180, fps=10) as cams:
-        assert len(cams) == 2 and all(cam.running for cam in cams)
-        assert [describe_status(url) for url in cams.urls] == [200, 200]
-        url = cams.urls[0]
-    assert sorted(p.name for p in tmp_path.glob("*.log")) == ["cam1.log", "cam2.log"]
-    with pytest.raises(OSError):
-        describe_status(url)  # the set stopped the relay it started
-
-
 def test_camera_argv() -> None:
     argv = camera_argv("rtsp://127.0.0.1:1/x", fps=10, codec="h264", audio="pcmu")
     assert argv[-5:] == ["-f", "rtsp", "-rtsp_transport", "tcp", "rtsp://127.0.0.1:1/x"]
     assert argv[argv.index("-g") + 1] == "20"
     assert "pcm_mulaw" in argv and "sine=frequency=1000:sample_rate=8000" in argv
     assert "-vf" not in argv
+    assert argv[argv.index("-b:v") + 1] == argv[argv.index("-maxrate") + 1] == "2000k"
+
+
+@pytest.mark.parametrize(
+    ("picture", "overlay", "label", "expected"),
+    [
+        ("normal", False, "cam1", []),
+        ("covered", False, None, [COVERED]),
+        ("blurred", False, None, ["boxblur=luma_radius=15:luma_power=3"]),
+        ("normal", True, "cam7", ["drawtext=text='cam7 %{gmtime"]),
+        ("covered", True, "bad'label", [COVERED, "drawtext=text='%{gmtime"]),  # not drawn
+    ],
+)
+def test_video_filters(
+    picture: Picture, overlay: bool, label: str | None, expected: list[str]
+) -> None:
+    filters = video_filters(picture, 320, 180, overlay=overlay, label=label)
+    assert len(filters) == len(expected)
+    assert all(f.startswith(e) for f, e in zip(filters, expected, strict=True))
 
 
 # -- protocol, with a raw client -----------------------------------------------------------
@@ -249,7 +174,7 @@ def test_parse_request_and_framing() -> None:
         parse_request(b"HELLO\r\n\r\n")
     assert parse_transport("RTP/AVP/TCP;unicast;interleaved=2-3") == (2, 3)
     assert parse_transport("RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP") is None
-    with pytest.raises(_Refusal) as refused:
+    with pytest.raises(Refusal) as refused:
         parse_transport("RTP/AVP;unicast;client_port=5000-5001")
     assert refused.value.status == 461
     assert frame(5, b"abc") == b"$\x05\x00\x03abc"
@@ -257,14 +182,14 @@ def test_parse_request_and_framing() -> None:
 
 def test_keyframe_detection() -> None:
     header = rtp(1, 0, b"")
-    assert _starts_keyframe("H264", header + b"\x65\x88\x84")  # IDR slice
-    assert not _starts_keyframe("H264", header + b"\x41\x9a\x00")  # P slice
-    assert _starts_keyframe("H264", header + b"\x7c\x85\x88")  # FU-A start of an IDR
-    assert not _starts_keyframe("H264", header + b"\x7c\x05\x88")  # FU-A continuation
-    assert _starts_keyframe("H264", header + b"\x78\x00\x02\x67\x00\x00\x02\x68\x00")  # STAP
-    assert _starts_keyframe("H265", header + b"\x26\x01\xaf")  # IDR_W_RADL
-    assert _starts_keyframe("H265", header + b"\x62\x01\x93")  # FU start of IDR_W_RADL
-    assert not _starts_keyframe("H265", header + b"\x02\x01\xd0")  # TRAIL_R
+    assert starts_keyframe("H264", header + b"\x65\x88\x84")  # IDR slice
+    assert not starts_keyframe("H264", header + b"\x41\x9a\x00")  # P slice
+    assert starts_keyframe("H264", header + b"\x7c\x85\x88")  # FU-A start of an IDR
+    assert not starts_keyframe("H264", header + b"\x7c\x05\x88")  # FU-A continuation
+    assert starts_keyframe("H264", header + b"\x78\x00\x02\x67\x00\x00\x02\x68\x00")  # STAP
+    assert starts_keyframe("H265", header + b"\x26\x01\xaf")  # IDR_W_RADL
+    assert starts_keyframe("H265", header + b"\x62\x01\x93")  # FU start of IDR_W_RADL
+    assert not starts_keyframe("H265", header + b"\x02\x01\xd0")  # TRAIL_R
 
 
 SDP = (
@@ -491,3 +416,71 @@ def test_basic_auth_protocol() -> None:
         await client.close()
 
     run_with_relay(check, credentials=("viewer", "s3cret"))
+
+
+async def play(relay: RtspRelay, path: str) -> Client:
+    """A reader of ``path``'s video track (channels 0-1), playing."""
+    client = await Client.connect(relay.port)
+    status, reply, sdp = await client.request("DESCRIBE", relay.url(path))
+    assert status == 200 and reply["content-base"] == relay.url(path) + "/"
+    assert b"a=rtpmap:96 H264/90000" in sdp  # the target's SDP
+    transport = {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1"}
+    setup = await client.request("SETUP", f"{reply['content-base']}trackID=0", transport)
+    assert setup[0] == 200
+    assert (await client.request("PLAY", relay.url(path)))[0] == 200
+    return client
+
+
+def test_alias_serves_the_target_and_fails_alone() -> None:
+    async def check(relay: RtspRelay) -> None:
+        pub = await publish(relay, "enc1")
+        relay.alias("cam1", "enc1")
+        relay.alias("cam2", "enc1")
+        idr, p1, p2, p3 = (
+            rtp(10 + i, 1000 * i, b"\x65idr" if i == 0 else b"\x41p") for i in range(4)
+        )
+        pub.writer.write(frame(0, idr))
+        await pub.writer.drain()
+        await asyncio.sleep(0.1)
+        cam1, cam2 = await play(relay, "cam1"), await play(relay, "cam2")
+        assert [await cam1.packet(), await cam2.packet()] == [(0, idr), (0, idr)]  # GOP cache
+        assert (relay.readers("cam1"), relay.readers("cam2"), relay.readers("enc1")) == (1, 1, 0)
+        pub.writer.write(frame(0, p1))
+        assert [await cam1.packet(), await cam2.packet()] == [(0, p1), (0, p1)]
+
+        relay.drop("cam2")  # one camera dies; the shared stream goes on for the others
+        assert await cam2.reader.read() == b""
+        assert (relay.readers("cam1"), relay.readers("cam2")) == (1, 0)
+        other = await Client.connect(relay.port)
+        assert (await other.request("DESCRIBE", relay.url("cam2")))[0] == 404
+        tcp = {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1"}
+        assert (await other.request("SETUP", relay.url("cam2/trackID=0"), tcp))[0] == 404
+        relay.restore("cam2")
+        assert (await other.request("DESCRIBE", relay.url("cam2")))[0] == 200
+
+        relay.stall("cam1")  # connection kept, nothing sent
+        pub.writer.write(frame(0, p2))
+        await pub.writer.drain()
+        await asyncio.sleep(0.1)
+        relay.unstall("cam1")
+        pub.writer.write(frame(0, p3))
+        assert await cam1.packet() == (0, p3)
+
+        announce = await other.request(
+            "ANNOUNCE", relay.url("cam1"), {"Content-Type": "application/sdp"}, SDP.encode()
+        )
+        assert announce[0] == 403  # an alias is not a publishing point
+        with pytest.raises(ValueError, match="published"):
+            relay.alias("enc1", "cam9")
+        with pytest.raises(ValueError, match="aliases of aliases"):
+            relay.alias("cam3", "cam1")
+        relay.alias("cam9", "enc9")  # target not published (yet): 404
+        assert (await other.request("DESCRIBE", relay.url("cam9")))[0] == 404
+        relay.alias("cam1", "enc9")  # re-pointed: its readers are cut
+        assert await cam1.reader.read() == b""
+        relay.unalias("cam2")
+        assert (await other.request("DESCRIBE", relay.url("cam2")))[0] == 404
+        for client in (pub, cam1, cam2, other):
+            await client.close()
+
+    run_with_relay(check)

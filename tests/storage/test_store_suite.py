@@ -86,6 +86,13 @@ def test_delete_removes_and_absent_is_fine(store: Store, tmp_path: Path) -> None
     assert store.size("a/1.mp4") == 3
 
 
+def test_delete_many_removes_every_key_and_skips_absent_ones(store: Store, tmp_path: Path) -> None:
+    for key in ("a/1.mp4", "a/2.mp4", "b/3.mp4", "c/4.mp4"):
+        store.put(key, _file(tmp_path, key.replace("/", "_"), key.encode()))
+    store.delete_many(["a/1.mp4", "b/3.mp4", "never/was.mp4", "a/2.mp4"])
+    assert [o.key for o in store.objects()] == ["c/4.mp4"]
+
+
 @pytest.mark.parametrize("key", ["../etc/passwd", "/abs/key", "a//b", "a/../b", "", "a b", "a/"])
 def test_keys_that_could_escape_are_refused_everywhere(
     store: Store, tmp_path: Path, key: str

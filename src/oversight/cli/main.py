@@ -70,6 +70,9 @@ def _register() -> None:
     from oversight.cli import capacity
 
     capacity.register(app)
+    from oversight.cli import simulate
+
+    simulate.register(app)
     from oversight.cli import evidence
 
     evidence.register(app)

@@ -401,8 +401,7 @@ def _delete_batch(
 
 
 def _remove_bytes(system: System, targets: Sequence[tuple[int, str]]) -> None:
-    for _, key in targets:
-        system.store.delete(key)
+    system.store.delete_many([key for _, key in targets])
     with system.sessions.begin() as session:
         session.execute(
             update(m.Segment)

@@ -1,20 +1,29 @@
 """Simulated cameras: ffmpeg publishing a synthetic live stream to an RTSP relay.
 
 A :class:`SimulatedCamera` is one ffmpeg process that encodes ``testsrc2`` (and optionally
-a sine tone) in real time and publishes it with ``-f rtsp -rtsp_transport tcp``. The
-relay path then looks to a recorder like a real camera, and the process can be stopped,
-killed (a dead camera) or paused with SIGSTOP (a stalled source) to test failure handling.
+a sine tone) in real time, about 2 Mbit/s with a keyframe every 2 s, and publishes it with
+``-f rtsp -rtsp_transport tcp``. The relay path then looks to a recorder like a real
+camera, and the process can be stopped, killed (a dead camera) or paused with SIGSTOP (a
+stalled source) to test failure handling.
+
+A live encoder costs about 0.1 core (H.264 at 640x360; H.265 several times that), so a
+:class:`SimulatedCameraSet` of N cameras runs a few shared encoders (``enc1..encK``) and
+serves ``cam1..camN`` as relay aliases of them, round-robin. Each camera can still die
+(:meth:`CameraFeed.kill`: the relay drops that path) or stall (:meth:`CameraFeed.pause`)
+on its own.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import re
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Literal
 from urllib.parse import unquote, urlsplit
@@ -24,6 +33,11 @@ from oversight.sim.rtsp_relay import RelayThread
 
 Codec = Literal["h264", "h265"]
 Audio = Literal["aac", "pcma", "pcmu"]
+Picture = Literal["normal", "covered", "blurred"]
+CODECS: tuple[Codec, ...] = ("h264", "h265")
+AUDIOS: tuple[Audio, ...] = ("aac", "pcma", "pcmu")
+PICTURES: tuple[Picture, ...] = ("normal", "covered", "blurred")
+DEFAULT_ENCODERS = 4  # a set of N cameras shares min(N, 4) encoders by default
 
 _ENCODERS = {"h264": "libx264", "h265": "libx265"}
 _AUDIO = {
@@ -31,11 +45,30 @@ _AUDIO = {
     "pcma": ["-c:a", "pcm_alaw", "-ar", "8000", "-ac", "1"],
     "pcmu": ["-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1"],
 }
-# UTC wall clock burnt into the picture, so a recording shows when it was captured.
+# UTC wall clock (after a label, when there is one) burnt into the picture, so a
+# recording shows which camera captured it and when.
 OVERLAY = (
     "drawtext=text='%{gmtime\\:%Y-%m-%d %T} UTC':x=8:y=8:fontsize=20"
     ":fontcolor=white:box=1:boxcolor=black@0.6"
 )
+_LABEL = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # nothing drawtext would interpret
+# A lens covered by a hand or paint: all black (the camera's own clock stays on top).
+COVERED = "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill"
+
+
+def video_filters(
+    picture: Picture, width: int, height: int, *, overlay: bool, label: str | None = None
+) -> list[str]:
+    """The ``-vf`` chain: the picture's tampering, then the overlay (pure)."""
+    filters = []
+    if picture == "covered":
+        filters.append(COVERED)
+    elif picture == "blurred":  # defocused or smeared; the radius fits any frame size
+        filters.append(f"boxblur=luma_radius={max(2, min(width, height) // 12)}:luma_power=3")
+    if overlay:
+        text = f"{label} " if label is not None and _LABEL.fullmatch(label) else ""
+        filters.append(OVERLAY.replace("text='", f"text='{text}", 1))
+    return filters
 
 
 @functools.cache
@@ -68,6 +101,9 @@ def camera_argv(
     audio: Audio | None = None,
     overlay: bool = False,
     ffmpeg: str = "ffmpeg",
+    picture: Picture = "normal",
+    label: str | None = None,
+    bitrate_kbps: int | None = 2000,
 ) -> list[str]:
     """The ffmpeg command line of one simulated camera (pure, so it is testable)."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning"]
@@ -75,11 +111,15 @@ def camera_argv(
     if audio is not None:
         rate = 48000 if audio == "aac" else 8000
         argv += ["-re", "-f", "lavfi", "-i", f"sine=frequency=1000:sample_rate={rate}"]
-    if overlay:
-        argv += ["-vf", OVERLAY]
+    filters = video_filters(picture, width, height, overlay=overlay, label=label)
+    if filters:
+        argv += ["-vf", ",".join(filters)]
     # A keyframe every 2 s and no B-frames, as IP cameras are usually set up.
     argv += ["-c:v", _ENCODERS[codec], "-preset", "ultrafast", "-tune", "zerolatency"]
     argv += ["-g", str(2 * fps), "-bf", "0", "-pix_fmt", "yuv420p"]
+    if bitrate_kbps is not None:  # capped like a camera's "max bitrate" setting
+        kbits = f"{bitrate_kbps}k"
+        argv += ["-b:v", kbits, "-maxrate", kbits, "-bufsize", kbits]
     if codec == "h265":
         argv += ["-x265-params", "log-level=error"]
     if audio is not None:
@@ -129,12 +169,18 @@ class SimulatedCamera:
         log_path: Path | None = None,
         ffmpeg: str = "ffmpeg",
         start_timeout: float = 10.0,
+        picture: Picture = "normal",
+        label: str | None = None,
+        bitrate_kbps: int | None = 2000,
     ) -> None:
         if codec not in _ENCODERS or (audio is not None and audio not in _AUDIO):
             raise InvalidInput(f"unsupported simulated camera codec {codec!r} / audio {audio!r}")
+        if picture not in PICTURES:
+            raise InvalidInput(f"unsupported simulated camera picture {picture!r}")
         self._url = url
         self._width, self._height, self._fps = width, height, fps
         self._codec, self._audio = codec, audio
+        self._picture, self._label, self._bitrate = picture, label, bitrate_kbps
         self._ffmpeg = ffmpeg
         self._log_path = log_path
         self._log: IO[bytes] | None = None
@@ -167,6 +213,9 @@ class SimulatedCamera:
             audio=self._audio,
             overlay=overlay_available(self._ffmpeg),
             ffmpeg=self._ffmpeg,
+            picture=self._picture,
+            label=self._label,
+            bitrate_kbps=self._bitrate,
         )
 
     def start(self) -> SimulatedCamera:
@@ -261,8 +310,59 @@ class SimulatedCamera:
         self.stop()
 
 
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What one shared encoder sends (and so every camera it serves)."""
+
+    width: int = 640
+    height: int = 360
+    fps: int = 15
+    codec: Codec = "h264"
+    audio: Audio | None = None
+    picture: Picture = "normal"
+    bitrate_kbps: int | None = 2000
+
+
+class CameraFeed:
+    """One camera of a set: a relay path (an alias) served by a shared encoder.
+
+    ``kill`` is the camera dying (its readers are cut and the path answers 404 until
+    ``restore``), ``pause`` a stalled camera; neither touches the encoder, which other
+    cameras share.
+    """
+
+    def __init__(self, name: str, encoder: SimulatedCamera, relay: RelayThread) -> None:
+        self.name, self.encoder, self._relay = name, encoder, relay
+        self.url = relay.url(name, with_credentials=True)
+        self.dropped = False
+
+    @property
+    def running(self) -> bool:
+        return self.encoder.running and not self.dropped
+
+    def kill(self) -> None:
+        self._relay.drop(self.name)
+        self.dropped = True
+
+    def restore(self) -> None:
+        self._relay.restore(self.name)
+        self.dropped = False
+
+    def pause(self) -> None:
+        self._relay.stall(self.name)
+
+    def resume(self) -> None:
+        self._relay.unstall(self.name)
+
+
 class SimulatedCameraSet:
-    """N cameras ``{prefix}1..{prefix}N`` on one relay (its own unless one is given)."""
+    """N cameras ``{prefix}1..{prefix}N`` on one relay (its own unless one is given),
+    served by K shared encoders ``{encoder_prefix}1..K``: camera i by encoder
+    ((i - 1) mod K) + 1. ``encoders`` is K (default min(N, 4)), or one
+    :class:`EncoderSpec` per encoder for mixed groups (H.265, G.711, covered, ...);
+    the keyword options make the spec otherwise. An encoder serving one camera burns in
+    the camera's name; a shared one its own path name.
+    """
 
     def __init__(
         self,
@@ -270,57 +370,108 @@ class SimulatedCameraSet:
         *,
         relay: RelayThread | None = None,
         prefix: str = "cam",
+        encoders: int | Sequence[EncoderSpec] | None = None,
+        encoder_prefix: str = "enc",
         log_dir: Path | None = None,
         width: int = 640,
         height: int = 360,
         fps: int = 15,
         codec: Codec = "h264",
         audio: Audio | None = None,
+        picture: Picture = "normal",
+        bitrate_kbps: int | None = 2000,
     ) -> None:
+        if count < 1:
+            raise InvalidInput(f"a camera set needs at least one camera, not {count}")
+        spec = EncoderSpec(width, height, fps, codec, audio, picture, bitrate_kbps)
+        if encoders is None:
+            encoders = min(count, DEFAULT_ENCODERS)
+        specs = [spec] * encoders if isinstance(encoders, int) else list(encoders)
+        if not 1 <= len(specs) <= count:
+            raise InvalidInput(f"{len(specs)} encoders for {count} cameras: use 1 to {count}")
         self._own_relay = relay is None
         self.relay = relay if relay is not None else RelayThread()
-        self._spec = (count, prefix, log_dir)
-        self._camera = functools.partial(
-            SimulatedCamera, width=width, height=height, fps=fps, codec=codec, audio=audio
-        )
-        self.cameras: list[SimulatedCamera] = []
+        self._count, self._prefix, self._encoder_prefix = count, prefix, encoder_prefix
+        self._specs, self._log_dir = specs, log_dir
+        self.encoders: list[SimulatedCamera] = []
+        self.cameras: list[CameraFeed] = []
 
     @property
     def urls(self) -> list[str]:
         return [camera.url for camera in self.cameras]
 
+    def encoder_path(self, k: int) -> str:
+        """The relay path of encoder ``k`` (1-based)."""
+        return f"{self._encoder_prefix}{k}"
+
     def start(self) -> SimulatedCameraSet:
-        count, prefix, log_dir = self._spec
         if self._own_relay:
             self.relay.start()
         try:
-            for i in range(1, count + 1):
-                log_path = log_dir / f"{prefix}{i}.log" if log_dir is not None else None
-                url = self.relay.url(f"{prefix}{i}", with_credentials=True)
-                camera = self._camera(url, log_path=log_path)
-                self.cameras.append(camera)
-                camera.spawn()  # all encoders start at once; then wait for each
-            for camera in self.cameras:
-                camera.wait_ready()
+            self._start()
         except BaseException:
             self.stop()
             raise
         return self
 
+    def _start(self) -> None:
+        count, prefix, k = self._count, self._prefix, len(self._specs)
+        for index, spec in enumerate(self._specs):
+            path = self.encoder_path(index + 1)
+            served = range(index + 1, count + 1, k)
+            log_path = self._log_dir / f"{path}.log" if self._log_dir is not None else None
+            encoder = SimulatedCamera(
+                self.relay.url(path, with_credentials=True),
+                **asdict(spec),
+                label=f"{prefix}{served[0]}" if len(served) == 1 else path,
+                log_path=log_path,
+            )
+            self.encoders.append(encoder)
+            encoder.spawn()  # all encoders start at once; then wait for each
+        for i in range(1, count + 1):
+            name, shared = f"{prefix}{i}", (i - 1) % k
+            self.relay.alias(name, self.encoder_path(shared + 1))
+            self.cameras.append(CameraFeed(name, self.encoders[shared], self.relay))
+        for encoder in self.encoders:
+            encoder.wait_ready()
+
+    def restart(self, index: int | None = None) -> None:
+        """A forced stream restart of encoder ``index`` (0-based; default all): its
+        readers see the stream end, its paths answer 404 until the new encoder publishes
+        (about half a second), with new RTP sequence numbers and timestamps."""
+        for encoder in self.encoders if index is None else [self.encoders[index]]:
+            encoder.stop()
+            encoder.start()
+
+    def revive(self) -> list[str]:
+        """Respawn encoders that exited on their own; the paths of those respawned."""
+        revived = []
+        for index, encoder in enumerate(self.encoders):
+            if not encoder.running:
+                encoder.start()
+                revived.append(self.encoder_path(index + 1))
+        return revived
+
     def stop(self) -> None:
-        for camera in self.cameras:
-            camera.stop()
+        for encoder in self.encoders:
+            encoder.stop()
+        if not self._own_relay:  # a shared relay keeps running: leave it as we found it
+            for camera in self.cameras:
+                self.relay.restore(camera.name)
+                self.relay.unstall(camera.name)
+                self.relay.unalias(camera.name)
+        self.encoders.clear()
         self.cameras.clear()
         if self._own_relay:
             self.relay.stop()
 
-    def __iter__(self) -> Iterator[SimulatedCamera]:
+    def __iter__(self) -> Iterator[CameraFeed]:
         return iter(self.cameras)
 
     def __len__(self) -> int:
         return len(self.cameras)
 
-    def __getitem__(self, index: int) -> SimulatedCamera:
+    def __getitem__(self, index: int) -> CameraFeed:
         return self.cameras[index]
 
     def __enter__(self) -> SimulatedCameraSet:

@@ -18,133 +18,56 @@ Deliberately small, and so with limits:
 Unlike mediamtx, a new reader of an H.264/H.265 stream first gets the packets since the
 last keyframe (a GOP cache, as in SRS or nginx-rtmp), so its recording is decodable from
 the first frame instead of losing up to a GOP of video.
+
+Many simulated cameras share a few encoders: :meth:`RtspRelay.alias` makes a path serve
+another path's stream (its SDP, DESCRIBE/SETUP/PLAY as for a published path), as a shared
+media factory serves many clients. Each path, alias or not, can fail on its own:
+:meth:`RtspRelay.drop` closes the path's readers and refuses it (404) until
+:meth:`RtspRelay.restore` (a dead camera); :meth:`RtspRelay.stall` keeps its connections
+open but sends them nothing until :meth:`RtspRelay.unstall` (a stalled camera).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import base64
-import binascii
 import contextlib
-import hmac
+import itertools
 import logging
 import secrets
-import signal
 import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from urllib.parse import quote, unquote, urlsplit
+from typing import TypeVar
+from urllib.parse import quote
+
+from oversight.sim.rtsp_proto import (
+    MAX_BODY,
+    PUBLIC,
+    REALM,
+    REASONS,
+    SESSION_TIMEOUT,
+    Credentials,
+    Headers,
+    Refusal,
+    Request,
+    basic_auth_ok,
+    frame,
+    parse_request,
+    parse_transport,
+    path_rest,
+    reader_sdp,
+    sdp_codec,
+    sdp_track,
+    split_sdp,
+    split_url,
+    starts_keyframe,
+)
 
 log = logging.getLogger(__name__)
 
-REALM = "oversight-sim"
-SESSION_TIMEOUT = 60
-MAX_BODY = 64 * 1024  # an SDP is a few hundred bytes; refuse anything absurd
 MAX_READER_BUFFER = 4 * 1024 * 1024
-PUBLIC = "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER"
-# HTTP's reason phrases, plus RTSP's own (RFC 2326 7.1.1).
-REASONS = {status.value: status.phrase for status in HTTPStatus}
-REASONS |= {454: "Session Not Found", 455: "Method Not Valid in This State"}
-REASONS |= {461: "Unsupported Transport"}
-Headers = dict[str, str]
-Credentials = tuple[str, str]
-
-
-class _Refusal(Exception):
-    """Turned into an error response; the connection stays open (RTSP allows retries)."""
-
-    def __init__(self, status: int, headers: Headers | None = None) -> None:
-        self.status, self.headers = status, headers or {}
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    url: str
-    headers: Headers  # names lower-cased: RTSP header names are case-insensitive
-    body: bytes = b""
-
-
-def parse_request(head: bytes) -> Request:
-    """Parse a request line and headers (everything up to the blank line)."""
-    lines = head.decode("utf-8", "replace").replace("\r\n", "\n").strip("\n").split("\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("RTSP/"):
-        raise ValueError(f"bad request line: {lines[0][:80]!r}")
-    headers: Headers = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise ValueError(f"bad header line: {line[:80]!r}")
-        headers[name.strip().lower()] = value.strip()
-    return Request(parts[0].upper(), parts[1], headers)
-
-
-def parse_transport(value: str) -> tuple[int, int] | None:
-    """The interleaved channel pair of the first TCP spec in a Transport header.
-
-    None when the TCP spec names no channels (the relay picks them); a header with no
-    TCP spec at all is refused with 461, since this relay does not send RTP over UDP.
-    """
-    for spec in value.split(","):
-        params = [p.strip() for p in spec.split(";")]
-        if params[0].upper() != "RTP/AVP/TCP":
-            continue
-        for param in params[1:]:
-            if param.lower().startswith("interleaved="):
-                first, _, second = param[len("interleaved=") :].partition("-")
-                try:
-                    pair = (int(first), int(second) if second else int(first) + 1)
-                except ValueError:
-                    raise _Refusal(400) from None
-                if not all(0 <= c <= 255 for c in pair):
-                    raise _Refusal(400)
-                return pair
-        return None
-    raise _Refusal(461)
-
-
-def frame(channel: int, payload: bytes) -> bytes:
-    """One interleaved packet: '$', channel, 16-bit big-endian length, payload (RFC 2326 10.12)."""
-    return struct.pack(">cBH", b"$", channel, len(payload)) + payload
-
-
-def _split_url(url: str) -> tuple[str, str]:
-    """(URL without credentials, query or trailing slash; path without outer slashes)."""
-    parts = urlsplit(url)
-    path = unquote(parts.path).strip("/")
-    return f"{parts.scheme or 'rtsp'}://{parts.netloc.rpartition('@')[2]}/{quote(path)}", path
-
-
-def _nal_types(codec: str, rtp: bytes) -> list[int]:
-    """NAL unit types starting in one RTP packet (RFC 6184 / RFC 7798 payloads)."""
-    start = 12 + 4 * (rtp[0] & 0x0F) if rtp else 0  # fixed header, then CSRCs
-    if rtp and rtp[0] & 0x10 and len(rtp) >= start + 4:  # header extension
-        start += 4 + 4 * int.from_bytes(rtp[start + 2 : start + 4], "big")
-    nal = rtp[start:]
-    if len(rtp) < 12 or len(nal) < 3:  # shorter ones carry no slice worth caching from
-        return []
-    h264 = codec == "H264"
-    kind = nal[0] & 0x1F if h264 else (nal[0] >> 1) & 0x3F
-    if kind == (28 if h264 else 49):  # fragment: counts only where the NAL starts
-        fu = nal[1] if h264 else nal[2]
-        return [fu & (0x1F if h264 else 0x3F)] if fu & 0x80 else []
-    if kind == (24 if h264 else 48):  # aggregation: a 16-bit size before each NAL
-        types, pos = [], 1 if h264 else 2
-        while pos + 2 < len(nal):
-            types.append(nal[pos + 2] & 0x1F if h264 else (nal[pos + 2] >> 1) & 0x3F)
-            pos += 2 + int.from_bytes(nal[pos : pos + 2], "big")
-        return types
-    return [kind]
-
-
-def _starts_keyframe(codec: str, rtp: bytes) -> bool:
-    """IDR or SPS (H.264); IRAP, VPS or SPS (H.265)."""
-    keys = {5, 7} if codec == "H264" else {16, 17, 18, 19, 20, 21, 32, 33}
-    return any(t in keys for t in _nal_types(codec, rtp))
+_T = TypeVar("_T")
 
 
 @dataclass(eq=False)
@@ -165,46 +88,8 @@ class _Stream:
 
     @classmethod
     def announced(cls, path: str, sdp: bytes, publisher: _Conn) -> _Stream:
-        lines = [ln for ln in sdp.decode("utf-8", "replace").splitlines() if ln.strip()]
-        session: list[str] = []
-        media: list[list[str]] = []
-        for line in lines:
-            if line.startswith("m="):
-                media.append([line])
-            else:
-                (media[-1] if media else session).append(line)
-        if not media:
-            raise _Refusal(400)
+        session, media = split_sdp(sdp)
         return cls(path, session, media, publisher)
-
-    def codec(self, track: int) -> str | None:
-        """The track's encoding if it is H.264/H.265 video (the ones the cache handles)."""
-        for line in self.media[track] if self.media[track][0].startswith("m=video") else []:
-            if line.startswith("a=rtpmap:"):
-                name = line.split(" ", 1)[-1].split("/")[0].upper()
-                return {"H264": "H264", "H265": "H265", "HEVC": "H265"}.get(name)
-        return None
-
-    def track_of(self, path: str) -> int:
-        """The track a SETUP URL path names: the publisher's control or ``trackID=N``."""
-        rest = path[len(self.path) + 1 :] if path.startswith(self.path + "/") else ""
-        if path != self.path and not rest:
-            raise _Refusal(404)
-        for i, media in enumerate(self.media):
-            if rest == f"trackID={i}" or f"a=control:{rest}" in media:
-                return i
-        if rest == "" and len(self.media) == 1:
-            return 0
-        raise _Refusal(404)
-
-    def reader_sdp(self) -> bytes:
-        """The publisher's SDP with controls rewritten to ``trackID=N`` under Content-Base."""
-        lines = [ln for ln in self.session_sdp if not ln.startswith("a=control:")]
-        lines.append("a=control:*")
-        for i, media in enumerate(self.media):
-            lines += [ln for ln in media if not ln.startswith("a=control:")]
-            lines.append(f"a=control:trackID={i}")
-        return ("\r\n".join(lines) + "\r\n").encode()
 
 
 @dataclass(eq=False)
@@ -217,6 +102,7 @@ class _Conn:
     announced: _Stream | None = None  # publisher: the stream it ANNOUNCEd
     recording: bool = False
     source: _Stream | None = None  # reader: the stream it SETUP
+    via: str | None = None  # reader: the path name it SETUP (the stream's, or an alias)
     tracks: dict[int, tuple[int, int]] = field(default_factory=dict)  # track -> our pair
     out: dict[int, int] = field(default_factory=dict)  # publisher channel -> our channel
 
@@ -243,6 +129,11 @@ class RtspRelay:
         self._server: asyncio.Server | None = None
         self._streams: dict[str, _Stream] = {}
         self._conns: set[_Conn] = set()
+        self._aliases: dict[str, str] = {}  # alias path -> published path
+        self._dropped: set[str] = set()
+        self._stalled: set[str] = set()
+        self._pending: dict[_Conn, list[bytes]] = {}  # reader -> framed packets to send
+        self._flush_due = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.host, self.port = "127.0.0.1", 0
 
@@ -268,9 +159,59 @@ class RtspRelay:
         return f"rtsp://{userinfo}{host}:{self.port}/{quote(path.strip('/'))}"
 
     def readers(self, path: str) -> int:
-        """How many readers are playing ``path`` now (0 when it is not published)."""
-        stream = self._streams.get(path.strip("/"))
-        return len(stream.readers) if stream else 0
+        """How many readers are playing ``path`` now (a published path or an alias)."""
+        name = path.strip("/")
+        return sum(c.via == name for s in self._streams.values() for c in s.readers)
+
+    # -- aliases, dead and stalled paths ---------------------------------------------------
+
+    def alias(self, name: str, target: str) -> None:
+        """Serve the stream published at ``target`` (now or later) at ``name`` too.
+
+        Re-pointing an existing alias closes its readers, which then reconnect to the
+        new target. An alias of an alias, or of a published path, is a ValueError.
+        """
+        name, target = name.strip("/"), target.strip("/")
+        if not name or not target or name == target:
+            raise ValueError(f"bad alias {name!r} -> {target!r}")
+        if name in self._streams:
+            raise ValueError(f"{name!r} is published, so it cannot be an alias")
+        if target in self._aliases or name in self._aliases.values():
+            raise ValueError(f"alias {name!r} -> {target!r}: aliases of aliases are not served")
+        old, self._aliases[name] = self._aliases.get(name), target
+        if old not in (None, target):
+            self._cut(name)
+
+    def unalias(self, name: str) -> None:
+        """Stop serving alias ``name`` (its readers are closed)."""
+        name = name.strip("/")
+        if self._aliases.pop(name, None) is not None:
+            self._cut(name)
+
+    def drop(self, path: str) -> None:
+        """The camera at ``path`` dies: its readers are closed and it is refused (404)
+        until :meth:`restore`. Other paths of the same stream are not affected."""
+        path = path.strip("/")
+        self._dropped.add(path)
+        self._cut(path)
+
+    def restore(self, path: str) -> None:
+        self._dropped.discard(path.strip("/"))
+
+    def stall(self, path: str) -> None:
+        """The camera at ``path`` stalls: connections stay open, no packets flow."""
+        self._stalled.add(path.strip("/"))
+
+    def unstall(self, path: str) -> None:
+        self._stalled.discard(path.strip("/"))
+
+    def _cut(self, name: str) -> None:
+        self._flush()
+        for conn in list(self._conns):
+            if conn.via == name:
+                if conn.source is not None:
+                    conn.source.readers.discard(conn)
+                conn.writer.close()  # flushes what is queued, then FIN
 
     # -- connection loop -------------------------------------------------------------
 
@@ -326,31 +267,24 @@ class RtspRelay:
         handler = getattr(self, f"_on_{req.method.lower()}", self._on_unknown)
         try:
             if req.method != "OPTIONS" and not self._authorized(req):
-                raise _Refusal(401, {"WWW-Authenticate": f'Basic realm="{REALM}"'})
+                raise Refusal(401, {"WWW-Authenticate": f'Basic realm="{REALM}"'})
             if req.headers.get("session", conn.session).split(";")[0].strip() != conn.session:
-                raise _Refusal(454)
+                raise Refusal(454)
             result = handler(conn, req)
-        except _Refusal as refusal:
+        except Refusal as refusal:
             conn.send(cseq, refusal.status, refusal.headers)
             return True
         headers, body = result if isinstance(result, tuple) else (result, b"")
         conn.send(cseq, 200, headers, body)
-        if req.method == "PLAY" and conn.source is not None:
+        if req.method == "PLAY" and conn.source is not None and conn.via not in self._stalled:
             for channel, packet in conn.source.gop:  # the cached GOP, right after the 200
                 if channel in conn.out:
                     conn.writer.write(frame(conn.out[channel], packet))
         return req.method != "TEARDOWN"
 
     def _authorized(self, req: Request) -> bool:
-        if self._credentials is None:
-            return True
-        scheme, _, token = req.headers.get("authorization", "").partition(" ")
-        try:
-            given = base64.b64decode(token.strip(), validate=True)
-        except binascii.Error:
-            return False
-        expected = ":".join(self._credentials).encode()
-        return scheme.lower() == "basic" and hmac.compare_digest(given, expected)
+        given = req.headers.get("authorization", "")
+        return self._credentials is None or basic_auth_ok(given, self._credentials)
 
     # -- fan-out and teardown ----------------------------------------------------------
 
@@ -360,21 +294,40 @@ class RtspRelay:
             stream.last_rtp[track] = struct.unpack(">HI", payload[2:8])  # for RTP-Info
         if stream.video is not None:
             self._cache(stream, stream.video, channel, payload)
+        stalled = self._stalled
+        framed: dict[int, bytes] = {}  # readers mostly share channel numbers: frame once
         for reader in list(stream.readers):
             out = reader.out.get(channel)
-            if out is None:
+            if out is None or (stalled and reader.via in stalled):
                 continue
             transport = reader.writer.transport
+            if transport.is_closing():  # gone; its task has yet to forget it
+                stream.readers.discard(reader)
+                continue
             if transport.get_write_buffer_size() > self._max_reader_buffer:
-                log.warning("dropping slow reader of %s", stream.path)
+                log.warning("dropping slow reader of %s", reader.via)
                 stream.readers.discard(reader)
                 transport.abort()
                 continue
-            transport.write(frame(out, payload))
+            data = framed.get(out)
+            if data is None:
+                data = framed[out] = frame(out, payload)
+            self._pending.setdefault(reader, []).append(data)
+        if self._pending and not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Send what :meth:`_fan_out` queued once the publisher waits for input: a burst
+        (a frame is a dozen packets, sent together as a camera does) is one send."""
+        pending, self._pending, self._flush_due = self._pending, {}, False
+        for reader, chunks in pending.items():
+            if not reader.writer.transport.is_closing():
+                reader.writer.transport.write(b"".join(chunks))
 
     def _cache(self, stream: _Stream, video: tuple[int, str], channel: int, payload: bytes) -> None:
         """Keep every packet since the last keyframe, for readers that join later."""
-        if channel == video[0] and _starts_keyframe(video[1], payload):
+        if channel == video[0] and starts_keyframe(video[1], payload):
             ts = int.from_bytes(payload[4:8], "big")
             if ts != stream.gop_ts:  # SPS, PPS and IDR slices of one picture share a ts
                 stream.gop.clear()
@@ -389,6 +342,7 @@ class RtspRelay:
 
     def _end(self, stream: _Stream) -> None:
         """Close a stream's readers (so their ffmpeg sees the source die) and publisher."""
+        self._flush()  # what came before the end still goes out
         if self._streams.get(stream.path) is stream:
             del self._streams[stream.path]
         for reader in list(stream.readers):
@@ -406,50 +360,61 @@ class RtspRelay:
     # -- methods -------------------------------------------------------------------------
 
     def _on_unknown(self, conn: _Conn, req: Request) -> Headers:
-        raise _Refusal(501)
+        raise Refusal(501)
 
     def _on_options(self, conn: _Conn, req: Request) -> Headers:
         return {"Public": PUBLIC}
 
     def _on_describe(self, conn: _Conn, req: Request) -> tuple[Headers, bytes]:
-        base, path = _split_url(req.url)
-        stream = self._streams.get(path)
-        if stream is None:
-            raise _Refusal(404)
+        base, path = split_url(req.url)
+        stream, _, rest = self._resolve(path)
+        if rest:
+            raise Refusal(404)
         headers = {"Content-Base": base + "/", "Content-Type": "application/sdp"}
-        return headers, stream.reader_sdp()
+        return headers, reader_sdp(stream.session_sdp, stream.media)
 
     def _on_announce(self, conn: _Conn, req: Request) -> Headers:
-        _, path = _split_url(req.url)
+        _, path = split_url(req.url)
         if conn.recording or conn.source is not None or not path:
-            raise _Refusal(455 if path else 400)
+            raise Refusal(455 if path else 400)
+        if path in self._aliases:
+            raise Refusal(403)  # an alias serves another path's stream
         conn.announced = _Stream.announced(path, req.body, conn)
         return {}
 
     def _on_setup(self, conn: _Conn, req: Request) -> Headers:
         pair = parse_transport(req.headers.get("transport", ""))
-        _, path = _split_url(req.url)
-        stream = conn.announced or self._find(path)
+        _, path = split_url(req.url)
+        if conn.announced is not None:
+            stream, name = conn.announced, conn.announced.path
+            rest = path_rest(name, path)
+        else:
+            stream, name, rest = self._resolve(path)
         if conn.recording or conn.out or conn.source not in (None, stream):
-            raise _Refusal(455)  # no SETUP while streaming, nor of two streams at once
-        track = stream.track_of(path)
+            raise Refusal(455)  # no SETUP while streaming, nor of two streams at once
+        if conn.via not in (None, name) or rest is None:
+            raise Refusal(455 if rest is not None else 404)
+        track = sdp_track(stream.media, rest)
         pair = pair or (2 * track, 2 * track + 1)
         mode = ""
         if conn.announced is not None:  # a publisher setting up one of its tracks
             stream.pub_channels[track], mode = pair, ";mode=record"
-            codec = stream.codec(track)
+            codec = sdp_codec(stream.media[track])
             if codec is not None and stream.video is None:
                 stream.video = (pair[0], codec)
         else:
-            conn.source, conn.tracks[track] = stream, pair
+            conn.source, conn.via, conn.tracks[track] = stream, name, pair
         transport = f"RTP/AVP/TCP;unicast;interleaved={pair[0]}-{pair[1]}{mode}"
         return {"Transport": transport, **conn.session_header()}
 
     def _on_play(self, conn: _Conn, req: Request) -> Headers:
-        stream = conn.source
-        if stream is None or self._streams.get(stream.path) is not stream:
-            raise _Refusal(455 if stream is None else 404)
-        base, _ = _split_url(req.url)
+        stream, via = conn.source, conn.via
+        if stream is None or via is None:
+            raise Refusal(455)
+        live = self._streams.get(self._aliases.get(via, via))
+        if live is not stream or via in self._dropped:
+            raise Refusal(404)  # gone, replaced, dropped or re-pointed since SETUP
+        base, _ = split_url(req.url)
         # RTP-Info names each track's first packet the reader gets (the cached keyframe's,
         # or the next live one), so that ffmpeg's timestamps start near zero.
         rtp_channels = {pair[0] for pair in stream.pub_channels.values()}
@@ -475,7 +440,9 @@ class RtspRelay:
     def _on_record(self, conn: _Conn, req: Request) -> Headers:
         stream = conn.announced
         if stream is None or not stream.pub_channels or conn.recording:
-            raise _Refusal(455)
+            raise Refusal(455)
+        if stream.path in self._aliases:
+            raise Refusal(403)
         old = self._streams.get(stream.path)
         if old is not None:
             log.info("new publisher replaces the old one on %s", stream.path)
@@ -493,12 +460,21 @@ class RtspRelay:
     def _on_get_parameter(self, conn: _Conn, req: Request) -> Headers:
         return conn.session_header()  # ffmpeg's keep-alive
 
-    def _find(self, path: str) -> _Stream:
-        """The published stream whose path is ``path`` or its longest prefix (track URLs)."""
-        found = [s for n, s in self._streams.items() if path == n or path.startswith(n + "/")]
-        if not found:
-            raise _Refusal(404)
-        return max(found, key=lambda stream: len(stream.path))
+    def _resolve(self, path: str) -> tuple[_Stream, str, str]:
+        """(stream, path name, rest) for a reader's request path: the published path or
+        alias that is ``path`` or its longest prefix (track URLs); 404 if none, if it is
+        dropped, or if an alias's target is not published."""
+        best: tuple[str, str] | None = None
+        for name in itertools.chain(self._streams, self._aliases):
+            rest = path_rest(name, path)
+            if rest is not None and (best is None or len(name) > len(best[0])):
+                best = (name, rest)
+        if best is None or best[0] in self._dropped:
+            raise Refusal(404)
+        stream = self._streams.get(self._aliases.get(best[0], best[0]))
+        if stream is None:
+            raise Refusal(404)
+        return stream, best[0], best[1]
 
 
 class RelayThread:
@@ -530,13 +506,35 @@ class RelayThread:
 
     def readers(self, path: str) -> int:
         """:meth:`RtspRelay.readers`, asked on the relay's own loop."""
+        return self._call(self.relay.readers, path)
+
+    # :meth:`RtspRelay.alias` and the others, run on the relay's loop.
+    def alias(self, name: str, target: str) -> None:
+        self._call(self.relay.alias, name, target)
+
+    def unalias(self, name: str) -> None:
+        self._call(self.relay.unalias, name)
+
+    def drop(self, path: str) -> None:
+        self._call(self.relay.drop, path)
+
+    def restore(self, path: str) -> None:
+        self._call(self.relay.restore, path)
+
+    def stall(self, path: str) -> None:
+        self._call(self.relay.stall, path)
+
+    def unstall(self, path: str) -> None:
+        self._call(self.relay.unstall, path)
+
+    def _call(self, method: Callable[..., _T], *args: str) -> _T:
         if self._loop is None:
             raise RuntimeError("relay thread not running")
 
-        async def count() -> int:
-            return self.relay.readers(path)
+        async def call() -> _T:
+            return method(*args)
 
-        return asyncio.run_coroutine_threadsafe(count(), self._loop).result(timeout=5)
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=5)
 
     def start(self) -> RelayThread:
         if self._thread is not None:
@@ -569,32 +567,3 @@ class RelayThread:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="RTSP relay for simulated cameras (TCP only)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8554)
-    parser.add_argument("--user", help="require Basic auth with this user name")
-    parser.add_argument("--password", help="the password for --user")
-    args = parser.parse_args(argv)
-    if (args.user is None) != (args.password is None):
-        parser.error("--user and --password go together")
-    credentials = (args.user, args.password) if args.user is not None else None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-
-    async def serve() -> None:
-        relay = RtspRelay(credentials=credentials)
-        await relay.start(args.host, args.port)
-        log.info("RTSP relay on %s (basic auth: %s)", relay.url(""), credentials is not None)
-        stopping = asyncio.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):  # clean exit under make or a supervisor
-            asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
-        await stopping.wait()
-        await relay.stop()
-
-    asyncio.run(serve())
-
-
-if __name__ == "__main__":
-    main()

@@ -15,7 +15,7 @@ therefore never rely on the store alone to keep footage within retention.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +70,10 @@ class Store(Protocol):
         An object still under enforced retention is not removed: StorageError naming the
         key and its retention.
         """
+        ...
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """``delete`` for several keys, made durable together (the purge's batches)."""
         ...
 
     def objects(self) -> Iterator[StoredObject]:

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -113,6 +113,17 @@ class LocalStore:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             _fsync_dir(path.parent)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Delete several objects, syncing each directory once rather than per file."""
+        parents: set[Path] = set()
+        for key in keys:
+            path = self.path(key)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                parents.add(path.parent)
+        for parent in sorted(parents):
+            _fsync_dir(parent)
 
     def objects(self) -> Iterator[StoredObject]:
         if not self.root.exists():

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -228,6 +228,10 @@ class S3Store:
             self._client.put_object_retention(
                 Bucket=self.bucket, Key=name, VersionId=head["VersionId"], Retention=retention
             )
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.delete(key)
 
     def delete(self, key: str) -> None:
         """Remove every version of ``key`` (delete markers first), so the bytes really go.
