@@ -15,12 +15,12 @@ from oversight import bootstrap
 from oversight.clock import FixedClock
 from oversight.config import Settings
 from oversight.db import models as m
-from oversight.domain.people import Person
+from oversight.domain.people import PermissionDenied, Person
 from oversight.errors import RuleViolation, StorageError
 from oversight.evidence.verify import verify_package
 from oversight.services import access as svc
 from oversight.services import export as export_module
-from oversight.services import footage, people
+from oversight.services import footage, people, registry
 from oversight.services.export import export_grant
 from oversight.services.sealing import seal_file
 from tests.conftest import Env
@@ -336,3 +336,23 @@ def test_a_failed_package_is_recorded_after_the_export_leaf(
         export_grant(sys_, cast["cust"], cast["wit"], grant_id=grant, out_dir=tmp_path / "pkg")
     actions = [x["action"] for x in access_leaves(sys_)][-2:]
     assert actions == ["export", "export.failed"]
+
+
+def test_a_custodian_limited_to_other_sites_cannot_handle_this_footage(
+    sys_: bootstrap.System, cast: dict[str, Person]
+) -> None:
+    registry.add_site(sys_, site_id="s2", name="Site 2", category="school", owner_id="acme")
+    people.add_user(
+        sys_, cast["boss"], user_id="far", name="far", roles=[], sites=["s2"],
+        id_doc="FAR00001", password=PW,
+    )  # fmt: skip
+    people.record_training(
+        sys_, cast["boss"], user_id="far", trained_on=date(2026, 1, 1),
+        valid_until=date(2027, 1, 1), topics=["skills", "confidentiality"],
+    )  # fmt: skip
+    people.grant_role(sys_, cast["boss"], "far", "custodian")
+    grant = _grant(sys_, cast)
+    with pytest.raises(PermissionDenied, match="limited to sites s2"):
+        _release(sys_, grant, [people.get_user(sys_, "far"), cast["wit"]])
+    last = access_leaves(sys_)[-1]
+    assert last["action"] == "export.refused" and last["actors"] == ["far", "wit"]

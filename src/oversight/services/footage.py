@@ -123,6 +123,7 @@ def release(
             if not wanted:
                 raise InvalidInput("nothing to release: no camera and time range given")
             _check(system, grant_rec.to_domain(), kind, wanted, current)
+            _check_sites(s, current[0], wanted)
             found = _segments(s, wanted)
             if not found:
                 raise NotFound(f"no sealed footage in the scope of grant {grant_id}")
@@ -159,6 +160,19 @@ def release(
     # Committed and checkpointed: only now are bytes handed over.
     with _files(system, found) as segments:
         yield Handover(index, grant_rec, request, segments)
+
+
+def _check_sites(session: Any, actor: Person, uses: Sequence[Use]) -> None:
+    """An account scoped to some sites handles footage of their cameras only."""
+    if not actor.sites:
+        return
+    for use in uses:
+        camera = session.get(m.Camera, use.camera)
+        if camera is None or camera.site_id not in actor.sites:
+            raise PermissionDenied(
+                f"user {actor.id} is limited to sites {', '.join(actor.sites)}: "
+                f"camera {use.camera} is outside them"
+            )
 
 
 @dataclass(frozen=True)
