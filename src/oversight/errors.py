@@ -76,3 +76,15 @@ class IntegrityError(OversightError):
     """Stored state disagrees with the ledger (used by ``oversight verify``)."""
 
     exit_code = 1
+
+
+class AuthenticationError(OversightError):
+    """Who is acting cannot be established: wrong password, no or expired session."""
+
+    http_status = 401
+
+
+class PermissionDenied(OversightError):
+    """The person is known but their roles do not allow the action."""
+
+    http_status = 403

@@ -16,7 +16,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from oversight.errors import InvalidInput, OversightError, RuleViolation
+from oversight.errors import AuthenticationError as AuthenticationError  # re-exported
+from oversight.errors import InvalidInput, RuleViolation
+from oversight.errors import PermissionDenied as PermissionDenied  # re-exported
 from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import Severity, TrainingRequiredRule
 
@@ -35,18 +37,6 @@ TOPIC_ALIASES = {"skills": "job_skills"}
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DOC_RE = re.compile(r"^[A-Z0-9-]{4,64}$")
-
-
-class AuthenticationError(OversightError):
-    """Who is acting cannot be established: wrong password, no or expired session."""
-
-    http_status = 401
-
-
-class PermissionDenied(OversightError):
-    """The person is known but their roles do not allow the action."""
-
-    http_status = 403
 
 
 @dataclass(frozen=True)
