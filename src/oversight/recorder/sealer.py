@@ -28,7 +28,7 @@ from pathlib import Path
 
 from oversight.bootstrap import System
 from oversight.errors import InvalidInput
-from oversight.recorder import probe
+from oversight.recorder import mp4check, probe
 from oversight.recorder.ffmpeg import SEGMENT_EXTENSIONS
 from oversight.services import recording
 from oversight.services.sealing import SealedSegment, file_sha256, seal_file
@@ -62,15 +62,28 @@ def seal_spool_file(
     end: datetime,
     clock_offset_ms: int = 0,
     ffprobe: str = "ffprobe",
+    listed_duration: float | None = None,
 ) -> SealOutcome:
-    """Seal one finished spool file of ``camera`` (steps 1-3), or quarantine it."""
+    """Seal one finished spool file of ``camera`` (steps 1-3), or quarantine it.
+
+    ``listed_duration``: the duration ffmpeg's segment list gave for this file. With it,
+    a structurally whole fragmented MP4 is sealed without starting ffprobe."""
     if path.stat().st_size == 0:
         return quarantine(system, camera=camera, path=path, end=end, reason="empty file")
-    try:
-        found = probe.probe_segment(path, ffprobe=ffprobe)
-    except InvalidInput as exc:
-        return quarantine(system, camera=camera, path=path, end=end, reason=exc.message)
-    start = end - timedelta(seconds=found.duration)
+    found: probe.SegmentProbe | None = None
+    if (
+        listed_duration is not None
+        and listed_duration > 0
+        and (path.suffix == ".mp4" and mp4check.looks_complete(path))
+    ):
+        duration = listed_duration
+    else:
+        try:
+            found = probe.probe_segment(path, ffprobe=ffprobe)
+        except InvalidInput as exc:
+            return quarantine(system, camera=camera, path=path, end=end, reason=exc.message)
+        duration = found.duration
+    start = end - timedelta(seconds=duration)
     sealed = seal_file(
         system, camera=camera, path=path, start=start, end=end, clock_offset_ms=clock_offset_ms
     )

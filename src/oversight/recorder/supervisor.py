@@ -322,7 +322,7 @@ class Supervisor:
             deadline = self._mono() + 5.0
             while proc.holds(path) and self._mono() < deadline:
                 time.sleep(0.01)
-            self._seal(cam, path, done.received)
+            self._seal(cam, path, done.received, done.stream_end - done.stream_start)
 
     def _seal_leftovers(self, cam: CameraState) -> None:
         directory = sealer.spool_dir(self.system, cam.id)
@@ -334,7 +334,9 @@ class Supervisor:
             seal=lambda path, end: self._seal(cam, path, end),
         )
 
-    def _seal(self, cam: CameraState, path: Path, end: datetime) -> None:
+    def _seal(
+        self, cam: CameraState, path: Path, end: datetime, listed: float | None = None
+    ) -> None:
         try:
             outcome = sealer.seal_spool_file(
                 self.system,
@@ -344,6 +346,7 @@ class Supervisor:
                 # How far the wall clock has moved from the monotonic one since start.
                 clock_offset_ms=round(self._offset * 1000),
                 ffprobe=self.options.ffprobe,
+                listed_duration=listed,
             )
         except (OversightError, SQLAlchemyError, OSError) as exc:
             # The file stays in the spool; it is sealed by the next rescan.
