@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Object Lock days for uploads that bring no retention date of their own.",
     )
+    recorder_min_free_bytes: int = Field(
+        default=1 << 30,
+        ge=0,
+        description=(
+            "Free bytes below which the recorder stops opening segments (it never deletes "
+            "footage to make room)."
+        ),
+    )
 
     @field_validator("store")
     @classmethod

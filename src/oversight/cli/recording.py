@@ -104,19 +104,27 @@ def record(
         typer.Option("--input-timeout", min=0.1, help="Seconds without data before a reconnect."),
     ] = 10.0,
     min_free_bytes: Annotated[
-        int,
-        typer.Option("--min-free-bytes", min=0, help="Stop recording below this much free disk."),
-    ] = 1 << 30,
+        int | None,
+        typer.Option(
+            "--min-free-bytes",
+            min=0,
+            help="Stop recording below this much free disk (default: the setting).",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Record every registered camera into sealed segments until SIGTERM or Ctrl-C."""
-    options = RecorderOptions(
-        segment_seconds=segment_seconds,
-        cameras=tuple(camera or ()),
-        input_timeout=input_timeout,
-        min_free_bytes=min_free_bytes,
-    )
     with open_system(data_dir) as system:
+        options = RecorderOptions(
+            segment_seconds=segment_seconds,
+            cameras=tuple(camera or ()),
+            input_timeout=input_timeout,
+            min_free_bytes=(
+                system.settings.recorder_min_free_bytes
+                if min_free_bytes is None
+                else min_free_bytes
+            ),
+        )
         supervisor = Supervisor(system, options)
         with _stop_on_signals(supervisor):
             if sys.stdout.isatty():
