@@ -77,12 +77,18 @@ def tree_hash(size: int, get_node: NodeGetter) -> bytes:
     return EMPTY_ROOT if size == 0 else range_hash(0, size, get_node)
 
 
-def node_getter(leaf_hashes: Sequence[bytes]) -> NodeGetter:
-    """An in-memory ``get_node`` over a list of leaf hashes (builds all levels, O(n))."""
+def build_levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """Every perfect-subtree hash, level by level: ``levels[l][i]`` is ``get_node(l, i)``."""
     levels: list[list[bytes]] = [list(leaf_hashes)]
     while len(levels[-1]) >= 2:
         below = levels[-1]
         levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
+def node_getter(leaf_hashes: Sequence[bytes]) -> NodeGetter:
+    """An in-memory ``get_node`` over a list of leaf hashes (builds all levels, O(n))."""
+    levels = build_levels(leaf_hashes)
 
     def get_node(level: int, index: int) -> bytes:
         if not 0 <= level < len(levels) or not 0 <= index < len(levels[level]):

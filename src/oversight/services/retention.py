@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from oversight.ledger import leaves
 from oversight.rules.schema import IntegrityRule
 
 log = logging.getLogger(__name__)
+_R = TypeVar("_R", m.RetentionMark, m.RetentionHold)
 
 DEPLOYMENT = "*"
 _BATCH = 1000
@@ -93,28 +94,50 @@ def set_keep_for(system: System, days: int, camera: str | None = None) -> None:
         session.add(row)
 
 
-def mark_important(
-    system: System, camera: str, start: datetime, end: datetime, reason: str
-) -> m.RetentionMark:
+def _record_range(
+    system: System,
+    action: str,
+    camera: str,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    make_row: Callable[[int, str], _R],
+) -> _R:
+    """A mark or a hold: checked, a ledger leaf, and its row, in one transaction."""
     _check_range(start, end)
     reason = _check_text(reason, "the reason")
     with system.sessions.begin() as session:
         _camera(session, camera)
         [index] = system.ledger.append(
             session,
-            [_leaf(system, "mark", f"camera:{camera}", _range(start, end) | {"reason": reason})],
+            [_leaf(system, action, f"camera:{camera}", _range(start, end) | {"reason": reason})],
         )
-        row = m.RetentionMark(
+        row = make_row(index, reason)
+        session.add(row)
+        session.flush()
+        return row
+
+
+def mark_important(
+    system: System, camera: str, start: datetime, end: datetime, reason: str
+) -> m.RetentionMark:
+    row = _record_range(
+        system,
+        "mark",
+        camera,
+        start,
+        end,
+        reason,
+        lambda index, why: m.RetentionMark(
             camera_id=camera,
             start_at=start,
             end_at=end,
-            reason=reason,
+            reason=why,
             marked_by=system.actor,
             created_at=system.clock.now(),
             leaf_index=index,
-        )
-        session.add(row)
-        session.flush()
+        ),
+    )
     _extend_locks(system, camera, start, end, domain.IMPORTANT)
     return row
 
@@ -141,26 +164,23 @@ def _extend_locks(
 def place_hold(
     system: System, camera: str, start: datetime, end: datetime, reason: str
 ) -> m.RetentionHold:
-    _check_range(start, end)
-    reason = _check_text(reason, "the reason")
-    with system.sessions.begin() as session:
-        _camera(session, camera)
-        [index] = system.ledger.append(
-            session,
-            [_leaf(system, "hold", f"camera:{camera}", _range(start, end) | {"reason": reason})],
-        )
-        row = m.RetentionHold(
+    return _record_range(
+        system,
+        "hold",
+        camera,
+        start,
+        end,
+        reason,
+        lambda index, why: m.RetentionHold(
             camera_id=camera,
             start_at=start,
             end_at=end,
-            reason=reason,
+            reason=why,
             placed_by=system.actor,
             created_at=system.clock.now(),
             leaf_index=index,
-        )
-        session.add(row)
-        session.flush()
-        return row
+        ),
+    )
 
 
 def release_hold(system: System, hold_id: int, reason: str) -> m.RetentionHold:

@@ -137,7 +137,7 @@ def _check_ledger(
         if recomputed != leaf.leaf_hash:
             report.add("modified", f"ledger leaf {leaf.index}", "leaf bytes do not match its hash")
         hashes.append(recomputed)
-    levels = _levels(hashes)
+    levels = merkle.build_levels(hashes)
     for row in session.execute(select(m.LedgerNode.level, m.LedgerNode.idx, m.LedgerNode.hash)):
         level, idx, h = int(row[0]), int(row[1]), bytes(row[2])
         want = levels[level][idx] if level < len(levels) and idx < len(levels[level]) else None
@@ -163,16 +163,6 @@ def _check_ledger(
             report.add("modified", name, "root differs from the log's leaves at that size")
     if hashes and (not checkpoints or checkpoints[-1].size != len(hashes)):
         report.add("missing", "latest checkpoint", f"no checkpoint covers all {len(hashes)} leaves")
-    return levels
-
-
-def _levels(leaf_hashes: list[bytes]) -> list[list[bytes]]:
-    levels = [leaf_hashes]
-    while len(levels[-1]) >= 2:
-        below = levels[-1]
-        levels.append(
-            [merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
-        )
     return levels
 
 
