@@ -86,6 +86,9 @@ def _register() -> None:
     access.register(app)
     export.register(app)
     audit.register(app)
+    from oversight.cli import serve
+
+    serve.register(app)
 
 
 _register()

@@ -1,0 +1,83 @@
+"""Errors to responses, in one place: ``{"error", "rule", "article"}`` with a 4xx.
+
+API paths (``/api/...``) get JSON; console pages get the error page, and an anonymous
+console request is sent to the login page. No input may produce a 500: anything
+unexpected is logged with its traceback and answered with a bare 500 body that
+carries no detail.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oversight.errors import AuthenticationError, OversightError, RuleViolation
+
+log = logging.getLogger(__name__)
+
+
+def is_api(request: Request) -> bool:
+    """JSON for machines; the HTML reference at /api/docs is a console page."""
+    path = request.url.path
+    return path.startswith("/api/") and path != "/api/docs"
+
+
+def body(message: str, *, rule: str | None = None, article: str | None = None) -> dict[str, Any]:
+    return {"error": message, "rule": rule, "article": article}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    msg = str(first.get("msg", "invalid value"))
+    return f"{where}: {msg}" if where else msg
+
+
+def respond(request: Request, status: int, payload: dict[str, Any]) -> Response:
+    if is_api(request):
+        return JSONResponse(payload, status_code=status)
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    from oversight.web.render import render_error  # the console's page, lazily: no cycle
+
+    return render_error(request, status, payload)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(OversightError)
+    async def _oversight(request: Request, exc: OversightError) -> Response:
+        if isinstance(exc, RuleViolation):
+            payload = body(exc.message, rule=exc.rule, article=exc.article)
+        else:
+            payload = body(exc.message)
+        if isinstance(exc, AuthenticationError):
+            return respond(request, 401, payload)
+        return respond(request, exc.http_status, payload)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return respond(request, 422, body(_validation_message(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        response = respond(request, exc.status_code, body(message))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # A bug, not an input problem: keep the traceback in the log, not in the reply.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return respond(request, 500, body("internal error (logged on the server)"))

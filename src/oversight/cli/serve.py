@@ -1,0 +1,31 @@
+"""``oversight serve``: the web console and REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from oversight.cli.common import DataDirOption, err_console, open_system
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8080,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the web console and the REST API (/api/v1, reference at /api/docs) until
+    interrupted. Put a TLS-terminating proxy in front of it for anything beyond
+    127.0.0.1: cookies are marked Secure only over HTTPS."""
+    import uvicorn
+
+    from oversight.api.app import create_app
+
+    with open_system(data_dir, login=False) as system:
+        app = create_app(system)
+        err_console.print(f"Oversight console on http://{host}:{port}/ (API: /api/v1)")
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,1 @@
+"""Console pages (server-rendered HTML), one module per area."""
