@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import pkgutil
 from importlib import import_module, metadata, resources
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from oversight.api import errors
 from oversight.api.security import LoginLimiter, SecurityHeaders
 from oversight.bootstrap import System
 
-# Routers are listed by module so each area stays in its own file.
-API_ROUTERS = (
-    "oversight.api.routers.session",
-)
-CONSOLE_ROUTERS = (
-    "oversight.api.docs",
-    "oversight.web.console.auth",
-    "oversight.web.console.dashboard",
-)
+# Every module of these packages that defines ``router`` is included: each area stays in
+# its own file, and adding one needs no edit here.
+API_PACKAGE = "oversight.api.routers"
+CONSOLE_PACKAGES = ("oversight.api.docs", "oversight.web.console")
+
+
+def _routers(package: str) -> list[APIRouter]:
+    module = import_module(package)
+    if not hasattr(module, "__path__"):
+        return [module.router]
+    found = []
+    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda i: i.name):
+        sub = import_module(f"{package}.{info.name}")
+        router = getattr(sub, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
 
 
 def static_dir() -> Path:
@@ -41,8 +50,9 @@ def create_app(system: System) -> FastAPI:
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
-    for name in API_ROUTERS:
-        app.include_router(import_module(name).router, prefix="/api/v1")
-    for name in CONSOLE_ROUTERS:
-        app.include_router(import_module(name).router)
+    for router in _routers(API_PACKAGE):
+        app.include_router(router, prefix="/api/v1")
+    for package in CONSOLE_PACKAGES:
+        for router in _routers(package):
+            app.include_router(router)
     return app
