@@ -181,3 +181,16 @@ def test_an_unreadable_witness_file_is_a_clear_error(sealed: tuple[Env, list[str
     env, _ = sealed
     result = env.fails("verify", "--against", "/nonexistent/witness.txt")
     assert "--against" in result.output
+
+
+def test_each_cli_verify_run_is_recorded_for_the_dashboard(initialised: Env) -> None:
+    from oversight.services.verify import latest_run
+
+    initialised.ok("verify")
+    built = bootstrap.build(Settings())
+    try:
+        run = latest_run(built)
+    finally:
+        built.close()
+    assert run is not None and run.ok and run.problems == []
+    assert run.ledger_size == 0 and run.finished_at >= run.started_at  # init appends no leaf

@@ -69,6 +69,7 @@ def verify(
     )
     task = bar.add_task("hashing footage", total=None)
     with bar, open_system(data_dir) as system:
+        started = system.clock.now()
         report = svc.verify(
             system,
             sample=sample,
@@ -77,6 +78,7 @@ def verify(
             progress=lambda n: bar.advance(task, n),
             on_total=lambda total: bar.update(task, total=total),
         )
+        svc.record_run(system, report, started)
     if json_out:
         print_json(report.to_json())
     else:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -381,3 +382,20 @@ class AccessGrant(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class VerifyRun(Base):
+    """The outcome of one ``oversight verify`` (problems as ``[{kind, object, detail}]``).
+    A convenience for the dashboard: the ledger and store remain the evidence."""
+
+    __tablename__ = "verify_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ok: Mapped[bool] = mapped_column(Boolean)
+    ledger_size: Mapped[int] = mapped_column(BigInteger)
+    segments_checked: Mapped[int] = mapped_column(BigInteger)
+    sampled: Mapped[bool] = mapped_column(Boolean)
+    problems: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    run_by: Mapped[str] = mapped_column(String(64))

@@ -19,6 +19,7 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -299,3 +300,71 @@ def _hash_object(system: System, key: str, progress: Progress | None) -> tuple[s
             if progress is not None:
                 progress(len(chunk))
     return h.hexdigest(), size
+
+
+# ---- the record of runs ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRec:
+    id: int
+    started_at: datetime
+    finished_at: datetime
+    ok: bool
+    ledger_size: int
+    segments_checked: int
+    sampled: bool
+    problems: list[dict[str, str]]
+    run_by: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "ok": self.ok,
+            "ledger_size": self.ledger_size,
+            "segments_checked": self.segments_checked,
+            "sampled": self.sampled,
+            "problems": self.problems,
+            "run_by": self.run_by,
+        }
+
+
+def record_run(system: System, report: Report, started_at: datetime) -> RunRec:
+    """Keep the outcome of a verify run (shown on the dashboard and by the API)."""
+    row = m.VerifyRun(
+        started_at=started_at,
+        finished_at=system.clock.now(),
+        ok=report.ok,
+        ledger_size=report.ledger_size,
+        segments_checked=report.segments_checked,
+        sampled=report.sampled,
+        problems=[
+            {"kind": p.kind, "object": p.object, "detail": p.detail} for p in report.problems
+        ],
+        run_by=system.actor,
+    )
+    with system.sessions.begin() as s:
+        s.add(row)
+    return _run(row)
+
+
+def _run(row: m.VerifyRun) -> RunRec:
+    return RunRec(
+        row.id,
+        row.started_at,
+        row.finished_at,
+        row.ok,
+        row.ledger_size,
+        row.segments_checked,
+        row.sampled,
+        list(row.problems),
+        row.run_by,
+    )
+
+
+def latest_run(system: System) -> RunRec | None:
+    with system.sessions() as s:
+        row = s.scalars(select(m.VerifyRun).order_by(m.VerifyRun.id.desc()).limit(1)).first()
+        return None if row is None else _run(row)
