@@ -53,7 +53,6 @@ def add_cast(system: bootstrap.System) -> dict[str, Person]:
     boss = people.add_user(
         system, None, user_id="boss", name="Boss", roles=["admin"], id_doc="BOSS0001", password=PW
     )
-    out = {"boss": boss}
     for user_id, (doc, role) in CAST.items():
         if user_id != "boss":
             people.add_user(
