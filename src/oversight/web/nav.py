@@ -24,4 +24,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/audit", "nav.audit", roles.AUDIT_READERS),
     NavItem("/compliance", "nav.compliance", roles.STAFF),
     NavItem("/ledger", "nav.ledger", roles.ANYONE),
+    NavItem("/people", "nav.people", roles.PEOPLE_READERS),
 )
