@@ -1,0 +1,132 @@
+"""Shared pieces of the REST API: response models the service records do not already
+give, and the query-parameter checks every area needs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from oversight.domain.people import Person
+from oversight.errors import InvalidInput
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# Large enough for any real row id, small enough for every database's integer column.
+MAX_ID = 2**31 - 1
+
+
+def aware(value: datetime | None, name: str) -> datetime | None:
+    """Instants in queries must say their time zone: a naive one is ambiguous."""
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(f"{name} needs a time zone (e.g. 2026-01-01T00:00:00+08:00)")
+    return value
+
+
+def required_aware(value: datetime, name: str) -> datetime:
+    checked = aware(value, name)
+    assert checked is not None
+    return checked
+
+
+class Done(BaseModel):
+    """An action that returns nothing but its confirmation."""
+
+    ok: bool = True
+    message: str
+
+
+class Span(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class CoverageOut(BaseModel):
+    camera: str
+    start: datetime
+    end: datetime
+    segments: int
+    recorded_seconds: float
+    fraction: float
+    recorded: list[Span]
+    gaps: list[Span]
+    important: list[Span]
+    held: list[Span]
+
+
+class Penalty(BaseModel):
+    min_cny: int
+    max_cny: int
+    article: str | None
+
+
+class AlsoCited(BaseModel):
+    pack: str
+    rule: str
+    article: str
+
+
+class FindingOut(BaseModel):
+    rule: str
+    article: str
+    pack: str
+    subject: str
+    message: str
+    severity: str
+    since: date | None
+    deadline: date | None
+    penalty: Penalty | None
+    also: list[AlsoCited]
+
+
+class ComplianceOut(BaseModel):
+    pack: str
+    packs: list[str]
+    at: date
+    findings: list[FindingOut]
+
+
+class TrainingOut(BaseModel):
+    id: int | None
+    user_id: str
+    trained_on: date
+    valid_until: date
+    topics: list[str]
+    recorded_by: str
+
+
+class PersonOut(BaseModel):
+    """A person as the API shows them: the identity document only ever masked."""
+
+    id: str
+    name: str
+    roles: list[str]
+    sites: list[str]
+    id_doc_masked: str | None
+    disabled: bool
+    trainings: list[TrainingOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, p: Person) -> PersonOut:
+        return cls(
+            id=p.id,
+            name=p.name,
+            roles=list(p.roles),
+            sites=list(p.sites),
+            id_doc_masked=p.masked_id_doc,
+            disabled=p.disabled,
+            trainings=[
+                TrainingOut(
+                    id=t.id,
+                    user_id=t.user_id,
+                    trained_on=t.trained_on,
+                    valid_until=t.valid_until,
+                    topics=list(t.topics),
+                    recorded_by=t.recorded_by,
+                )
+                for t in p.trainings
+            ],
+        )
+
+
+JSONObject = dict[str, Any]
