@@ -1,0 +1,67 @@
+"""``/api/v1`` recordings: the segment index (metadata, never bytes), gaps, camera
+status and the coverage timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from oversight.api import roles
+from oversight.api.schemas import CoverageOut, aware, required_aware
+from oversight.api.security import Caller, need
+from oversight.services import coverage as cov
+from oversight.services import recording as svc
+from oversight.services.recording import GapRec, SegmentRec, StatusRec
+
+router = APIRouter(tags=["recordings"])
+Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
+From = Annotated[datetime | None, Query(alias="from", description="ISO 8601 with time zone")]
+To = Annotated[datetime | None, Query(alias="to", description="ISO 8601 with time zone")]
+
+
+@router.get(
+    "/segments",
+    response_model=list[SegmentRec],
+    summary="Sealed segments overlapping a range, oldest first (metadata only)",
+)
+def segments(
+    caller: Reader,
+    camera: CameraQuery = None,
+    start: From = None,
+    end: To = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[SegmentRec]:
+    found = svc.list_segments(
+        caller.system, camera=camera, start=aware(start, "from"), end=aware(end, "to")
+    )
+    return found[:limit]
+
+
+@router.get("/gaps", response_model=list[GapRec], summary="Recorded gaps in coverage")
+def gaps(caller: Reader, camera: CameraQuery = None) -> list[GapRec]:
+    return svc.list_gaps(caller.system, camera)
+
+
+@router.get("/status", response_model=list[StatusRec], summary="Each camera's recorder status")
+def status(caller: Reader) -> list[StatusRec]:
+    return svc.list_status(caller.system)
+
+
+@router.get(
+    "/cameras/{camera_id}/coverage",
+    response_model=CoverageOut,
+    summary="Recorded spans, gaps, important marks and holds of one camera over a range",
+)
+def coverage(
+    camera_id: str,
+    caller: Reader,
+    start: Annotated[datetime, Query(alias="from", description="ISO 8601 with time zone")],
+    end: Annotated[datetime, Query(alias="to", description="ISO 8601 with time zone")],
+) -> dict[str, object]:
+    result = cov.coverage(
+        caller.system, camera_id, required_aware(start, "from"), required_aware(end, "to")
+    )
+    return result.to_json()
