@@ -26,7 +26,10 @@ stop_simulator() {
 trap stop_simulator EXIT
 
 rm -rf "$OVERSIGHT_DATA_DIR"
-ov init
+# One random password for the demo's accounts, printed at the end (never a fixed one).
+DEMO_PW="demo-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(9))')"
+printf '%s\n' "$DEMO_PW" | ov init --admin-id admin --admin-name "Demo Administrator" \
+  --admin-id-doc ADMIN001 --admin-password-stdin
 sim_urls="$OVERSIGHT_DATA_DIR/simulate.json"
 sim_log="$OVERSIGHT_DATA_DIR/simulate.log"
 .venv/bin/oversight simulate --cameras 3 --port "$SIM_PORT" --json >"$sim_urls" 2>"$sim_log" &
@@ -69,8 +72,26 @@ echo "Verifier key for inspectors: $(ov ledger pubkey)"
 ov verify
 
 echo
+echo "People: the admin adds trained staff (Art. 14(2)) so that the access workflow has a"
+echo "requester, a custodian who approves, and a witness for the two-person rule (Art. 17)."
+printf '%s\n' "$DEMO_PW" | ov login --user admin --password-stdin >/dev/null
+add_person() { # id name id-doc role
+  printf '%s\n%s\n' "$DEMO_PW" "$DEMO_PW" | ov users add --id "$1" --name "$2" --id-doc "$3" \
+    --password-stdin >/dev/null
+}
+train() { ov training record --user "$1" --date "$(days_ago 30)" \
+  --valid-until "$(date -u -d '+1 year' +%F)" --topics skills,confidentiality >/dev/null; }
+train admin
+add_person zhang "Zhang Wei (custodian)" ZHANG001 && train zhang && ov users grant zhang --role custodian
+add_person wang "Wang Fang (custodian)" WANG0001 && train wang && ov users grant wang --role custodian
+add_person li "Li Na (witness)" LINA0001 && train li
+add_person chen "Officer Chen (police requester)" CHEN0001 && train chen && ov users grant chen --role requester
+ov users list
+ov logout >/dev/null
+
+echo
 echo "Recording the three registered cameras from simulated RTSP cameras" \
-  "(rtsp://127.0.0.1:$SIM_PORT/cam1..cam3) for 20 s, in 5 s segments:"
+  "(rtsp://127.0.0.1:$SIM_PORT/cam1..cam3) in 10 s segments, until you stop the demo."
 for _ in $(seq 150); do # the simulator prints its URLs once every camera is served
   [[ -s "$sim_urls" ]] && break
   if ! kill -0 "$sim_pid" 2>/dev/null; then
@@ -81,11 +102,29 @@ for _ in $(seq 150); do # the simulator prints its URLs once every camera is ser
   sleep 0.2
 done
 [[ -s "$sim_urls" ]] || { echo "demo: no simulated cameras after 30 s (see $sim_log)" >&2; exit 1; }
-ov record --segment-seconds 5 --duration 20
-stop_simulator
+rec_log="$OVERSIGHT_DATA_DIR/record.log"
+ov record --segment-seconds 10 >"$rec_log" 2>&1 &
+rec_pid=$!
+stop_all() {
+  if kill -0 "$rec_pid" 2>/dev/null; then
+    kill -TERM "$rec_pid"
+    wait "$rec_pid" || true
+  fi
+  stop_simulator
+  echo
+  echo "Demo stopped. Sealed footage and the ledger stay in $OVERSIGHT_DATA_DIR;" \
+    "check them with: OVERSIGHT_DATA_DIR=$OVERSIGHT_DATA_DIR .venv/bin/oversight verify"
+}
+trap stop_all EXIT
 
+PORT="${OVERSIGHT_DEMO_PORT:-8080}"
 echo
-echo "Each segment is sealed: hashed, stored, indexed and a leaf of the ledger:"
-ov segments list
-ov cameras status
-ov verify
+echo "=================================================================================="
+echo " Oversight console: http://127.0.0.1:$PORT/   (REST API: /api/v1, reference: /api/docs)"
+echo " First admin:   user admin   password $DEMO_PW"
+echo " Also (same password): zhang, wang (custodians), li (witness), chen (police requester)"
+echo " Try: log in as chen and request footage of gate-1; as zhang approve it; as zhang"
+echo " execute it with li as witness, play it back and export the evidence package."
+echo " Stop with Ctrl-C."
+echo "=================================================================================="
+ov serve --host 127.0.0.1 --port "$PORT"
