@@ -1,0 +1,158 @@
+"""``/api/v1`` access to footage: requests (with their documents), decisions, grants.
+
+Who may do what follows ``cli/access.py``: anyone logged in submits; custodians and
+admins decide and revoke; they and auditors read. The services check the rules (the
+documents a pack requires, a decider who is not the requester) and log refusals.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from oversight.api import roles
+from oversight.api.schemas import ID_PATTERN, MAX_ID, required_aware
+from oversight.api.security import Caller, need
+from oversight.errors import InvalidInput
+from oversight.services import access as svc
+from oversight.services.access import GrantRec, RequestRec
+
+router = APIRouter(tags=["access"])
+Anyone = Annotated[Caller, Depends(need(*roles.ANYONE))]
+Reader = Annotated[Caller, Depends(need(*roles.CUSTODIANS, "auditor"))]
+Decider = Annotated[Caller, Depends(need(*roles.CUSTODIANS))]
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Line = Annotated[str, Field(min_length=1, max_length=2000)]
+# A scanned letter or ID card; base64 of up to ~10 MB.
+Document = Annotated[str, Field(max_length=14_000_000, description="File content, base64")]
+
+
+class NewRequest(BaseModel):
+    kind: Literal["view", "copy", "retrieve"]
+    cameras: Annotated[
+        list[Annotated[str, Field(pattern=ID_PATTERN)]], Field(min_length=1, max_length=100)
+    ]
+    start: datetime = Field(description="ISO 8601 with time zone")
+    end: datetime = Field(description="ISO 8601 with time zone")
+    requester_name: Line
+    work_id: Line
+    id_doc: Annotated[str, Field(min_length=1, max_length=64)]
+    organisation: Line
+    org_class: Literal["police", "state_security", "emergency_response", "other_unit", "individual"]
+    purpose: Line
+    destination: Annotated[str, Field(max_length=2000)] = ""
+    documents: Annotated[
+        dict[Annotated[str, Field(max_length=64)], Document], Field(max_length=20)
+    ] = Field(default_factory=dict, description="Document kind -> base64 content")
+
+
+class Approval(BaseModel):
+    note: Annotated[str, Field(max_length=2000)] = ""
+    valid_days: Annotated[int, Field(ge=1, le=3650)] = 7
+
+
+class Reason(BaseModel):
+    reason: Line
+
+
+class GrantOut(BaseModel):
+    grant: GrantRec
+    request: RequestRec
+
+
+def _decode(documents: dict[str, str]) -> dict[str, bytes]:
+    out = {}
+    for kind, text in documents.items():
+        try:
+            out[kind] = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput(f"document {kind!r} is not valid base64") from None
+        if not out[kind]:
+            raise InvalidInput(f"document {kind!r} is empty")
+    return out
+
+
+@router.post(
+    "/access/requests",
+    response_model=RequestRec,
+    status_code=201,
+    summary="Request access to footage (documents as base64); refused with the article "
+    "when a required document is missing",
+)
+def submit(body: NewRequest, caller: Anyone) -> RequestRec:
+    docs = _decode(body.documents)
+    return svc.submit_request(
+        caller.system,
+        caller.person,
+        kind=body.kind,
+        cameras=body.cameras,
+        start=required_aware(body.start, "start"),
+        end=required_aware(body.end, "end"),
+        requester_name=body.requester_name,
+        work_id=body.work_id,
+        id_doc=body.id_doc,
+        organisation=body.organisation,
+        org_class=body.org_class,
+        purpose=body.purpose,
+        destination=body.destination,
+        documents=docs,
+    )
+
+
+@router.get("/access/requests", response_model=list[RequestRec], summary="List access requests")
+def list_requests(
+    caller: Reader,
+    status: Annotated[Literal["pending", "approved", "denied"] | None, Query()] = None,
+) -> list[RequestRec]:
+    return svc.list_requests(caller.system, status)
+
+
+@router.get(
+    "/access/requests/{request_id}", response_model=RequestRec, summary="One access request"
+)
+def show(request_id: RequestId, caller: Reader) -> RequestRec:
+    return svc.get_request(caller.system, request_id)
+
+
+@router.post(
+    "/access/requests/{request_id}/approve",
+    response_model=GrantRec,
+    summary="Approve a pending request: a grant with its scope (not by the requester)",
+)
+def approve(request_id: RequestId, body: Approval, caller: Decider) -> GrantRec:
+    return svc.approve(
+        caller.system,
+        caller.person,
+        request_id,
+        note=body.note,
+        valid_for=timedelta(days=body.valid_days),
+    )
+
+
+@router.post(
+    "/access/requests/{request_id}/deny",
+    response_model=RequestRec,
+    summary="Deny a pending request with a reason",
+)
+def deny(request_id: RequestId, body: Reason, caller: Decider) -> RequestRec:
+    return svc.deny(caller.system, caller.person, request_id, reason=body.reason)
+
+
+@router.get("/grants/{grant_id}", response_model=GrantOut, summary="One grant and its request")
+def grant(grant_id: RequestId, caller: Reader) -> GrantOut:
+    found, request = svc.get_grant(caller.system, grant_id)
+    return GrantOut(grant=found, request=request)
+
+
+@router.post(
+    "/grants/{grant_id}/revoke",
+    response_model=GrantRec,
+    summary="Revoke a grant: it can no longer be used",
+)
+def revoke(grant_id: RequestId, body: Reason, caller: Decider) -> GrantRec:
+    return svc.revoke(caller.system, caller.person, grant_id, reason=body.reason)
