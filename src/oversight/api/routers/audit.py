@@ -1,0 +1,102 @@
+"""``/api/v1/audit``: the register of every recording, viewing, copy and retrieval
+(Art. 14(3)), as JSON or as a CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from oversight.api import roles
+from oversight.api.schemas import aware
+from oversight.api.security import Caller, need
+from oversight.services import audit as svc
+
+router = APIRouter(tags=["audit"])
+Reader = Annotated[Caller, Depends(need(*roles.AUDIT_READERS))]
+CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
+PersonQuery = Annotated[str | None, Query(max_length=64, description="Only this user id")]
+From = Annotated[datetime | None, Query(alias="from", description="ISO 8601 with time zone")]
+To = Annotated[datetime | None, Query(alias="to", description="ISO 8601 with time zone")]
+COLUMNS: tuple[str, ...] = ("leaf_index", "at", "action", "actors", "cameras", "target")
+COLUMNS += ("purpose", "destination", "grant")
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class EntryOut(BaseModel):
+    leaf_index: int
+    at: datetime
+    action: str
+    actors: list[str]
+    cameras: list[str]
+    target: str
+    purpose: str
+    destination: str
+    grant: str
+    details: dict[str, Any]
+
+
+def _entries(
+    caller: Caller,
+    camera: str | None,
+    person: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> list[dict[str, Any]]:
+    found = svc.log(
+        caller.system,
+        camera=camera,
+        person=person,
+        start=aware(start, "from"),
+        end=aware(end, "to"),
+    )
+    return [e.to_json() for e in found]
+
+
+@router.get("/audit", response_model=list[EntryOut], summary="The audit register, oldest first")
+def log(
+    caller: Reader,
+    camera: CameraQuery = None,
+    person: PersonQuery = None,
+    start: From = None,
+    end: To = None,
+) -> list[dict[str, Any]]:
+    return _entries(caller, camera, person, start, end)
+
+
+def _cell(value: object) -> str:
+    text = ";".join(value) if isinstance(value, list) else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@router.get(
+    "/audit.csv",
+    response_class=Response,
+    summary="The audit register as a CSV download (header row first)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def log_csv(
+    caller: Reader,
+    camera: CameraQuery = None,
+    person: PersonQuery = None,
+    start: From = None,
+    end: To = None,
+) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*COLUMNS, "details"])
+    for row in _entries(caller, camera, person, start, end):
+        details = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
+        writer.writerow([*(_cell(row[c]) for c in COLUMNS), _cell(details)])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+    )

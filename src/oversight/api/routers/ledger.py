@@ -1,0 +1,183 @@
+"""``/api/v1/ledger``: the verifier key, signed checkpoints, leaves, inclusion proofs
+and the integrity check (``oversight verify``) with its latest recorded run."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from oversight.api import roles
+from oversight.api.security import Caller, need
+from oversight.errors import NotFound
+from oversight.ledger import keys, leaves, proof
+from oversight.ledger.log import StoredCheckpoint
+from oversight.services import verify as svc
+from oversight.services.verify import RunRec
+
+router = APIRouter(prefix="/ledger", tags=["ledger"])
+Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+Verifier = Annotated[Caller, Depends(need("admin", "auditor"))]
+Index = Annotated[int, Path(ge=0, le=2**62)]
+TEXT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    root: str  # base64
+    created_at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, cp: StoredCheckpoint) -> CheckpointOut:
+        return cls(
+            size=cp.size,
+            root=base64.b64encode(cp.root).decode(),
+            created_at=cp.created_at,
+            note=cp.note,
+        )
+
+
+class LeafOut(BaseModel):
+    index: int
+    kind: str
+    leaf_hash: str  # hex
+    leaf: dict[str, Any]
+
+
+class ProofOut(BaseModel):
+    index: int
+    size: int
+    leaf_hash: str  # hex
+    hashes: list[str]  # base64, the audit path from the leaf up
+    checkpoint: str  # the signed note of that size
+    tlog_proof: str  # C2SP tlog-proof text: checkable offline with the verifier key
+
+
+class ProblemOut(BaseModel):
+    kind: str
+    object: str
+    detail: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    ledger_size: int
+    checkpoints_checked: int
+    witness_checkpoints_checked: int
+    segments_checked: int
+    segments_total: int
+    bytes_checked: int
+    sampled: bool
+    problems: list[ProblemOut]
+
+
+@router.get(
+    "/pubkey",
+    response_class=PlainTextResponse,
+    summary="The verifier key that checks this log's checkpoints (give it to inspectors)",
+    responses=TEXT,
+)
+def pubkey(caller: Reader) -> PlainTextResponse:
+    return PlainTextResponse(keys.verifier_key(caller.system.settings.keys_dir) + "\n")
+
+
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint)",
+    responses=TEXT,
+)
+def checkpoint(caller: Reader) -> PlainTextResponse:
+    with caller.system.sessions() as session:
+        latest = caller.system.ledger.latest_checkpoint(session)
+    if latest is None:
+        raise NotFound("the ledger has no checkpoint yet")
+    return PlainTextResponse(latest.note)
+
+
+@router.get(
+    "/checkpoints", response_model=list[CheckpointOut], summary="Every checkpoint, oldest first"
+)
+def checkpoints(
+    caller: Reader, since: Annotated[int, Query(ge=0, le=2**62, description="Minimum size")] = 0
+) -> list[CheckpointOut]:
+    with caller.system.sessions() as session:
+        found = caller.system.ledger.checkpoints(session, since=since)
+    return [CheckpointOut.of(cp) for cp in found]
+
+
+@router.get("/leaves/{index}", response_model=LeafOut, summary="One leaf, decoded")
+def leaf(index: Index, caller: Reader) -> LeafOut:
+    with caller.system.sessions() as session:
+        stored = caller.system.ledger.leaf(session, index)
+    return LeafOut(
+        index=stored.index,
+        kind=stored.kind,
+        leaf_hash=stored.leaf_hash.hex(),
+        leaf=leaves.decode(stored.data),
+    )
+
+
+@router.get(
+    "/proof/{index}",
+    response_model=ProofOut,
+    summary="Inclusion proof of a leaf against a signed checkpoint (default: the latest)",
+)
+def inclusion(
+    index: Index,
+    caller: Reader,
+    size: Annotated[int | None, Query(ge=1, le=2**62, description="Checkpoint size")] = None,
+) -> ProofOut:
+    ledger = caller.system.ledger
+    with caller.system.sessions() as session:
+        if size is None:
+            cp = ledger.latest_checkpoint(session)
+        else:
+            cp = next((c for c in ledger.checkpoints(session, since=size) if c.size == size), None)
+        if cp is None:
+            raise NotFound(
+                "the ledger has no checkpoint yet"
+                if size is None
+                else f"there is no signed checkpoint of size {size}"
+            )
+        if index >= cp.size:
+            raise NotFound(f"the checkpoint of size {cp.size} does not cover leaf {index}")
+        stored = ledger.leaf(session, index)
+        path = ledger.inclusion_proof(session, index, cp.size)
+    return ProofOut(
+        index=index,
+        size=cp.size,
+        leaf_hash=stored.leaf_hash.hex(),
+        hashes=[base64.b64encode(h).decode() for h in path],
+        checkpoint=cp.note,
+        tlog_proof=proof.make(index, path, cp.note, stored.data),
+    )
+
+
+@router.get(
+    "/verify",
+    response_model=RunRec | None,
+    summary="The latest recorded integrity check (null if none has run)",
+)
+def latest(caller: Reader) -> RunRec | None:
+    return svc.latest_run(caller.system)
+
+
+@router.post(
+    "/verify",
+    response_model=VerifyOut,
+    summary="Run the integrity check now (optionally on a sample of segments) and record it",
+)
+def run(
+    caller: Verifier,
+    sample: Annotated[int | None, Query(ge=1, le=1_000_000, description="Segments to hash")] = None,
+) -> dict[str, Any]:
+    started = caller.system.clock.now()
+    report = svc.verify(caller.system, sample=sample)
+    svc.record_run(caller.system, report, started)
+    return report.to_json()
