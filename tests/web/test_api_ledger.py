@@ -55,7 +55,7 @@ def test_a_proof_from_the_api_verifies_offline_with_the_published_key(
     found = api.get(f"/api/v1/ledger/proof/{seg.leaf_index}").json()
     assert found["size"] == size and found["checkpoint"] == checkpoint
     cp, data = proof.verify(found["tlog_proof"], [note.parse_verifier(key.text.strip())])
-    assert cp.size == size
+    assert cp.size == size and b"cam1" in data
     leaf = api.get(f"/api/v1/ledger/leaves/{seg.leaf_index}").json()
     assert leaf["kind"] == "segment_sealed" and leaf["leaf"]["camera"] == "cam1"
     sizes = [c["size"] for c in api.get("/api/v1/ledger/checkpoints").json()]
