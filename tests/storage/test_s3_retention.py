@@ -77,7 +77,36 @@ def test_s3_footage_is_locked_until_its_earliest_deletion(
     finally:
         system.close()
 
+    # A hold becomes an S3 legal hold on the covered footage; only a second person's
+    # release lifts it.
+    rng = ["--camera", "cam1", "--from", recent.start.isoformat(), "--to", recent.end.isoformat()]
+    env.monkeypatch.setenv("OVERSIGHT_ACTOR", "custodian-a")
+    env.ok("retention", "hold", *rng, "--reason", "court order 17")
+    held = bootstrap.build(Settings())
+    try:
+        assert held.store.legal_hold(recent.storage_key)
+        assert not held.store.legal_hold(sealed["old"].storage_key)
+        # Footage sealed later inside an active hold is held from the start.
+        path = tmp_path / "late.mp4"
+        path.write_bytes(os.urandom(1024))
+        late = seal_file(
+            held, camera="cam1", path=path, start=recent.start + timedelta(seconds=10),
+            end=recent.end - timedelta(seconds=10),
+        )  # fmt: skip
+        assert held.store.legal_hold(late.storage_key)
+    finally:
+        held.close()
+    [hold] = json.loads(env.ok("retention", "list", "--json").output)["holds"]
+    env.monkeypatch.setenv("OVERSIGHT_ACTOR", "custodian-b")
+    env.ok("retention", "release", str(hold["id"]), "--reason", "case closed")
+    released = bootstrap.build(Settings())
+    try:
+        assert not released.store.legal_hold(recent.storage_key)
+        assert not released.store.legal_hold(late.storage_key)
+    finally:
+        released.close()
+
     ran = json.loads(env.ok("retention", "run", "--json").output)
     assert ran["segments"] == 1
     report = json.loads(env.ok("verify", "--json").output)
-    assert report["ok"] and report["segments_checked"] == 1
+    assert report["ok"] and report["segments_checked"] == 2  # recent and late

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.exceptions import ClientError
 
-from oversight.errors import ConfigError, StorageError
+from oversight.errors import ConfigError, NotFound, StorageError
 from oversight.storage.s3 import S3Store, make_client
 from tests.storage.seaweed import SeaweedS3
 
@@ -170,3 +170,29 @@ def test_rejected_credentials_are_a_config_error_that_never_shows_the_secret(
         S3Store(bucket, "footage", client)
     assert secret not in str(rejected.value)
     assert seaweed.secret_access_key not in str(rejected.value)
+
+
+def test_a_legal_hold_blocks_deletion_past_retention_until_released(
+    s3_store: S3Store, s3_client: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    s3_store.put(KEY, _file(tmp_path))  # no retention date: only the hold protects it
+    assert not s3_store.legal_hold(KEY)
+    s3_store.set_legal_hold(KEY, True)
+    s3_store.set_legal_hold(KEY, True)  # idempotent
+    assert s3_store.legal_hold(KEY)
+    [version] = _versions(s3_client, bucket)
+    with pytest.raises(StorageError, match=rf"{KEY}.*legal hold"):
+        s3_store.delete(KEY)
+    with pytest.raises(ClientError) as refused:  # the bucket owner, around Oversight
+        s3_client.delete_object(Bucket=bucket, Key=NAME, VersionId=version)
+    assert _status(refused) == (403, "AccessDenied")
+    s3_store.set_legal_hold(KEY, False)
+    assert not s3_store.legal_hold(KEY)
+    s3_store.delete(KEY)
+    assert _versions(s3_client, bucket) == []
+
+
+def test_a_legal_hold_on_an_absent_object_is_not_found(s3_store: S3Store) -> None:
+    with pytest.raises(NotFound, match=KEY):
+        s3_store.set_legal_hold(KEY, True)
+    assert not s3_store.legal_hold(KEY)

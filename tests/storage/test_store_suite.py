@@ -139,3 +139,18 @@ def test_local_store_accepts_retention_but_cannot_enforce_it(tmp_path: Path) -> 
     assert store.retention("k/a.mp4") is None
     store.delete("k/a.mp4")
     assert store.size("k/a.mp4") is None
+
+
+def test_legal_holds_are_refused_for_absent_objects(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        store.set_legal_hold("cam/none.mp4", True)
+    assert store.legal_hold("cam/none.mp4") is False
+
+
+def test_local_store_accepts_legal_holds_but_cannot_enforce_them(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    source = tmp_path / "seg.mp4"
+    source.write_bytes(b"footage")
+    store.put("cam/seg.mp4", source)
+    store.set_legal_hold("cam/seg.mp4", True)
+    assert store.legal_hold("cam/seg.mp4") is False  # the planner keeps held footage

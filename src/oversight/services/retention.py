@@ -161,10 +161,48 @@ def _extend_locks(
         system.store.extend_retention(key, seg_end + timedelta(days=floor))
 
 
+def _mirror_holds(system: System, camera: str, start: datetime, end: datetime) -> None:
+    """Set the store's legal hold on each segment of ``camera`` in [start, end) to
+    whether an active hold covers it (enforced by S3 Object Lock; checked only on the
+    local store). Runs after the commit: the hold is on record first, and a failure
+    here is an error the operator sees, with the hold already in force in Oversight."""
+    with system.sessions() as session:
+        covered = session.execute(
+            select(m.Segment.storage_key, m.Segment.start_at, m.Segment.end_at).where(
+                m.Segment.camera_id == camera,
+                m.Segment.deleted_at.is_(None),
+                m.Segment.start_at < end,
+                m.Segment.end_at > start,
+            )
+        ).all()
+        active = active_holds(session, camera, start, end)
+    for key, seg_start, seg_end in covered:
+        held = any(h0 < seg_end and h1 > seg_start for h0, h1 in active)
+        try:
+            system.store.set_legal_hold(key, held)
+        except NotFound:
+            log.warning("segment %s has no stored bytes: `oversight verify` reports it", key)
+
+
+def active_holds(
+    session: Session, camera: str, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The [start, end) ranges of unreleased holds on ``camera`` overlapping [start, end)."""
+    rows = session.execute(
+        select(m.RetentionHold.start_at, m.RetentionHold.end_at).where(
+            m.RetentionHold.camera_id == camera,
+            m.RetentionHold.released_at.is_(None),
+            m.RetentionHold.start_at < end,
+            m.RetentionHold.end_at > start,
+        )
+    ).all()
+    return [(a, b) for a, b in rows]
+
+
 def place_hold(
     system: System, camera: str, start: datetime, end: datetime, reason: str
 ) -> m.RetentionHold:
-    return _record_range(
+    row = _record_range(
         system,
         "hold",
         camera,
@@ -181,6 +219,8 @@ def place_hold(
             leaf_index=index,
         ),
     )
+    _mirror_holds(system, camera, start, end)
+    return row
 
 
 def release_hold(system: System, hold_id: int, reason: str) -> m.RetentionHold:
@@ -202,7 +242,8 @@ def release_hold(system: System, hold_id: int, reason: str) -> m.RetentionHold:
         )
         row.released_at, row.released_by = system.clock.now(), system.actor
         row.release_reason, row.release_leaf = reason, index
-        return row
+    _mirror_holds(system, row.camera_id, row.start_at, row.end_at)
+    return row
 
 
 def _range(start: datetime, end: datetime) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from oversight.db import models as m
 from oversight.domain import retention
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
+from oversight.services.retention import active_holds
 from oversight.storage.base import segment_key
 
 _CHUNK = 1 << 20
@@ -145,6 +146,8 @@ def seal_file(
         # Bytes last: if storing fails, the transaction rolls back and nothing is indexed.
         # A WORM store locks them until their earliest lawful deletion.
         system.store.put(key, path, retain_until=earliest_deletion(session, system, camera, end))
+        if active_holds(session, camera, start, end):  # a hold reaching into the future
+            system.store.set_legal_hold(key, True)
         return _sealed(row, already=False)
 
 

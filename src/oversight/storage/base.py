@@ -56,6 +56,16 @@ class Store(Protocol):
         """The instant until which the backend enforces retention, or None (none, or absent)."""
         ...
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Mirror a legal hold (Art. 15(2) footage under a hold) onto the object, where the
+        backend can enforce one: while on, the object cannot be deleted whatever its
+        retention date. NotFound if absent; idempotent."""
+        ...
+
+    def legal_hold(self, key: str) -> bool:
+        """True if the backend holds ``key`` under an enforced legal hold."""
+        ...
+
     def open(self, key: str) -> BinaryIO:
         """Read an object; NotFound if absent."""
         ...

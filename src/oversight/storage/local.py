@@ -96,6 +96,16 @@ class LocalStore:
         check_key(key)
         return None
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        # Like retention dates: checked, not enforced here. The planner keeps held
+        # footage; a file system has no lock the operator's root could not lift.
+        if not self.path(key).is_file():
+            raise NotFound(f"storage has no object {key}")
+
+    def legal_hold(self, key: str) -> bool:
+        check_key(key)
+        return False
+
     def open(self, key: str) -> BinaryIO:
         try:
             return self.path(key).open("rb")

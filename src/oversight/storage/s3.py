@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal
 
 import boto3
 from botocore.config import Config
@@ -229,6 +229,37 @@ class S3Store:
                 Bucket=self.bucket, Key=name, VersionId=head["VersionId"], Retention=retention
             )
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        name = self._name(key)
+        head = self._head(key, name)
+        if head is None:
+            raise NotFound(f"storage has no object {key}")
+        status: Literal["ON", "OFF"] = "ON" if on else "OFF"
+        with _translated("set the legal hold of", key):
+            self._client.put_object_legal_hold(
+                Bucket=self.bucket,
+                Key=name,
+                VersionId=head["VersionId"],
+                LegalHold={"Status": status},
+            )
+
+    def legal_hold(self, key: str) -> bool:
+        name = self._name(key)
+        head = self._head(key, name)
+        if head is None:
+            return False
+        with _translated("read the legal hold of", key):
+            try:
+                reply = self._client.get_object_legal_hold(
+                    Bucket=self.bucket, Key=name, VersionId=head["VersionId"]
+                )
+            except ClientError as exc:
+                # Never set on this object: S3 answers with an error, not "OFF".
+                if _code(exc) in {"NoSuchObjectLegalHold", "NoSuchObjectLockConfiguration"}:
+                    return False
+                raise
+        return reply.get("LegalHold", {}).get("Status") == "ON"
+
     def delete_many(self, keys: Sequence[str]) -> None:
         for key in keys:
             self.delete(key)
@@ -257,6 +288,8 @@ class S3Store:
             until = _retain_date(head)
         except (ClientError, BotoCoreError):
             pass  # the refusal is what counts; its date is a courtesy
+        if self._held(name, version_id):
+            return f"cannot delete {key}: it is under an S3 legal hold (a retention hold)"
         if until is not None and until > self._now():
             return (
                 f"cannot delete {key}: S3 Object Lock ({_MODE}) retention keeps it "
@@ -266,6 +299,15 @@ class S3Store:
             f"cannot delete {key}: S3 refused (AccessDenied): the object is under Object Lock "
             "retention or legal hold, or the credentials may not delete object versions"
         )
+
+    def _held(self, name: str, version_id: str) -> bool:
+        try:
+            reply = self._client.get_object_legal_hold(
+                Bucket=self.bucket, Key=name, VersionId=version_id
+            )
+        except (ClientError, BotoCoreError):
+            return False
+        return reply.get("LegalHold", {}).get("Status") == "ON"
 
     def _versions(self, key: str, name: str) -> tuple[list[str], list[str]]:
         markers: list[str] = []
