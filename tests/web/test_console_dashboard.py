@@ -1,0 +1,58 @@
+"""The dashboard: live camera status (an htmx fragment), a coverage picture per camera,
+storage, open findings, the latest checkpoint and the last integrity check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from oversight.services import recording, verify
+from tests.web.api_data import sealed_camera
+from tests.web.conftest import Web
+
+
+def test_the_dashboard_shows_status_coverage_storage_and_ledger(web: Web, tmp_path: Path) -> None:
+    sealed = sealed_camera(web.system, tmp_path, count=3)
+    recording.set_status(
+        web.system, "cam1", state="recording", since=sealed[0].start, last_segment_at=sealed[-1].end
+    )
+    with web.system.sessions.begin() as session:
+        web.system.ledger.publish(session)
+    started = web.system.clock.now()
+    verify.record_run(web.system, verify.verify(web.system), started)
+    page = web.console("op").get("/?lang=en")
+    assert page.status_code == 200
+    html = page.text
+    assert 'hx-get="/fragments/camera-status"' in html and 'hx-trigger="every 5s"' in html
+    assert ">recording<" in html
+    # One picture for cam1 with the three minutes recorded as one green span.
+    svg = html[html.index('id="timeline-cam1"') :]
+    assert len(re.findall(r'<rect class="recorded"', svg.split("</svg>")[0])) == 1
+    assert "days of footage" in html and " used" in html
+    assert 'id="findings"' in html and 'href="/compliance"' in html
+    assert "Passed" in html
+    assert re.search(r"\d+ leaves", html)
+
+
+def test_the_status_fragment_is_the_table_alone(web: Web, tmp_path: Path) -> None:
+    sealed_camera(web.system, tmp_path, count=1)
+    reply = web.console("wit").get("/fragments/camera-status")
+    assert reply.status_code == 200
+    assert reply.text.lstrip().startswith('<table class="grid" id="camera-status">')
+    assert "cam1" in reply.text and "<html" not in reply.text
+
+
+def test_people_without_a_staff_role_see_no_findings_card(web: Web) -> None:
+    html = web.console("cop").get("/").text
+    assert 'id="camera-status"' in html and 'id="findings"' not in html
+
+
+def test_an_empty_deployment_says_so(web: Web) -> None:
+    html = web.console("boss").get("/?lang=en").text
+    assert "No cameras registered yet." in html
+    assert "No integrity check has run yet." in html
+
+
+def test_the_fragment_needs_a_login(web: Web) -> None:
+    reply = web.client().get("/fragments/camera-status")
+    assert reply.status_code in (303, 401)
