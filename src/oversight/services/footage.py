@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -57,6 +57,7 @@ class Segment:
     storage_key: str
     leaf_index: int
     file: SegmentFile
+    segment_id: int = -1
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,12 @@ def release(
     present: Sequence[Person],
     uses: Sequence[Use] | None = None,
     roles: Sequence[str] = svc.APPROVERS,
+    segment_ids: Collection[int] | None = None,
 ) -> Iterator[Handover]:
     """Check, log, then hand over the sealed segments of ``uses`` (default: the whole
-    scope of the grant). ``present[0]`` acts and must hold one of ``roles``."""
+    scope of the grant). ``present[0]`` acts and must hold one of ``roles``.
+    ``segment_ids`` narrows the handover to those segments (one HLS request, one
+    segment); each must lie in the scope checked, else the use is refused."""
     actors = [p.id for p in present]
     context: dict[str, Any] = {"purpose": "", "destination": ""}
     try:
@@ -125,6 +129,8 @@ def release(
             _check(system, grant_rec.to_domain(), kind, wanted, current)
             _check_sites(s, current[0], wanted)
             found = _segments(s, wanted)
+            if segment_ids is not None:
+                found = _only(found, segment_ids, grant_id)
             if not found:
                 raise NotFound(f"no sealed footage in the scope of grant {grant_id}")
             leaf = svc.access_leaf(
@@ -173,6 +179,18 @@ def _check_sites(session: Any, actor: Person, uses: Sequence[Use]) -> None:
                 f"user {actor.id} is limited to sites {', '.join(actor.sites)}: "
                 f"camera {use.camera} is outside them"
             )
+
+
+def _only(found: Sequence[_Row], wanted: Collection[int], grant_id: int) -> list[_Row]:
+    """The segments ``wanted`` among those in scope; any other is a refused use."""
+    outside = sorted(set(wanted) - {row.id for row in found})
+    if outside:
+        raise RuleViolation(
+            f"grant {grant_id} does not cover segment {', '.join(map(str, outside))}",
+            rule="access_grant",
+            article="Art. 16",
+        )
+    return [row for row in found if row.id in wanted]
 
 
 @dataclass(frozen=True)
@@ -229,6 +247,7 @@ def _files(system: System, rows: Sequence[_Row]) -> Iterator[list[Segment]]:
                     row.storage_key,
                     row.leaf_index,
                     SegmentFile(row.leaf_index, path),
+                    row.id,
                 )
             )
         yield out

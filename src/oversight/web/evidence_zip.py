@@ -1,0 +1,56 @@
+"""An evidence package as a .zip download, for the console and the API.
+
+``services.export.export_grant`` writes the package (through the enforcement point, its
+``export`` leaf committed first) into a private temporary directory; the directory is
+zipped next to it and streamed, and removed once the response is sent (or fails).
+Unzipped, the package verifies like one written by ``oversight export``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse
+
+from oversight.bootstrap import System
+from oversight.domain.people import Person
+from oversight.services import export
+
+# Video is compressed already: storing it spares CPU; text files are deflated.
+_STORED = (".mp4", ".mkv", ".m4s", ".zip")
+
+
+def _zip(directory: Path, target: Path, top: str) -> None:
+    with zipfile.ZipFile(target, "w", allowZip64=True) as zf:
+        for path in sorted(directory.rglob("*")):
+            if not path.is_file() or path.is_symlink():
+                continue
+            method = zipfile.ZIP_STORED if path.suffix in _STORED else zipfile.ZIP_DEFLATED
+            zf.write(path, f"{top}/{path.relative_to(directory).as_posix()}", method)
+
+
+def package_zip(
+    system: System, custodian: Person, witness: Person, *, grant_id: int, watermark: bool
+) -> FileResponse:
+    """Export grant ``grant_id`` and answer with the package as ``application/zip``."""
+    tmp = Path(tempfile.mkdtemp(prefix="oversight-export-"))
+    try:
+        top = f"evidence-grant-{grant_id}"
+        out = export.export_grant(
+            system, custodian, witness, grant_id=grant_id, out_dir=tmp / top, watermark=watermark
+        )
+        archive = tmp / f"{top}.zip"
+        _zip(out, archive, top)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return FileResponse(
+        archive,
+        media_type="application/zip",
+        filename=archive.name,
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )

@@ -1,0 +1,37 @@
+// Playback of granted footage: hls.js (vendored) plays the grant's playlist. Each
+// segment it fetches goes through the enforcement point and is written to the ledger.
+"use strict";
+(function () {
+  const video = document.getElementById("player");
+  const status = document.getElementById("player-status");
+  if (!video) return;
+  const say = (text, bad) => {
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("error", Boolean(bad));
+  };
+  const source = video.dataset.src;
+  const start = () => {
+    const played = video.play();
+    if (played && played.catch) played.catch(() => {});
+  };
+  video.addEventListener("playing", () => say(""));
+  if (window.Hls && window.Hls.isSupported()) {
+    const hls = new window.Hls({ enableWorker: true, lowLatencyMode: false });
+    window.oversightHls = hls; // for the browser tests
+    hls.on(window.Hls.Events.MANIFEST_PARSED, start);
+    hls.on(window.Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal) return;
+      const code = data.response && data.response.code ? ` (HTTP ${data.response.code})` : "";
+      say(`${video.dataset.error} ${data.details}${code}`, true);
+      hls.destroy();
+    });
+    hls.loadSource(source);
+    hls.attachMedia(video);
+  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = source;
+    video.addEventListener("loadedmetadata", start);
+  } else {
+    say(video.dataset.unsupported, true);
+  }
+})();
