@@ -29,6 +29,42 @@ def required_aware(value: datetime, name: str) -> datetime:
     return checked
 
 
+class ErrorOut(BaseModel):
+    """Every refusal: a one-line message, and the rule and article when a rule refused."""
+
+    error: str
+    rule: str | None
+    article: str | None
+
+
+# Documented on every API router, so clients (and the schema fuzzer) know the shape.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Invalid input"},
+    401: {"model": ErrorOut, "description": "Not logged in"},
+    403: {"model": ErrorOut, "description": "The caller's roles do not allow this"},
+    404: {"model": ErrorOut, "description": "No such object"},
+    405: {"model": ErrorOut, "description": "Method not allowed"},
+    409: {"model": ErrorOut, "description": "Already exists"},
+    422: {"model": ErrorOut, "description": "Refused by a rule (with article) or malformed"},
+}
+
+
+def non_json(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """Responses of a route whose success is ``media_type`` (HTML, CSV, text): its
+    errors are still JSON, and the schema must say so."""
+    ref = {"$ref": "#/components/schemas/ErrorOut"}
+    out: dict[int | str, dict[str, Any]] = {
+        200: {"content": {media_type: {"schema": {"type": "string"}}}}
+    }
+    for status, doc in ERRORS.items():
+        # No "model" here: FastAPI would file it under the route's own media type too.
+        out[status] = {
+            "description": doc["description"],
+            "content": {"application/json": {"schema": ref}},
+        }
+    return out
+
+
 class Done(BaseModel):
     """An action that returns nothing but its confirmation."""
 

@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ID_PATTERN, MAX_ID, required_aware
+from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, required_aware
 from oversight.api.security import Caller, need
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
 from oversight.services.access import GrantRec, RequestRec
 
-router = APIRouter(tags=["access"])
+router = APIRouter(tags=["access"], responses=ERRORS)
 Anyone = Annotated[Caller, Depends(need(*roles.ANYONE))]
 Reader = Annotated[Caller, Depends(need(*roles.CUSTODIANS, "auditor"))]
 Decider = Annotated[Caller, Depends(need(*roles.CUSTODIANS))]

@@ -14,11 +14,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from oversight.api import roles
-from oversight.api.schemas import aware
+from oversight.api.schemas import ERRORS, aware, non_json
 from oversight.api.security import Caller, need
 from oversight.services import audit as svc
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.AUDIT_READERS))]
 CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
 PersonQuery = Annotated[str | None, Query(max_length=64, description="Only this user id")]
@@ -80,7 +80,7 @@ def _cell(value: object) -> str:
     "/audit.csv",
     response_class=Response,
     summary="The audit register as a CSV download (header row first)",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=non_json("text/csv"),
 )
 def log_csv(
     caller: Reader,

@@ -10,13 +10,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ID_PATTERN, ComplianceOut
+from oversight.api.schemas import ERRORS, ID_PATTERN, ComplianceOut, non_json
 from oversight.api.security import Caller, need
 from oversight.domain.model import FilingRec
 from oversight.services import compliance, filing_form
 from oversight.services import registry as svc
 
-router = APIRouter(tags=["filing"])
+router = APIRouter(tags=["filing"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 Registrar = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
 
@@ -97,7 +97,7 @@ def record(body: NewFiling, caller: Registrar) -> FilingRec:
     "/cameras/{camera_id}/filing-form",
     response_class=HTMLResponse,
     summary="The printable filing form of the camera's site (HTML)",
-    responses={200: {"content": {"text/html": {}}}},
+    responses=non_json("text/html"),
 )
 def form(camera_id: str, caller: Reader) -> HTMLResponse:
     rec, _, _ = svc.get_camera(caller.system, camera_id)

@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from oversight.api import roles
+from oversight.api.schemas import ERRORS, non_json
 from oversight.api.security import Caller, need
 from oversight.errors import NotFound
 from oversight.ledger import keys, leaves, proof
@@ -19,11 +20,10 @@ from oversight.ledger.log import StoredCheckpoint
 from oversight.services import verify as svc
 from oversight.services.verify import RunRec
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+router = APIRouter(prefix="/ledger", tags=["ledger"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 Verifier = Annotated[Caller, Depends(need("admin", "auditor"))]
 Index = Annotated[int, Path(ge=0, le=2**62)]
-TEXT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}}}}
 
 
 class CheckpointOut(BaseModel):
@@ -80,7 +80,7 @@ class VerifyOut(BaseModel):
     "/pubkey",
     response_class=PlainTextResponse,
     summary="The verifier key that checks this log's checkpoints (give it to inspectors)",
-    responses=TEXT,
+    responses=non_json("text/plain"),
 )
 def pubkey(caller: Reader) -> PlainTextResponse:
     return PlainTextResponse(keys.verifier_key(caller.system.settings.keys_dir) + "\n")
@@ -90,7 +90,7 @@ def pubkey(caller: Reader) -> PlainTextResponse:
     "/checkpoint",
     response_class=PlainTextResponse,
     summary="The latest signed checkpoint (C2SP tlog-checkpoint)",
-    responses=TEXT,
+    responses=non_json("text/plain"),
 )
 def checkpoint(caller: Reader) -> PlainTextResponse:
     with caller.system.sessions() as session:

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from oversight.api import roles
-from oversight.api.schemas import PersonOut, TrainingOut
+from oversight.api.schemas import ERRORS, PersonOut, TrainingOut
 from oversight.api.security import Caller, need
 from oversight.services import people as svc
 
-router = APIRouter(tags=["people"])
+router = APIRouter(tags=["people"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.PEOPLE_READERS))]
 
 

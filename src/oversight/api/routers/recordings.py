@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from oversight.api import roles
-from oversight.api.schemas import CoverageOut, aware, required_aware
+from oversight.api.schemas import ERRORS, CoverageOut, aware, required_aware
 from oversight.api.security import Caller, need
 from oversight.services import coverage as cov
 from oversight.services import recording as svc
 from oversight.services.recording import GapRec, SegmentRec, StatusRec
 
-router = APIRouter(tags=["recordings"])
+router = APIRouter(tags=["recordings"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
 From = Annotated[datetime | None, Query(alias="from", description="ISO 8601 with time zone")]

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ID_PATTERN, MAX_ID
+from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID
 from oversight.api.security import Caller, need
 from oversight.domain.model import CameraRec, ObstructionRec, Org, SiteRec
 from oversight.services import registry as svc
 from oversight.services.redact import redact_url
 
-router = APIRouter(tags=["registry"])
+router = APIRouter(tags=["registry"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 Registrar = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ID_PATTERN, MAX_ID, Done, aware, required_aware
+from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Done, aware, required_aware
 from oversight.api.security import Caller, need
 from oversight.db import models as m
 from oversight.domain.retention import Decision
 from oversight.services import retention as svc
 
-router = APIRouter(tags=["retention"])
+router = APIRouter(tags=["retention"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 # Keep-for is recorder configuration; marks, holds and deletions decide about footage.
 Configurer = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
