@@ -201,3 +201,25 @@ def test_footage_kept_past_a_pack_ceiling_is_a_finding_until_purged(
     assert "3 segments" in str(finding["message"])
     env.ok("retention", "run")
     assert ceiling_findings() == []
+
+
+def test_the_planner_reads_instants_to_the_microsecond_on_both_databases(
+    system: bootstrap.System, tmp_path: Path
+) -> None:
+    # The database computes the epoch seconds (services.retention._epoch_sql); nothing of
+    # a stored instant may be lost on the way, fractions of a second included.
+    from tests.recorder.helpers import add_camera
+
+    add_camera(system, "cam1", "rtsp://127.0.0.1/cam1")
+    start = datetime(2026, 3, 1, 7, 59, 58, 123457, tzinfo=UTC)
+    ends = [start + timedelta(seconds=59, microseconds=876543), start + timedelta(minutes=2)]
+    for n, end in enumerate(ends):
+        path = tmp_path / f"{n}.mp4"
+        path.write_bytes(os.urandom(256))
+        seal_file(system, camera="cam1", path=path, start=start + timedelta(minutes=n), end=end)
+    with system.sessions() as session:
+        infos = retention._live_segments(session)
+    assert [(i.start, i.end) for i in infos] == [
+        (start, ends[0]),
+        (start + timedelta(minutes=1), ends[1]),
+    ]

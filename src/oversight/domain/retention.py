@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from oversight.errors import InvalidInput, RuleViolation
 from oversight.rules.layering import Bound, PackSet
@@ -37,10 +38,10 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentInfo:
+class SegmentInfo(NamedTuple):
     """A live segment. Times are POSIX seconds: planning a million segments must not
-    build a million datetimes; ``of`` and the properties convert."""
+    build a million datetimes; ``of`` and the properties convert. A NamedTuple, not a
+    frozen dataclass: built a million times per plan, at a third of the cost."""
 
     id: int
     camera: str
@@ -95,8 +96,7 @@ class KeepFor:
         return self.cameras.get(camera, self.deployment)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     segment: SegmentInfo
     retention_class: str
     floor: Bound
@@ -210,6 +210,7 @@ def plan(
             )
     ceiling = _has_ceiling(packs, now)
     floors: dict[tuple[str, int], Bound] = {}
+    kept: dict[str, int] = {}
     decisions = []
     for seg in segments:
         camera_marks = marks_of.get(seg.camera)
@@ -225,7 +226,10 @@ def plan(
         floor = floors.get(key)
         if floor is None:
             floor = floors[key] = floor_for(packs, retention_class, seg.end)
-        keep_days = max(floor.days, keep_for.days(seg.camera) or 0)
+        configured = kept.get(seg.camera)
+        if configured is None:
+            configured = kept[seg.camera] = keep_for.days(seg.camera) or 0
+        keep_days = floor.days if floor.days > configured else configured
         past = now_ts >= seg.end_ts + keep_days * _DAY
         expired = past and not held
         decisions.append(

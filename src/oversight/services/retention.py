@@ -285,36 +285,44 @@ def _inputs(
     return marks, holds, keep
 
 
-_EPOCH_NAIVE = datetime(1970, 1, 1)
-
-
-def _epoch(value: Any) -> float:
-    # Raw rows: SQLite gives naive UTC text, PostgreSQL aware datetimes (db/types.py).
-    if isinstance(value, str):
-        return (datetime.fromisoformat(value) - _EPOCH_NAIVE).total_seconds()
-    assert isinstance(value, datetime)
-    return value.timestamp()
+def _epoch_sql(dialect: str, column: str) -> str:
+    """POSIX seconds of a stored instant, computed by the database: a million
+    ``datetime`` parses in Python cost more than the whole plan. SQLite keeps naive UTC
+    text ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (db/types.py): whole seconds from strftime
+    plus the fraction as written, so no precision is lost to julianday's doubles."""
+    if dialect == "sqlite":
+        return (
+            f"CAST(strftime('%s', {column}) AS INTEGER) "
+            f"+ COALESCE(CAST(substr({column}, 20) AS REAL), 0)"
+        )
+    return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
 
 
 def _live_segments(session: Session, ids: Sequence[int] | None = None) -> list[domain.SegmentInfo]:
-    """Live segments, read through the DBAPI: a million rows through the ORM's type
-    processing cost more than planning them."""
+    """Live segments, read through the DBAPI cursor: a million rows through the ORM's
+    type processing cost more than planning them."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     where = "deleted_at IS NULL"
     params: tuple[Any, ...] = ()
-    conn = session.connection()
     if ids is not None:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         where += f" AND id IN ({', '.join([mark] * len(ids))})"
         params = tuple(ids)
-    rows = conn.exec_driver_sql(
-        "SELECT id, camera_id, start_at, end_at, bytes FROM segments "  # noqa: S608
-        f"WHERE {where} ORDER BY id",  # only placeholders are interpolated
-        params,
-    )
-    return [
-        domain.SegmentInfo(i, camera, _epoch(start), _epoch(end), size)
-        for i, camera, start, end, size in rows
-    ]
+    # Most segments are live: a table scan beats the (deleted_at, ...) index here.
+    table = "segments NOT INDEXED" if dialect == "sqlite" and ids is None else "segments"
+    sql = (
+        f"SELECT id, camera_id, {_epoch_sql(dialect, 'start_at')}, "  # noqa: S608
+        f"{_epoch_sql(dialect, 'end_at')}, bytes FROM {table} WHERE {where} ORDER BY id"
+    )  # only column names and placeholders are interpolated
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    make = domain.SegmentInfo._make
+    return [make(row) for row in rows]
 
 
 def make_plan(system: System, at: datetime | None = None) -> domain.Plan:
