@@ -3,7 +3,6 @@ integrity check an admin or auditor runs from the page (recorded, shown after)."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from oversight.ledger import keys
@@ -48,7 +47,6 @@ def test_a_missing_segment_shows_as_a_failed_check(web: Web, tmp_path: Path) -> 
     store = web.system.store
     assert isinstance(store, LocalStore)
     target = store.path(sealed[0].storage_key)
-    os.chmod(target, 0o600)
     target.unlink()
     client = web.console("boss")
     assert client.submit("/ledger/verify").status_code == 303
