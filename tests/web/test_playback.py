@@ -200,7 +200,7 @@ def test_the_custodian_cannot_be_their_own_witness(web: Web, tmp_path: Path) -> 
 def test_footage_the_browser_cannot_decode_says_so_and_offers_the_export(
     web: Web, tmp_path: Path, name: str, clip: dict[str, str], codec: tuple[str, ...]
 ) -> None:
-    seal_clip(web, tmp_path, "cam3", name, **clip)
+    seg = seal_clip(web, tmp_path, "cam3", name, **clip)
     request_id, grant = approved_grant(web, camera="cam3")
     cust = web.console("cust")
     assert open_execution(cust, grant).status_code == 303
@@ -210,3 +210,8 @@ def test_footage_the_browser_cannot_decode_says_so_and_offers_the_export(
     assert "decodes H.264 in MP4 only" in page.text
     assert re.search(r'id="codec">([^<]+)<', page.text).group(1) in codec  # type: ignore[union-attr]
     assert f'href="/access/{request_id}#export-form" id="export-instead"' in page.text
+    if name.endswith(".mkv"):  # not MP4: refused before anything is released
+        before = len(access_leaves(web))
+        reply = cust.get(f"/play/{grant}/seg/{seg.id}/init.mp4", headers={"accept-language": "en"})
+        assert reply.status_code == 400 and "export it instead" in reply.text
+        assert len(access_leaves(web)) == before
