@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from oversight.api import roles
 from oversight.api.security import Caller, need
+from oversight.rules.schema import Severity
 from oversight.services import compliance, reports
 from oversight.web.console.filing import printable
 from oversight.web.forms import optional_date
@@ -19,7 +20,7 @@ from oversight.web.render import page
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 DayParam = Annotated[str, Query(alias="at", max_length=10)]
-SEVERITIES = ("critical", "major", "minor", "info")
+SEVERITIES: tuple[Severity, ...] = ("critical", "major", "minor", "info")
 
 
 @router.get("/compliance")
