@@ -1,0 +1,92 @@
+"""Recordings: camera status, sealed segments (metadata only: footage itself is reached
+only through a grant, on the access pages) and gaps, filtered by camera and local
+dates; and one camera's page with its 7-day coverage timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from oversight.api import roles
+from oversight.api.security import Caller, need
+from oversight.bootstrap import System
+from oversight.services import recording, registry
+from oversight.services.redact import redact_url
+from oversight.web.console.dashboard import timeline_labels, timelines
+from oversight.web.forms import day_range, optional_date, size_text, text
+from oversight.web.render import page
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+SHOWN = 200  # newest segments listed; the API pages through all of them
+WEEK = timedelta(days=7)
+
+
+def _gaps(
+    system: System, camera: str | None, start: datetime, end: datetime
+) -> list[recording.GapRec]:
+    found = recording.list_gaps(system, camera)
+    return [g for g in found if g.end > start and g.start < end]
+
+
+@router.get("/recordings")
+def recordings_page(
+    request: Request,
+    caller: Reader,
+    camera: Annotated[str, Query(max_length=64)] = "",
+    start: Annotated[str, Query(alias="from", max_length=10)] = "",
+    end: Annotated[str, Query(alias="to", max_length=10)] = "",
+) -> Response:
+    system = caller.system
+    chosen = text(camera)
+    first, last = optional_date(start, "from"), optional_date(end, "to")
+    lo, hi = day_range(system, first, last)
+    now = system.clock.now()
+    lo = lo or (now - timedelta(hours=24) if hi is None else hi - timedelta(hours=24))
+    hi = hi or now
+    segments = recording.list_segments(system, camera=chosen, start=lo, end=hi)
+    return page(
+        request,
+        caller,
+        "console/recordings.html",
+        statuses=recording.list_status(system),
+        cameras=[cam.id for cam, _ in registry.list_cameras(system)],
+        chosen=chosen,
+        first=first,
+        last=last,
+        lo=lo,
+        hi=hi,
+        total=len(segments),
+        segments=list(reversed(segments[-SHOWN:])),
+        shown=SHOWN,
+        gaps=_gaps(system, chosen, lo, hi),
+        size=size_text,
+    )
+
+
+@router.get("/recordings/{camera_id}")
+def camera_page(
+    request: Request, caller: Reader, camera_id: Annotated[str, Path(max_length=64)]
+) -> Response:
+    system = caller.system
+    camera, url, masks = registry.get_camera(system, camera_id)
+    now = system.clock.now()
+    [line] = timelines(system, [camera_id], WEEK, timeline_labels(request, caller))
+    segments = recording.list_segments(system, camera=camera_id, start=now - WEEK, end=now)
+    return page(
+        request,
+        caller,
+        "console/recording_camera.html",
+        camera=camera,
+        stream=redact_url(url),
+        masks=len(masks),
+        camera_status=recording.get_status(system, camera_id),
+        line=line,
+        gaps=list(reversed(_gaps(system, camera_id, now - WEEK, now))),
+        total=len(segments),
+        segments=list(reversed(segments[-50:])),
+        size=size_text,
+    )
