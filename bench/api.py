@@ -1,0 +1,289 @@
+"""API benchmarks (issue 7), each printed beside its baseline, measured in one run.
+
+1. Coverage timeline: one camera, 30 days of 60 s segments (43,200 rows inserted
+   directly into a fresh SQLite deployment made by ``oversight init``), fetched through
+   ``GET /api/v1/cameras/{id}/coverage`` in process (the full ASGI app, auth included):
+   p50/p99 against a bare ``SELECT start_at, end_at FROM segments WHERE camera_id=?``
+   of the same rows. Target: p99 under 50 ms.
+2. Load: ``oversight serve`` in a subprocess on 127.0.0.1; an open-loop generator sends
+   --rate requests/s (default 200) of mixed read endpoints for --seconds (default 30),
+   at most --concurrency in flight (requests beyond that are counted as dropped, never
+   queued without bound). Reports the achieved rate and p50/p99, against the latency of
+   a trivial endpoint (a static file) measured the same way. Target: p99 under 100 ms.
+
+Figures are printed, never asserted. Usage:
+    python bench/api.py [--seconds 30] [--rate 200] [--repeats 200] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+
+from oversight import bootstrap
+from oversight.api.app import create_app
+from oversight.config import Settings
+from oversight.db import models as m
+from oversight.services import auth, people, registry
+
+DAYS = 30
+SEGMENT_S = 60
+PASSWORD = "bench password 12"  # noqa: S105 - a throwaway bench account
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def deployment(data_dir: Path) -> tuple[datetime, datetime]:
+    """A fresh deployment with one camera and 30 days of 60 s segments; the range."""
+    os.environ["OVERSIGHT_DATA_DIR"] = str(data_dir)
+    os.environ.pop("OVERSIGHT_DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-m", "oversight.cli.main", "init"], check=True, capture_output=True
+    )
+    system = bootstrap.build(Settings())
+    try:
+        boss = people.add_user(
+            system, None, user_id="boss", name="Boss", roles=["admin"], id_doc="BOSS0001",
+            password=PASSWORD,
+        )  # fmt: skip
+        people.record_training(
+            system, boss, user_id="boss", trained_on=date(2026, 1, 1),
+            valid_until=date(2030, 1, 1), topics=["skills", "confidentiality"],
+        )  # fmt: skip
+        registry.add_org(system, org_id="acme", name="Acme", kind="owner")
+        registry.add_site(system, site_id="s1", name="Site 1", category="school", owner_id="acme")
+        end = datetime.now(UTC).replace(second=0, microsecond=0)
+        start = end - timedelta(days=DAYS)
+        registry.add_camera(
+            system, camera_id="cam1", site_id="s1", placement="general", coverage="entrance",
+            stream_url="rtsp://127.0.0.1:8554/cam1",
+            commissioned=system.packs.local_date(start) - timedelta(days=1),
+        )  # fmt: skip
+        count = DAYS * 86400 // SEGMENT_S
+        rows = [
+            {
+                "camera_id": "cam1",
+                "seq": i + 1,
+                "start_at": start + timedelta(seconds=i * SEGMENT_S),
+                "end_at": start + timedelta(seconds=(i + 1) * SEGMENT_S),
+                "size_bytes": 1_500_000,
+                "sha256": f"{i:064x}",
+                "prev_sha256": None,
+                "storage_key": f"cam1/{i:08d}.mp4",
+                "leaf_index": i,
+            }
+            for i in range(count)
+        ]
+        # Bench data straight into the index (no ledger leaves: not what is measured).
+        with system.sessions.begin() as s:
+            s.execute(m.Segment.__table__.insert(), [_columns(r) for r in rows])
+    finally:
+        system.close()
+    return start, end
+
+
+def _columns(row: dict[str, object]) -> dict[str, object]:
+    out = dict(row)
+    out["bytes"] = out.pop("size_bytes")
+    return out
+
+
+def timed(fn: Callable[[], object], repeats: int) -> list[float]:
+    fn()  # warm caches and connections
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def bench_coverage(start: datetime, end: datetime, repeats: int) -> None:
+    system = bootstrap.build(Settings())
+    try:
+        app = create_app(system)
+        token, _ = auth.login(system, "boss", PASSWORD)
+        client = TestClient(app)
+        client.headers["Authorization"] = f"Bearer {token}"
+        params = {"from": start.isoformat(), "to": end.isoformat()}
+
+        def api() -> None:
+            reply = client.get("/api/v1/cameras/cam1/coverage", params=params)
+            assert reply.status_code == 200, reply.text
+
+        first = client.get("/api/v1/cameras/cam1/coverage", params=params).json()
+
+        def bare() -> None:
+            with system.engine.connect() as conn:
+                conn.exec_driver_sql(
+                    "SELECT start_at, end_at FROM segments WHERE camera_id=?", ("cam1",)
+                ).fetchall()
+
+        api_t, bare_t = timed(api, repeats), timed(bare, repeats)
+    finally:
+        system.close()
+    print(
+        f"1. coverage, 1 camera x {DAYS} days of {SEGMENT_S} s segments "
+        f"({first['segments']} rows -> {len(first['recorded'])} recorded span(s)), "
+        f"{repeats} requests:"
+    )
+    print(f"   API     p50 {ms(percentile(api_t, 50))}  p99 {ms(percentile(api_t, 99))}")
+    print(f"   bare    p50 {ms(percentile(bare_t, 50))}  p99 {ms(percentile(bare_t, 99))}")
+    ratio = percentile(api_t, 50) / percentile(bare_t, 50)
+    print(f"   ratio API/bare (p50) {ratio:.2f}x   target: API p99 < 50 ms")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def serve(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oversight.cli.main", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"serve exited: {err}") from None
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("serve did not start in 30 s")
+
+
+async def load(
+    base: str, paths: list[str], token: str | None, rate: float, seconds: float, concurrency: int
+) -> tuple[list[float], int, int, float]:
+    """Open loop: request k is sent at t0 + k/rate whatever happened before; at most
+    ``concurrency`` in flight. Returns (latencies, errors, dropped, elapsed)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors = dropped = 0
+    in_flight = 0
+
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=10) as c:
+
+        async def one(path: str) -> None:
+            nonlocal errors, in_flight
+            t0 = time.perf_counter()
+            try:
+                reply = await c.get(path)
+                if reply.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            else:
+                latencies.append(time.perf_counter() - t0)
+            finally:
+                in_flight -= 1
+
+        tasks = []
+        total = int(rate * seconds)
+        start = time.perf_counter()
+        for k in range(total):
+            due = start + k / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if in_flight >= concurrency:
+                dropped += 1
+                continue
+            in_flight += 1
+            tasks.append(asyncio.create_task(one(paths[k % len(paths)])))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return latencies, errors, dropped, elapsed
+
+
+def bench_load(end: datetime, rate: float, seconds: float, concurrency: int) -> None:
+    system = bootstrap.build(Settings())
+    try:
+        token, _ = auth.login(system, "boss", PASSWORD)
+    finally:
+        system.close()
+    day = (end - timedelta(days=1)).isoformat().replace("+", "%2B")
+    to = end.isoformat().replace("+", "%2B")
+    mixed = [
+        "/api/v1/cameras",
+        "/api/v1/status",
+        f"/api/v1/cameras/cam1/coverage?from={day}&to={to}",
+        f"/api/v1/segments?camera=cam1&from={day}&to={to}&limit=50",
+        "/api/v1/gaps",
+        "/api/v1/retention",
+        "/api/v1/ledger/checkpoint",
+        "/api/v1/ledger/verify",
+        "/api/v1/session",
+        "/api/v1/cameras/cam1",
+    ]
+    port = free_port()
+    proc = serve(port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        trivial = asyncio.run(
+            load(base, ["/static/app.css"], None, rate, min(seconds, 10), concurrency)
+        )
+        mixed_r = asyncio.run(load(base, mixed, token, rate, seconds, concurrency))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(
+        f"2. load: {rate:.0f} req/s offered for {seconds:.0f} s over {len(mixed)} read "
+        f"endpoints (at most {concurrency} in flight), one `oversight serve` process:"
+    )
+    for name, (lat, errors, dropped, elapsed) in (("mixed", mixed_r), ("trivial", trivial)):
+        achieved = len(lat) / elapsed
+        print(
+            f"   {name:<8} achieved {achieved:6.1f} req/s  p50 {ms(percentile(lat, 50))}  "
+            f"p99 {ms(percentile(lat, 99))}  errors {errors}  dropped {dropped}"
+        )
+    ratio = percentile(mixed_r[0], 99) / percentile(trivial[0], 99)
+    print(
+        f"   ratio mixed/trivial (p99) {ratio:.2f}x   trivial = GET /static/app.css   "
+        "target: mixed p99 < 100 ms at 200 req/s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="oversight-bench-api-") as tmp:
+        start, end = deployment(Path(tmp) / "var")
+        bench_coverage(start, end, args.repeats)
+        bench_load(end, args.rate, args.seconds, args.concurrency)
+
+
+if __name__ == "__main__":
+    main()
