@@ -307,8 +307,9 @@ def list_segments(
     camera: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    limit: int | None = None,
 ) -> list[SegmentRec]:
-    """Sealed segments overlapping [start, end), oldest first."""
+    """Sealed segments overlapping [start, end), oldest first (at most ``limit``)."""
     filters: list[Any] = []
     if camera is not None:
         filters.append(m.Segment.camera_id == camera)
@@ -322,7 +323,10 @@ def list_segments(
         if camera is not None and s.get(m.Camera, camera) is None:
             raise NotFound(f"camera {camera!r} does not exist")
         rows = s.scalars(
-            select(m.Segment).where(*filters).order_by(m.Segment.start_at, m.Segment.id)
+            select(m.Segment)
+            .where(*filters)
+            .order_by(m.Segment.start_at, m.Segment.id)
+            .limit(limit)
         )
         return [
             SegmentRec(

@@ -34,10 +34,9 @@ def segments(
     end: To = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[SegmentRec]:
-    found = svc.list_segments(
-        caller.system, camera=camera, start=aware(start, "from"), end=aware(end, "to")
+    return svc.list_segments(
+        caller.system, camera=camera, start=aware(start, "from"), end=aware(end, "to"), limit=limit
     )
-    return found[:limit]
 
 
 @router.get("/gaps", response_model=list[GapRec], summary="Recorded gaps in coverage")
