@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from oversight.services import recording, verify
+from oversight.web.console.dashboard import CameraLine
 from tests.web.api_data import sealed_camera
 from tests.web.conftest import Web
 
@@ -56,3 +57,17 @@ def test_an_empty_deployment_says_so(web: Web) -> None:
 def test_the_fragment_needs_a_login(web: Web) -> None:
     reply = web.client().get("/fragments/camera-status")
     assert reply.status_code in (303, 401)
+
+
+def test_a_stopped_camera_still_has_its_timeline(web: Web, tmp_path: Path) -> None:
+    sealed = sealed_camera(web.system, tmp_path, count=1)
+    recording.set_status(web.system, "cam1", state="stopped", since=sealed[0].end)
+    html = web.console("op").get("/?lang=en").text
+    assert 'id="timeline-cam1"' in html and ">stopped<" in html
+    assert "&lt;0.1% recorded" in html  # one minute of a day is not "0.0%"
+
+
+def test_a_sliver_of_coverage_is_not_rounded_to_nothing() -> None:
+    assert CameraLine("c", 0.00001, "").percent == "<0.1"
+    assert CameraLine("c", 0.0, "").percent == "0.0"
+    assert CameraLine("c", 0.5, "").percent == "50.0"

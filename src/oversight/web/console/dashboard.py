@@ -30,6 +30,12 @@ class CameraLine:
     fraction: float
     svg: str
 
+    @property
+    def percent(self) -> str:
+        """Share recorded, without calling a few seconds in a week "0.0"."""
+        pct = self.fraction * 100
+        return "<0.1" if 0 < pct < 0.1 else f"{pct:.1f}"
+
 
 def timelines(
     system: System, cameras: list[str], span: timedelta, labels: dict[str, str]
@@ -56,7 +62,7 @@ def timeline_labels(request: Request, caller: Caller) -> dict[str, str]:
 def dashboard(request: Request, caller: Anyone) -> Response:
     system = caller.system
     statuses = recording.list_status(system)
-    live = [s.camera for s in statuses if s.state != "stopped"]
+    cameras = [s.camera for s in statuses]
     with system.sessions() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
     findings = None
@@ -67,7 +73,7 @@ def dashboard(request: Request, caller: Anyone) -> Response:
         caller,
         "console/dashboard.html",
         statuses=statuses,
-        lines=timelines(system, live, DAY, timeline_labels(request, caller)),
+        lines=timelines(system, cameras, DAY, timeline_labels(request, caller)),
         capacity=capacity.measure(system),
         findings=findings,
         checkpoint=checkpoint,

@@ -16,8 +16,9 @@ from oversight.bootstrap import System
 from oversight.services import recording, registry
 from oversight.services.redact import redact_url
 from oversight.web.console.dashboard import timeline_labels, timelines
+from oversight.web.console.registry import vocabularies
 from oversight.web.forms import day_range, optional_date, size_text, text
-from oversight.web.render import page
+from oversight.web.render import language, page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
@@ -83,6 +84,7 @@ def camera_page(
         camera=camera,
         stream=redact_url(url),
         masks=len(masks),
+        vocab=vocabularies(system, language(request)),
         camera_status=recording.get_status(system, camera_id),
         line=line,
         gaps=list(reversed(_gaps(system, camera_id, now - WEEK, now))),
