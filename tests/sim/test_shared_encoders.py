@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from oversight.errors import InvalidInput
-from oversight.sim.cameras import EncoderSpec, SimulatedCameraSet, describe_status
+from oversight.sim.cameras import (
+    EncoderSpec,
+    SimulatedCamera,
+    SimulatedCameraSet,
+    describe_status,
+    mask_png,
+)
 from oversight.sim.rtsp_relay import RelayThread
 from tests.sim.helpers import probe, read, reader_argv, stream, wait_for
 
@@ -85,3 +91,51 @@ def test_set_arguments() -> None:
         SimulatedCameraSet(0)
     with pytest.raises(InvalidInput, match="3 encoders for 2 cameras"):
         SimulatedCameraSet(2, encoders=3)
+
+
+def _mean_luma(url: str, seconds: float) -> list[float]:
+    """Mean brightness of each frame a real ffmpeg reads from ``url`` for ``seconds``."""
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-rtsp_transport", "tcp"]
+    argv += ["-i", url, "-t", str(seconds), "-vf", "scale=32:18", "-pix_fmt", "gray"]
+    done = subprocess.run(
+        [*argv, "-f", "rawvideo", "-"], capture_output=True, timeout=seconds + 15, check=True
+    )
+    size = 32 * 18
+    data = done.stdout
+    return [sum(data[i : i + size]) / size for i in range(0, len(data) - size + 1, size)]
+
+
+def test_a_mask_png_is_one_colour_rgba() -> None:
+    import zlib
+
+    png = mask_png(4, 2, opaque=True)
+    assert (
+        png.startswith(b"\x89PNG\r\n\x1a\n") and b"IHDR" in png and png.endswith(b"IEND\xaeB`\x82")
+    )
+    idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
+    assert zlib.decompress(idat) == (b"\x00" + b"\x00\x00\x00\xff" * 4) * 2
+
+
+@pytest.mark.ffmpeg
+def test_a_switchable_camera_is_covered_and_uncovered_while_it_streams(
+    tmp_path: Path,
+) -> None:
+    spec = EncoderSpec(**SMALL, switchable=True)
+    with SimulatedCameraSet(1, encoders=[spec], log_dir=tmp_path) as cams:
+        feed = cams[0]
+        pid = feed.encoder.pid
+        assert min(_mean_luma(feed.url, 1.5)) > 40  # the test pattern
+        # A new reader starts at the relay's last keyframe (up to a GOP, 2 s, in the
+        # past) and the encoder buffers about a second: judge the last frames read.
+        feed.cover()
+        dark = _mean_luma(feed.url, 4)
+        assert max(dark[-5:]) < 25, dark  # black but for the burnt-in clock
+        feed.cover(False)
+        light = _mean_luma(feed.url, 4)
+        assert min(light[-5:]) > 40, light
+        assert feed.encoder.pid == pid  # no restart: the same encoder all along
+
+
+def test_only_a_switchable_camera_can_be_covered() -> None:
+    with pytest.raises(InvalidInput, match="not started switchable"):
+        SimulatedCamera("rtsp://127.0.0.1:9/x").cover()

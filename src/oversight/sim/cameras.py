@@ -18,10 +18,14 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import shutil
 import signal
 import socket
+import struct
 import subprocess
+import tempfile
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,6 +58,25 @@ OVERLAY = (
 _LABEL = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # nothing drawtext would interpret
 # A lens covered by a hand or paint: all black (the camera's own clock stays on top).
 COVERED = "drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill"
+
+
+def mask_png(width: int, height: int, *, opaque: bool) -> bytes:
+    """An RGBA PNG of one colour: transparent (the lens is clear) or opaque black
+    (covered). Written by hand: the simulator needs no imaging library for this."""
+    pixel = b"\x00\x00\x00\xff" if opaque else b"\x00\x00\x00\x00"
+    raw = (b"\x00" + pixel * width) * height  # filter byte 0 per row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def video_filters(
@@ -104,15 +127,27 @@ def camera_argv(
     picture: Picture = "normal",
     label: str | None = None,
     bitrate_kbps: int | None = 2000,
+    mask: Path | None = None,
 ) -> list[str]:
-    """The ffmpeg command line of one simulated camera (pure, so it is testable)."""
+    """The ffmpeg command line of one simulated camera (pure, so it is testable).
+
+    ``mask`` is a PNG laid over the picture and re-read on every frame (image2 with
+    ``-loop 1``): replacing the file covers or uncovers the lens while the stream runs,
+    without a restart, as a hand or a bag over a real camera would."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning"]
     argv += ["-re", "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}"]
+    if mask is not None:
+        argv += ["-f", "image2", "-loop", "1", "-framerate", str(fps), "-i", str(mask)]
     if audio is not None:
         rate = 48000 if audio == "aac" else 8000
         argv += ["-re", "-f", "lavfi", "-i", f"sine=frequency=1000:sample_rate={rate}"]
     filters = video_filters(picture, width, height, overlay=overlay, label=label)
-    if filters:
+    if mask is not None:
+        chain = ",".join(["[0:v][1:v]overlay=eof_action=repeat:format=auto", *filters])
+        argv += ["-filter_complex", f"{chain}[v]", "-map", "[v]"]
+        if audio is not None:
+            argv += ["-map", "2:a"]
+    elif filters:
         argv += ["-vf", ",".join(filters)]
     # A keyframe every 2 s and no B-frames, as IP cameras are usually set up.
     argv += ["-c:v", _ENCODERS[codec], "-preset", "ultrafast", "-tune", "zerolatency"]
@@ -172,6 +207,7 @@ class SimulatedCamera:
         picture: Picture = "normal",
         label: str | None = None,
         bitrate_kbps: int | None = 2000,
+        switchable: bool = False,
     ) -> None:
         if codec not in _ENCODERS or (audio is not None and audio not in _AUDIO):
             raise InvalidInput(f"unsupported simulated camera codec {codec!r} / audio {audio!r}")
@@ -187,6 +223,27 @@ class SimulatedCamera:
         self._start_timeout = start_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._paused = False
+        self._mask_dir = Path(tempfile.mkdtemp(prefix="oversight-sim-")) if switchable else None
+        self.covered = False
+        if self._mask_dir is not None:
+            self._write_mask(opaque=False)
+
+    @property
+    def mask(self) -> Path | None:
+        return self._mask_dir / "mask.png" if self._mask_dir is not None else None
+
+    def cover(self, on: bool = True) -> None:
+        """Cover (or uncover) the lens of a ``switchable`` camera while it streams."""
+        if self._mask_dir is None:
+            raise InvalidInput("this simulated camera was not started switchable")
+        self._write_mask(opaque=on)
+        self.covered = on
+
+    def _write_mask(self, *, opaque: bool) -> None:
+        assert self._mask_dir is not None
+        tmp = self._mask_dir / "mask.tmp"
+        tmp.write_bytes(mask_png(self._width, self._height, opaque=opaque))
+        tmp.replace(self._mask_dir / "mask.png")  # atomic: ffmpeg never reads half a file
 
     @property
     def url(self) -> str:
@@ -216,6 +273,7 @@ class SimulatedCamera:
             picture=self._picture,
             label=self._label,
             bitrate_kbps=self._bitrate,
+            mask=self.mask,
         )
 
     def start(self) -> SimulatedCamera:
@@ -278,6 +336,13 @@ class SimulatedCamera:
                 proc.wait()
         self._close()
 
+    def dispose(self) -> None:
+        """Stop, and remove the mask of a switchable camera (it cannot start again)."""
+        self.stop()
+        if self._mask_dir is not None:
+            shutil.rmtree(self._mask_dir, ignore_errors=True)
+            self._mask_dir = None
+
     def kill(self) -> None:
         """SIGKILL: the camera dies without a TEARDOWN, as on a power cut."""
         if self._proc is not None and self._proc.poll() is None:
@@ -307,7 +372,7 @@ class SimulatedCamera:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        self.dispose()
 
 
 @dataclass(frozen=True)
@@ -321,6 +386,7 @@ class EncoderSpec:
     audio: Audio | None = None
     picture: Picture = "normal"
     bitrate_kbps: int | None = 2000
+    switchable: bool = False  # can be covered and uncovered while it streams
 
 
 class CameraFeed:
@@ -350,6 +416,11 @@ class CameraFeed:
 
     def pause(self) -> None:
         self._relay.stall(self.name)
+
+    def cover(self, on: bool = True) -> None:
+        """Cover the lens (every camera of this camera's encoder; give a camera its own
+        encoder to cover it alone). The encoder must be switchable."""
+        self.encoder.cover(on)
 
     def resume(self) -> None:
         self._relay.unstall(self.name)
@@ -454,7 +525,7 @@ class SimulatedCameraSet:
 
     def stop(self) -> None:
         for encoder in self.encoders:
-            encoder.stop()
+            encoder.dispose()
         if not self._own_relay:  # a shared relay keeps running: leave it as we found it
             for camera in self.cameras:
                 self.relay.restore(camera.name)
