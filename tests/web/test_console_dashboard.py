@@ -29,7 +29,7 @@ def test_the_dashboard_shows_status_coverage_storage_and_ledger(web: Web, tmp_pa
     # One picture for cam1 with the three minutes recorded as one green span.
     svg = html[html.index('id="timeline-cam1"') :]
     assert len(re.findall(r'<rect class="recorded"', svg.split("</svg>")[0])) == 1
-    assert "days of footage" in html and " used" in html
+    assert "days of footage at the last day" in html and " used" in html
     assert 'id="findings"' in html and 'href="/compliance"' in html
     assert "Passed" in html
     assert re.search(r"\d+ leaves", html)
