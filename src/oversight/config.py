@@ -71,6 +71,29 @@ class Settings(BaseSettings):
         ),
     )
 
+    alarm_webhook_url: str | None = Field(
+        default=None,
+        description=(
+            "http(s) URL that receives an HTTP POST of each alarm's JSON when it is raised or "
+            "cleared; unset for none. Delivered in the background: never delays an alarm."
+        ),
+    )
+    alarm_webhook_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds before an alarm webhook delivery is given up (and logged).",
+    )
+
+    @field_validator("alarm_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^/\s]+", value.strip()):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.strip()
+
     @field_validator("store")
     @classmethod
     def _store_url(cls, value: str | None) -> str | None:

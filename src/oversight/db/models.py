@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -399,3 +401,139 @@ class VerifyRun(Base):
     sampled: Mapped[bool] = mapped_column(Boolean)
     problems: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     run_by: Mapped[str] = mapped_column(String(64))
+
+
+# ---- operations: alarms, maintenance, incidents (migration 0008) ----
+
+
+class Alarm(Base):
+    """A camera alarm (offline, covered, ...): at most one open per camera and kind.
+    Raising, clearing and acknowledging it are ``health`` ledger leaves."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        Index(
+            "uq_alarms_open",
+            "camera_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen: Mapped[int] = mapped_column(Integer, default=1)
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_leaf: Mapped[int | None] = mapped_column(BigInteger)
+    acked_by: Mapped[str | None] = mapped_column(String(64))
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ack_note: Mapped[str | None] = mapped_column(Text)
+    ack_leaf: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class InspectionSchedule(Base):
+    """How often a site or one camera is inspected (Art. 14(1)); ``scope`` is
+    ``site:ID`` or ``camera:ID``, one schedule each (the latest setting wins)."""
+
+    __tablename__ = "inspection_schedules"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"))
+    interval_days: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Inspection(Base):
+    """An inspection done: of a whole site (camera_id NULL) or of one camera."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"))
+    inspected_on: Mapped[date] = mapped_column(Date)
+    inspector: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class EmergencyProcedure(Base):
+    """An emergency-handling procedure on file for a site: text, or a document stored
+    write-once under DATA_DIR/documents/<sha256> like access documents."""
+
+    __tablename__ = "emergency_procedures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    adopted_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Repair(Base):
+    """A repair of a camera, optionally closing the loop on an alarm."""
+
+    __tablename__ = "repairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
+    repaired_on: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarms.id"))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class Incident(Base):
+    """A report of suspicious public-security information to the police (Art. 14(4)).
+    ``marks`` lists the retention marks that keep its footage for 2 years."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    cameras: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reported_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leaf_index: Mapped[int] = mapped_column(BigInteger)
+    marks: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class CameraHealth(Base):
+    """The health monitor's latest view of one camera's live stream (overwritten every
+    few seconds; alarms, not this row, are the record of what went wrong)."""
+
+    __tablename__ = "camera_health"
+
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # online | offline
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    fps: Mapped[float] = mapped_column(Float)
+    kbps: Mapped[float] = mapped_column(Float)
+    last_frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tamper: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reference: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,15 +13,26 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from oversight.domain import registry
+from oversight.domain.alarms import Alarm
 from oversight.domain.capacity import Capacity
 from oversight.domain.filing import filing_obligations
-from oversight.domain.model import RegistryState
+from oversight.domain.maintenance import (
+    InspectionDone,
+    Procedure,
+    Schedule,
+    default_interval,
+    interval_rules,
+    next_due,
+)
+from oversight.domain.model import CameraRec, RegistryState
 from oversight.domain.people import Person, training_gaps
 from oversight.domain.retention import Decision
 from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import (
+    AlarmOpenLimitRule,
     InstallerQualifiedRule,
     ObstructionRule,
+    ProcedureRequiredRule,
     RetentionCeilingRule,
     RetentionMinimumRule,
     Severity,
@@ -380,3 +391,151 @@ def training_findings(
             )
         )
     return out
+
+
+def alarm_findings(
+    alarms: Sequence[Alarm], state: RegistryState, packs: PackSet, moment: datetime
+) -> list[Finding]:
+    """Alarms open at ``moment`` for longer than an ``alarm_open_limit`` rule allows
+    for their kind (e.g. a camera offline or covered for more than a day)."""
+    day = packs.local_date(moment)
+    out = []
+    for alarm in alarms:
+        if not alarm.open_at(moment):
+            continue
+        cam = state.cameras.get(alarm.camera)
+        category = state.sites[cam.site_id].category if cam and cam.site_id in state.sites else None
+        cited: list[Cited] = []
+        limit: timedelta | None = None
+        for pack, rule in packs.rules(AlarmOpenLimitRule, day, category=category):
+            if alarm.kind not in rule.params.kinds:
+                continue
+            allowed = timedelta(hours=rule.params.max_open_hours)
+            if alarm.open_for(moment) > allowed:
+                cited.append(packs.cited(pack, rule))
+                limit = allowed if limit is None else min(limit, allowed)
+        if not cited or limit is None:
+            continue
+        hours = int(alarm.open_for(moment).total_seconds() // 3600)
+        ack = f", acknowledged by {alarm.acked_by}" if alarm.acked_by else ", not acknowledged"
+        out.append(
+            _finding(
+                cited[0],
+                f"camera:{alarm.camera}",
+                f"camera {alarm.camera}: {alarm.kind.replace('_', ' ')} alarm {alarm.id} open "
+                f"since {alarm.started_at.isoformat()} ({hours} h, more than the "
+                f"{int(limit.total_seconds() // 3600)} h allowed{ack}): {alarm.detail}",
+                "major",
+                since=packs.local_date(alarm.started_at + limit),
+                also=tuple(cited[1:]),
+            )
+        )
+    return out
+
+
+def maintenance_findings(
+    state: RegistryState,
+    schedules: Sequence[Schedule],
+    inspections: Sequence[InspectionDone],
+    procedures: Sequence[Procedure],
+    packs: PackSet,
+    at: date,
+) -> list[Finding]:
+    """Art. 14(1): overdue inspections (per schedule, or the packs' default interval for
+    a site with none), and sites with active cameras but no emergency procedure on file
+    once the packs' grace period has run out."""
+    out: list[Finding] = []
+    done = [i for i in inspections if i.on <= at]
+    for site in state.sites.values():
+        cams = [c for c in state.cameras.values() if c.site_id == site.id and c.active_on(at)]
+        if not cams:
+            continue
+        first = min(c.commissioned for c in cams)
+        out += _inspection_findings(site.id, site.category, cams, first, schedules, done, packs, at)
+        out += _procedure_findings(site.id, site.category, first, procedures, packs, at)
+    return out
+
+
+def _inspection_findings(
+    site: str,
+    category: str,
+    cams: Sequence[CameraRec],
+    first: date,
+    schedules: Sequence[Schedule],
+    done: Sequence[InspectionDone],
+    packs: PackSet,
+    at: date,
+) -> list[Finding]:
+    rules = interval_rules(packs, at, category)
+    if not rules:
+        return []
+    cited = [packs.cited(p, r) for p, r in rules]
+    active = {c.id for c in cams}
+    own = [
+        s
+        for s in schedules
+        if s.site == site and s.starts_on <= at and (s.camera is None or s.camera in active)
+    ]
+    dues = [next_due(s, done) for s in own]
+    if not any(s.camera is None for s in own):
+        days = default_interval(packs, at, category)
+        if days is not None:
+            pseudo = Schedule(f"site:{site}", site, None, days, first)
+            dues.append(next_due(pseudo, done, default=True))
+    out = []
+    for due in dues:
+        if not due.overdue_on(at):
+            continue
+        sched = due.schedule
+        what = f"camera {sched.camera}" if sched.camera else f"site {site}"
+        basis = (
+            f"no schedule on file: the packs' default of every {sched.interval_days} days "
+            f"from {sched.starts_on}"
+            if due.default
+            else f"scheduled every {sched.interval_days} days"
+        )
+        last = f"last inspected {due.last.on}" if due.last else "never inspected"
+        out.append(
+            _finding(
+                cited[0],
+                sched.scope,
+                f"the inspection of {what} was due on {due.due} ({basis}; {last})",
+                "major",
+                since=due.due + timedelta(days=1),
+                deadline=due.due,
+                also=tuple(cited[1:]),
+            )
+        )
+    return out
+
+
+def _procedure_findings(
+    site: str,
+    category: str,
+    first: date,
+    procedures: Sequence[Procedure],
+    packs: PackSet,
+    at: date,
+) -> list[Finding]:
+    if any(p.site == site and p.adopted_on <= at for p in procedures):
+        return []
+    rules = packs.rules(ProcedureRequiredRule, at, category=category)
+    if not rules:
+        return []
+    grace = min(r.params.grace_days for _, r in rules)
+    deadline = first + timedelta(days=grace)
+    if deadline >= at:
+        return []
+    cited = [packs.cited(p, r) for p, r in rules]
+    return [
+        _finding(
+            cited[0],
+            f"site:{site}",
+            f"site {site} has no emergency procedure on file (cameras since {first}; due by "
+            f"{deadline}): `oversight maintenance procedure --site {site} ...`",
+            "major",
+            since=deadline + timedelta(days=1),
+            deadline=deadline,
+            also=tuple(cited[1:]),
+        )
+    ]

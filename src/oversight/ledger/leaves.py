@@ -26,6 +26,8 @@ LEAF_TYPES = (
     "access",
     "retention",
     "person",
+    "health",
+    "operations",
 )
 _MAX_INT = 2**53 - 1
 
@@ -216,6 +218,33 @@ def person(
     """
     return _leaf(
         "person",
+        at,
+        {"actor": actor, "action": action, "subject": subject, "details": dict(details)},
+    )
+
+
+def health(
+    *, at: datetime, actor: str, action: str, subject: str, details: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A camera alarm: ``action`` is ``alarm.raise``, ``alarm.clear`` or ``alarm.ack``;
+    ``subject`` is ``alarm:ID``; ``details`` the camera, kind, times and (for an
+    acknowledgement) the note."""
+    return _leaf(
+        "health",
+        at,
+        {"actor": actor, "action": action, "subject": subject, "details": dict(details)},
+    )
+
+
+def operations(
+    *, at: datetime, actor: str, action: str, subject: str, details: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Maintenance and incident reports (Art. 14(1), 14(4)): ``action`` is
+    ``inspection.schedule``, ``inspection.record``, ``procedure.add``, ``repair.record``
+    or ``incident.report``; ``subject`` like ``site:ID``, ``camera:ID``, ``incident:ID``.
+    Only user ids go in ``details``, never names or identity-document numbers."""
+    return _leaf(
+        "operations",
         at,
         {"actor": actor, "action": action, "subject": subject, "details": dict(details)},
     )

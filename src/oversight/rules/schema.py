@@ -322,6 +322,66 @@ class IncidentReportRule(_RuleBase):
     kind: Literal["incident_report"]
 
 
+AlarmKind = Literal[
+    "offline",
+    "covered",
+    "defocused",
+    "moved",
+    "too_dark",
+    "overexposed",
+    "bitrate_collapse",
+    "framerate_collapse",
+]
+
+
+class AlarmOpenLimitParams(_Model):
+    # Alarm kinds this limit applies to (services/alarms.py KINDS).
+    kinds: list[AlarmKind] = Field(min_length=1)
+    max_open_hours: int = Field(ge=1)
+
+
+class AlarmOpenLimitRule(_RuleBase):
+    """A camera alarm (offline, covered, moved, ...) may stay open at most this long:
+    past it, the fault was not handled and the alarm becomes a finding."""
+
+    kind: Literal["alarm_open_limit"]
+    params: AlarmOpenLimitParams
+
+
+class InspectionIntervalParams(_Model):
+    # The operator sets each site's or camera's interval; a site with active cameras
+    # and no schedule is due this many days after its first camera was commissioned.
+    default_interval_days: int = Field(ge=1)
+    # The longest interval an operator may schedule.
+    max_interval_days: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InspectionIntervalParams:
+        if self.default_interval_days > self.max_interval_days:
+            raise ValueError("default_interval_days exceeds max_interval_days")
+        return self
+
+
+class InspectionIntervalRule(_RuleBase):
+    """Safety and maintenance inspections are done on schedule; an overdue one is a finding."""
+
+    kind: Literal["inspection_interval"]
+    params: InspectionIntervalParams
+
+
+class ProcedureRequiredParams(_Model):
+    # Days a site with active cameras has to put its procedure on file, counted from its
+    # first camera's commissioning.
+    grace_days: int = Field(default=0, ge=0)
+
+
+class ProcedureRequiredRule(_RuleBase):
+    """Each site with active cameras has an emergency-handling procedure on file."""
+
+    kind: Literal["procedure_required"]
+    params: ProcedureRequiredParams = Field(default_factory=ProcedureRequiredParams)
+
+
 class ManualRule(_RuleBase):
     """An obligation no machine can check; listed so reviewers see it and its article."""
 
@@ -343,6 +403,9 @@ Rule = Annotated[
     | AccessRegisterRule
     | TrainingRequiredRule
     | IncidentReportRule
+    | AlarmOpenLimitRule
+    | InspectionIntervalRule
+    | ProcedureRequiredRule
     | ManualRule,
     Field(discriminator="kind"),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from oversight.bootstrap import System
 from oversight.domain import compliance
 from oversight.domain.filing import FilingObligation, filing_obligations
-from oversight.services import capacity, people, recording, retention
+from oversight.services import alarms, capacity, maintenance, people, recording, retention
 from oversight.services.registry import registry_state
 
 
@@ -43,6 +43,17 @@ def report(system: System, at: date | None = None) -> Report:
     end_of_day = system.packs.start_of_day(day + timedelta(days=1))
     plan = retention.make_plan(system, min(end_of_day, system.clock.now()))
     findings += compliance.retention_findings(plan.overdue, system.packs, day)
+    # Operations (Art. 14(1) etc.): alarms open too long at that moment, overdue
+    # inspections, sites without an emergency procedure.
+    moment = min(end_of_day, system.clock.now())
+    findings += compliance.alarm_findings(
+        alarms.open_at(system, moment), state, system.packs, moment
+    )
+    with system.sessions() as session:
+        schedules, inspections, procedures = maintenance.load(session)
+    findings += compliance.maintenance_findings(
+        state, schedules, inspections, procedures, system.packs, day
+    )
     if day == resolve_day(system, None):  # capacity is measured now, not in the past
         findings += compliance.capacity_findings(capacity.measure(system), system.packs, day)
         findings += compliance.disk_full_findings(_disk_full(system), system.packs, day)
