@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from oversight.services import recording, verify
+from oversight.services import compliance, recording, verify
 from oversight.web.console.dashboard import CameraLine
 from tests.web.api_data import sealed_camera
 from tests.web.conftest import Web
@@ -30,7 +30,7 @@ def test_the_dashboard_shows_status_coverage_storage_and_ledger(web: Web, tmp_pa
     svg = html[html.index('id="timeline-cam1"') :]
     assert len(re.findall(r'<rect class="recorded"', svg.split("</svg>")[0])) == 1
     assert "days of footage at the last day" in html and " used" in html
-    assert 'id="findings"' in html and 'href="/compliance"' in html
+    assert 'id="findings" hx-get="/fragments/findings" hx-trigger="load"' in html
     assert "Passed" in html
     assert re.search(r"\d+ leaves", html)
 
@@ -71,3 +71,12 @@ def test_a_sliver_of_coverage_is_not_rounded_to_nothing() -> None:
     assert CameraLine("c", 0.00001, "").percent == "<0.1"
     assert CameraLine("c", 0.0, "").percent == "0.0"
     assert CameraLine("c", 0.5, "").percent == "50.0"
+
+
+def test_the_findings_card_loads_as_a_fragment_for_staff(web: Web, tmp_path: Path) -> None:
+    sealed_camera(web.system, tmp_path, count=1)
+    expected = len(compliance.report(web.system).findings)
+    reply = web.console("aud").get("/fragments/findings?lang=en")
+    assert reply.status_code == 200 and "<html" not in reply.text
+    assert f'id="findings-count">{expected}<' in reply.text and 'href="/compliance"' in reply.text
+    assert web.console("cop").get("/fragments/findings").status_code == 403

@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from oversight.services import recording, retention
 from tests.web.api_data import SEGMENT, sealed_camera
 from tests.web.conftest import Web
@@ -66,3 +68,20 @@ def test_unknown_cameras_and_roles(web: Web, tmp_path: Path) -> None:
         client = web.console(user)
         assert client.get("/recordings").status_code == 403
         assert client.get("/recordings/cam1").status_code == 403
+
+
+def test_a_long_range_lists_the_newest_segments_and_says_there_are_more(
+    web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oversight.web.console import recordings
+
+    monkeypatch.setattr(recordings, "SHOWN", 2)
+    monkeypatch.setattr(recordings, "RECENT", 2)
+    sealed = sealed_camera(web.system, tmp_path, count=3)
+    client = web.console("op")
+    html = client.get("/recordings?lang=en").text
+    shown = [int(i) for i in re.findall(r'<tr id="segment-(\d+)"', html)]
+    assert shown == [sealed[2].id, sealed[1].id]  # the newest two, newest first
+    assert "More than 2 segments in this range" in html
+    page = client.get("/recordings/cam1?lang=en").text
+    assert "3 segments. Showing the latest 2." in page

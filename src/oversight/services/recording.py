@@ -308,8 +308,10 @@ def list_segments(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int | None = None,
+    newest_first: bool = False,
 ) -> list[SegmentRec]:
-    """Sealed segments overlapping [start, end), oldest first (at most ``limit``)."""
+    """Sealed segments overlapping [start, end), oldest first (at most ``limit``; with
+    ``newest_first``, the latest ``limit`` of them, latest first)."""
     filters: list[Any] = []
     if camera is not None:
         filters.append(m.Segment.camera_id == camera)
@@ -325,7 +327,13 @@ def list_segments(
         rows = s.scalars(
             select(m.Segment)
             .where(*filters)
-            .order_by(m.Segment.start_at, m.Segment.id)
+            .order_by(
+                *(
+                    (m.Segment.start_at.desc(), m.Segment.id.desc())
+                    if newest_first
+                    else (m.Segment.start_at, m.Segment.id)
+                )
+            )
             .limit(limit)
         )
         return [

@@ -1,5 +1,6 @@
 """The dashboard: what an operator checks first. Camera status refreshes itself every
-5 s (an htmx fragment); the rest is read once per page view."""
+5 s and the open-findings card loads after the page (htmx fragments); the rest is read
+once per page view."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from oversight.web.timeline import timeline_svg
 
 router = APIRouter(include_in_schema=False)
 Anyone = Annotated[Caller, Depends(need(*roles.ANYONE))]
+Staff = Annotated[Caller, Depends(need(*roles.STAFF))]
 DAY = timedelta(hours=24)
 TIMELINE_KINDS = ("recorded", "gap", "important", "held")
 
@@ -29,6 +31,7 @@ class CameraLine:
     camera: str
     fraction: float
     svg: str
+    segments: int = 0
 
     @property
     def percent(self) -> str:
@@ -47,7 +50,10 @@ def timelines(
         cov = coverage.coverage(system, camera, end - span, end)
         out.append(
             CameraLine(
-                camera, cov.fraction, timeline_svg(cov, system.packs.timezone, labels=labels)
+                camera,
+                cov.fraction,
+                timeline_svg(cov, system.packs.timezone, labels=labels),
+                cov.segments,
             )
         )
     return out
@@ -65,9 +71,6 @@ def dashboard(request: Request, caller: Anyone) -> Response:
     cameras = [s.camera for s in statuses]
     with system.sessions() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
-    findings = None
-    if may(caller.person, roles.STAFF):
-        findings = compliance.report(system).findings
     return page(
         request,
         caller,
@@ -75,7 +78,7 @@ def dashboard(request: Request, caller: Anyone) -> Response:
         statuses=statuses,
         lines=timelines(system, cameras, DAY, timeline_labels(request, caller)),
         capacity=capacity.measure(system),
-        findings=findings,
+        staff=may(caller.person, roles.STAFF),
         checkpoint=checkpoint,
         run=verify.latest_run(system),
         size=size_text,
@@ -88,3 +91,12 @@ def camera_status(request: Request, caller: Anyone) -> Response:
     values = context(request, caller, statuses=recording.list_status(caller.system))
     html = environment().get_template("console/_camera_status.html").render(values)
     return HTMLResponse(html)
+
+
+@router.get("/fragments/findings")
+def findings_card(request: Request, caller: Staff) -> Response:
+    """The open-findings card, loaded after the page: the report plans retention over
+    every segment, which should not hold up the rest of the dashboard."""
+    findings = compliance.report(caller.system).findings
+    values = context(request, caller, findings=findings)
+    return HTMLResponse(environment().get_template("console/_findings.html").render(values))

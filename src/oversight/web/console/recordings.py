@@ -23,6 +23,7 @@ from oversight.web.render import language, page
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 SHOWN = 200  # newest segments listed; the API pages through all of them
+RECENT = 50  # on a camera's page, under its timeline
 WEEK = timedelta(days=7)
 
 
@@ -48,7 +49,9 @@ def recordings_page(
     now = system.clock.now()
     lo = lo or (now - timedelta(hours=24) if hi is None else hi - timedelta(hours=24))
     hi = hi or now
-    segments = recording.list_segments(system, camera=chosen, start=lo, end=hi)
+    segments = recording.list_segments(
+        system, camera=chosen, start=lo, end=hi, limit=SHOWN + 1, newest_first=True
+    )
     return page(
         request,
         caller,
@@ -60,8 +63,8 @@ def recordings_page(
         last=last,
         lo=lo,
         hi=hi,
-        total=len(segments),
-        segments=list(reversed(segments[-SHOWN:])),
+        more=len(segments) > SHOWN,
+        segments=segments[:SHOWN],
         shown=SHOWN,
         gaps=_gaps(system, chosen, lo, hi),
         size=size_text,
@@ -76,7 +79,9 @@ def camera_page(
     camera, url, masks = registry.get_camera(system, camera_id)
     now = system.clock.now()
     [line] = timelines(system, [camera_id], WEEK, timeline_labels(request, caller))
-    segments = recording.list_segments(system, camera=camera_id, start=now - WEEK, end=now)
+    segments = recording.list_segments(
+        system, camera=camera_id, start=now - WEEK, end=now, limit=RECENT, newest_first=True
+    )
     return page(
         request,
         caller,
@@ -88,7 +93,7 @@ def camera_page(
         camera_status=recording.get_status(system, camera_id),
         line=line,
         gaps=list(reversed(_gaps(system, camera_id, now - WEEK, now))),
-        total=len(segments),
-        segments=list(reversed(segments[-50:])),
+        total=line.segments,
+        segments=segments,
         size=size_text,
     )
