@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute, Mount
 
+from oversight.api.errors import is_api_path
 from tests.web.conftest import CAST, Web
 
 # Reachable without logging in: the login page and form, and the API's login.
@@ -58,7 +59,7 @@ def test_every_route_refuses_an_anonymous_caller(web: Web) -> None:
             continue
         reply = client.request(method, path)
         where = f"{method} {path}"
-        if path.startswith("/api/") and path != "/api/docs":
+        if is_api_path(path):
             assert reply.status_code == 401, (where, reply.status_code, reply.text[:200])
             assert reply.json() == {"error": "log in first", "rule": None, "article": None}, where
         else:
@@ -72,7 +73,7 @@ def test_a_forged_or_expired_token_is_401_everywhere_on_the_api(web: Web) -> Non
     client = web.client()
     client.headers["Authorization"] = "Bearer not-a-real-token"
     for method, path in routes(web.app):
-        if path.startswith("/api/") and (method, path) not in PUBLIC and path != "/api/docs":
+        if is_api_path(path) and (method, path) not in PUBLIC:
             assert client.request(method, path).status_code == 401, (method, path)
 
 

@@ -16,7 +16,7 @@ from oversight.bootstrap import System
 # Every module of these packages that defines ``router`` is included: each area stays in
 # its own file, and adding one needs no edit here.
 API_PACKAGE = "oversight.api.routers"
-CONSOLE_PACKAGES = ("oversight.api.docs", "oversight.web.console")
+CONSOLE_PACKAGES = ("oversight.api.docs", "oversight.api.metrics", "oversight.web.console")
 
 
 def _routers(package: str) -> list[APIRouter]:

@@ -22,10 +22,14 @@ from oversight.errors import AuthenticationError, OversightError, RuleViolation
 log = logging.getLogger(__name__)
 
 
+def is_api_path(path: str) -> bool:
+    """JSON for machines (the API and Prometheus's /metrics); the HTML reference at
+    /api/docs is a console page."""
+    return (path.startswith("/api/") and path != "/api/docs") or path == "/metrics"
+
+
 def is_api(request: Request) -> bool:
-    """JSON for machines; the HTML reference at /api/docs is a console page."""
-    path = request.url.path
-    return path.startswith("/api/") and path != "/api/docs"
+    return is_api_path(request.url.path)
 
 
 def body(message: str, *, rule: str | None = None, article: str | None = None) -> dict[str, Any]:

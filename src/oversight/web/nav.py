@@ -19,6 +19,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/registry", "nav.registry", roles.STAFF),
     NavItem("/filing", "nav.filing", roles.STAFF),
     NavItem("/recordings", "nav.recordings", roles.STAFF),
+    NavItem("/health", "nav.health", roles.STAFF),
     NavItem("/retention", "nav.retention", roles.STAFF),
     NavItem("/access", "nav.access", roles.ANYONE),
     NavItem("/audit", "nav.audit", roles.AUDIT_READERS),

@@ -1,0 +1,41 @@
+"""The health page: each camera's live state and the alarms, acknowledged here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from oversight.api import roles
+from oversight.api.security import Caller, may, need
+from oversight.services import alarms, health
+from oversight.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/health")
+def health_page(
+    request: Request, caller: Annotated[Caller, Depends(need(*roles.STAFF))]
+) -> Response:
+    everything = alarms.list_alarms(caller.system)
+    return page(
+        request,
+        caller,
+        "console/health.html",
+        cameras=health.report(caller.system),
+        open_alarms=[a for a in everything if a.is_open],
+        closed_alarms=[a for a in everything if not a.is_open][:50],
+        may_ack=may(caller.person, alarms.ACK_ROLES),
+    )
+
+
+@router.post("/alarms/{alarm_id}/ack")
+def acknowledge(
+    alarm_id: int,
+    caller: Annotated[Caller, Depends(need(*alarms.ACK_ROLES))],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    alarms.acknowledge(caller.system, caller.person, alarm_id, note)
+    return RedirectResponse("/health", status_code=303)
