@@ -32,7 +32,7 @@ from schemathesis.core.result import Ok
 from tests.web.api_data import sealed_camera
 from tests.web.conftest import Web
 
-EXAMPLES = int(os.environ.get("OVERSIGHT_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("OVERSIGHT_FUZZ_EXAMPLES", "20"))
 # The session endpoints are left out on purpose: DELETE /session logs the fuzzer's own
 # token out, and POST /session with random credentials trips the login rate limit and
 # account lockout (both are tested directly in test_core.py).
