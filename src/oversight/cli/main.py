@@ -89,6 +89,11 @@ def _register() -> None:
     from oversight.cli import serve
 
     serve.register(app)
+    from oversight.cli import alarms, incidents, maintenance
+
+    alarms.register(app)
+    maintenance.register(app)
+    incidents.register(app)
 
 
 _register()
