@@ -1,8 +1,10 @@
 """ffmpeg: the pure argv builder for one camera, and the one place that spawns ffmpeg.
 
 Builder (pure, no I/O): :func:`input_options`, :func:`build_record_command`.
-Shell: :class:`FfmpegProcess` (the long-running recorder of one camera) and
-:func:`run_tool` (short ffprobe runs), the only spawners of ffmpeg-family programs.
+Shell: :class:`FfmpegProcess` (the long-running recorder of one camera),
+:func:`run_tool` (short ffprobe runs) and :class:`RawVideoPipe` (keyframes decoded to raw
+frames for tamper detection, built by :func:`build_keyframe_command`), the only spawners
+of ffmpeg-family programs.
 
 Output layout: ``<spool>/<run_id>-%08d.<ext>``, fragmented MP4 (``frag_keyframe+
 empty_moov+default_base_moof``, a fragment at least every second: a segment killed
@@ -24,10 +26,13 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -396,3 +401,185 @@ class FfmpegProcess:
         for stream in (self._popen.stdout, self._popen.stderr):
             if stream is not None:
                 stream.close()
+
+
+# ---- keyframe sampling (health/frames.py): builder and raw-video pipe ----------------
+
+# Tamper detection looks at whole-frame statistics, so a small frame is plenty and keeps
+# a keyframe at 57.6 kB of 8-bit grey.
+KEYFRAME_WIDTH = 320
+KEYFRAME_HEIGHT = 180
+
+
+@dataclass(frozen=True)
+class KeyframePlan:
+    """One ffmpeg run that decodes only the keyframes of a file or stream to raw grey."""
+
+    url: str = field(repr=False)
+    width: int = KEYFRAME_WIDTH
+    height: int = KEYFRAME_HEIGHT
+    # None: every keyframe of the input (a file); a live stream needs a limit.
+    max_frames: int | None = None
+    input_timeout: float = 10.0
+    ffmpeg: str = "ffmpeg"
+
+
+def build_keyframe_command(plan: KeyframePlan) -> list[str]:
+    """argv of ffmpeg writing the keyframes of ``plan.url`` to stdout as raw ``gray``
+    frames of ``width`` x ``height`` bytes each, in input order. Pure.
+
+    ``-skip_frame nokey`` makes the decoder drop every frame that is not a keyframe
+    before decoding it (the cheap part of a stream is the demuxing); passthrough timing
+    keeps ffmpeg from duplicating or dropping frames to reach a constant rate. Files are
+    read once at full speed (no ``-re``, no loop)."""
+    if not (16 <= plan.width <= 1920 and 16 <= plan.height <= 1080):
+        raise InvalidInput("keyframe size must be between 16x16 and 1920x1080")
+    if plan.max_frames is not None and plan.max_frames < 1:
+        raise InvalidInput("the number of keyframes must be at least 1")
+    limit = [] if plan.max_frames is None else ["-frames:v", str(plan.max_frames)]
+    return [
+        plan.ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-skip_frame",
+        "nokey",
+        # One decoding thread: frame threads each hold a frame back, and with only
+        # keyframes decoded that delays each one by several GOPs (5 s seen here).
+        "-threads",
+        "1",
+        # A live input is otherwise analysed for 5 s before its first frame comes out.
+        "-analyzeduration",
+        "1000000",
+        *input_options(plan.url, plan.input_timeout, realtime=False),
+        "-i",
+        input_target(plan.url),
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-fps_mode",
+        "passthrough",
+        "-vf",
+        f"scale={plan.width}:{plan.height}:flags=area",
+        "-pix_fmt",
+        "gray",
+        *limit,
+        # Each frame leaves at once: a live keyframe must not wait in the output buffer
+        # for the next one (2 s later) before it can be analysed.
+        "-flush_packets",
+        "1",
+        "-f",
+        "rawvideo",
+        "pipe:1",
+    ]
+
+
+class RawVideoPipe:
+    """One short-lived ffmpeg whose stdout is raw video, read frame by frame with a
+    deadline per read; stderr goes to a bounded buffer by a thread (scrubbed of the URL).
+    Use as a context manager: leaving it stops ffmpeg (terminate, wait, kill)."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        secret_url: str | None = None,
+        stderr_lines: int = 50,
+        pass_fds: Sequence[int] = (),
+    ) -> None:
+        self._url = secret_url
+        self._stderr: deque[str] = deque(maxlen=stderr_lines)
+        try:
+            self._popen = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                preexec_fn=_preexec(),
+                pass_fds=tuple(pass_fds),
+            )
+        except FileNotFoundError:
+            raise ConfigError(f"{argv[0]} not found: install ffmpeg") from None
+        assert self._popen.stdout is not None and self._popen.stderr is not None
+        self._stdout = self._popen.stdout
+        self._reader = threading.Thread(
+            target=self._read_stderr, args=(self._popen.stderr,), daemon=True
+        )
+        self._reader.start()
+
+    def _read_stderr(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            text = scrub(raw.decode("utf-8", "replace").rstrip(), self._url)
+            if text:
+                self._stderr.append(text)
+
+    def read_exact(self, size: int, timeout: float) -> bytes | None:
+        """The next ``size`` bytes; None at end of output (a partial frame is dropped).
+        Raises InvalidInput when nothing complete arrives within ``timeout`` seconds."""
+        fd = self._stdout.fileno()
+        chunks: list[bytes] = []
+        have = 0
+        deadline = time.monotonic() + timeout
+        while have < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise InvalidInput(f"ffmpeg gave no frame within {timeout:.0f} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, size - have)
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            have += len(chunk)
+        return b"".join(chunks)
+
+    def stderr_tail(self, lines: int = 3) -> list[str]:
+        self._reader.join(timeout=1)  # after exit, let the thread drain the pipe
+        return list(self._stderr)[-lines:]
+
+    def stop(self, timeout: float = 5.0) -> int:
+        """terminate, wait up to ``timeout``, then kill; the exit code."""
+        if self._popen.poll() is None:
+            self._popen.terminate()
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._popen.kill()
+            self._popen.wait()
+        self._stdout.close()
+        return self._popen.returncode
+
+    def wait(self, timeout: float) -> int:
+        """The exit code once ffmpeg ends by itself (killed after ``timeout``)."""
+        try:
+            return self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return self.stop()
+
+    def __enter__(self) -> RawVideoPipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self._popen.stderr is not None:
+            self._reader.join(timeout=1)
+            self._popen.stderr.close()
+
+
+def build_health_probe_command(plan: KeyframePlan, stats_fd: int) -> list[str]:
+    """The keyframe command of ``plan`` with a second output first: every video packet,
+    stream-copied (never decoded), as a ``framecrc`` line (stream, dts, pts, duration,
+    size, crc) on file descriptor ``stats_fd``. One connection to the camera then gives
+    the stream's frame rate and bitrate and the keyframes for tamper analysis. Pure."""
+    if stats_fd < 3:
+        raise InvalidInput("the stats pipe must be a descriptor other than stdin/out/err")
+    argv = build_keyframe_command(plan)
+    first_output = argv.index("-map")
+    stats = ["-map", "0:v:0", "-c", "copy", "-flush_packets", "1"]
+    stats += ["-f", "framecrc", f"pipe:{stats_fd}"]
+    return argv[:first_output] + stats + argv[first_output:]
