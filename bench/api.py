@@ -248,6 +248,9 @@ def bench_load(end: datetime, rate: float, seconds: float, concurrency: int) -> 
     proc = serve(port)
     try:
         base = f"http://127.0.0.1:{port}"
+        # One at a time first: what each endpoint costs with no queueing at all.
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
+            alone = {p: timed(lambda p=p: c.get(p).raise_for_status(), 20) for p in mixed}
         trivial = asyncio.run(
             load(base, ["/static/app.css"], None, rate, min(seconds, 10), concurrency)
         )
@@ -265,6 +268,11 @@ def bench_load(end: datetime, rate: float, seconds: float, concurrency: int) -> 
             f"   {name:<8} achieved {achieved:6.1f} req/s  p50 {ms(percentile(lat, 50))}  "
             f"p99 {ms(percentile(lat, 99))}  errors {errors}  dropped {dropped}"
         )
+    print("   each endpoint alone (20 sequential requests, median):")
+    for path, times in alone.items():
+        print(f"     {ms(percentile(times, 50)):>10}  {path.split('?')[0]}")
+    mean = sum(percentile(t, 50) for t in alone.values()) / len(alone)
+    print(f"     mean {ms(mean)}: one process serves at most ~{1 / mean:.0f} req/s of this mix")
     ratio = percentile(mixed_r[0], 99) / percentile(trivial[0], 99)
     print(
         f"   ratio mixed/trivial (p99) {ratio:.2f}x   trivial = GET /static/app.css   "
