@@ -105,11 +105,16 @@ done
 rec_log="$OVERSIGHT_DATA_DIR/record.log"
 ov record --segment-seconds 10 >"$rec_log" 2>&1 &
 rec_pid=$!
+# The health monitor: offline, collapsed and tampered streams become alarms.
+ov monitor >"$OVERSIGHT_DATA_DIR/monitor.log" 2>&1 &
+mon_pid=$!
 stop_all() {
-  if kill -0 "$rec_pid" 2>/dev/null; then
-    kill -TERM "$rec_pid"
-    wait "$rec_pid" || true
-  fi
+  for pid in "$rec_pid" "$mon_pid"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      wait "$pid" || true
+    fi
+  done
   stop_simulator
   echo
   echo "Demo stopped. Sealed footage and the ledger stay in $OVERSIGHT_DATA_DIR;" \
@@ -125,6 +130,7 @@ echo " First admin:   user admin   password $DEMO_PW"
 echo " Also (same password): zhang, wang (custodians), li (witness), chen (police requester)"
 echo " Try: log in as chen and request footage of gate-1; as zhang approve it; as zhang"
 echo " execute it with li as witness, play it back and export the evidence package."
+echo " The Health page shows each camera's live state and alarms (oversight monitor runs)."
 echo " Stop with Ctrl-C."
 echo "=================================================================================="
 ov serve --host 127.0.0.1 --port "$PORT"

@@ -94,6 +94,9 @@ def _register() -> None:
     alarms.register(app)
     maintenance.register(app)
     incidents.register(app)
+    from oversight.cli import health
+
+    health.register(app)
 
 
 _register()
