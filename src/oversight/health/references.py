@@ -80,7 +80,7 @@ def save_reference(path: Path, reference: Reference) -> None:
 def read_reference(path: Path) -> Reference:
     """The reference stored in ``path``; NotFound or InvalidInput when it cannot be used."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise NotFound(f"no tamper reference at {path}: learn one first") from None

@@ -60,7 +60,7 @@ UNIFORM_BLOCK_STD = 4.0
 # and the scene gone (coarse match below DARK_MATCH). A lens cap or paint leaves almost
 # nothing; the camera's own burnt-in clock (a strip at the top) keeps a few blocks busy.
 # A plain scene (a bare wall) is uniform too, but it is so in its reference as well.
-COVERED_UNIFORM = 0.85
+COVERED_UNIFORM = 0.92
 COVERED_GAIN = 0.1
 # Dark: below this mean a scene is hard to use (the lowest tenth of the grey range).
 DARK_MEAN = 28.0
@@ -229,12 +229,16 @@ def sharpness_ratio(stats: FrameStats, reference: Reference) -> float | None:
     """Median, over the blocks with the most detail in the reference, of the frame's
     Laplacian energy against the reference's; None when the scene has too little detail.
     A median over blocks: someone standing in front of the busiest spot changes a few
-    blocks, defocus changes them all."""
+    blocks, defocus changes them all. Laplacian energy grows with the square of the
+    light, so a scene lit more dimly than its reference (a cloud, dusk) is compensated
+    by its brightness ratio; defocus leaves the brightness as it was."""
     ref = reference.energy.ravel()
     textured = ref >= max(float(np.median(ref)), MIN_BLOCK_ENERGY)
     if int(textured.sum()) < MIN_TEXTURED_BLOCKS:
         return None
-    return float(np.median(stats.energy.ravel()[textured] / ref[textured]))
+    gain = min(1.0, stats.mean / reference.mean) if reference.mean > 0 else 1.0
+    ratio = float(np.median(stats.energy.ravel()[textured] / ref[textured]))
+    return ratio / max(gain, 0.1) ** 2
 
 
 def learn(frames: Sequence[npt.NDArray[np.generic]], *, min_frames: int = 3) -> Reference:
