@@ -37,11 +37,19 @@ def test_slightly_dimmer_and_brighter_light_is_not_tampering(
         assert kinds(np.clip(base * gain, 0, 255).astype(np.uint8), reference) == []
 
 
-@pytest.mark.parametrize("level", [0, 12, 60, 128])
+@pytest.mark.parametrize("level", [0, 12, 60, 128, 200])
 def test_a_uniform_frame_is_covered(level: int, reference: tamper.Reference) -> None:
     frame = np.full((180, 320), level, np.uint8)
     frame = np.clip(frame + np.random.default_rng(1).normal(0, 1.5, frame.shape), 0, 255)
     assert kinds(frame.astype(np.uint8), reference) == ["covered"]
+
+
+def test_a_white_sheet_is_covered_but_a_saturated_frame_is_overexposed(
+    reference: tamper.Reference,
+) -> None:
+    sheet = np.clip(224 + np.random.default_rng(3).normal(0, 1.5, (180, 320)), 0, 255)
+    assert kinds(sheet.astype(np.uint8), reference) == ["covered"]
+    assert kinds(np.full((180, 320), 255, np.uint8), reference) == ["overexposed"]
 
 
 def test_a_black_frame_with_the_cameras_clock_on_top_is_covered(

@@ -8,11 +8,11 @@ coarse histogram). A camera's :class:`Reference` is learned from several untampe
 keyframes (medians, so a passer-by does not shape it).
 
 :func:`classify` compares one frame with the reference and returns :class:`Finding`
-objects of these kinds (at most one per frame, the most specific first):
+objects of these kinds (at most one per frame, checked in this order):
 
-- ``overexposed``: the picture is washed out to white (dazzled, or the iris failed open);
 - ``covered``: dark or uniform and no longer showing the reference scene (a cap, a hand,
-  paint, a bag, a cloth);
+  paint, a bag, a sheet of paper); a uniform frame counts here unless it is saturated;
+- ``overexposed``: the picture is washed out to white (dazzled, or the iris failed open);
 - ``too_dark``: dark, but the reference scene is still faintly there (lights off, iris);
 - ``moved``: the scene no longer matches the reference (turned, shifted, zoomed);
 - ``defocused``: the same scene, but its fine detail collapsed against the reference.
@@ -59,7 +59,8 @@ UNIFORM_BLOCK_STD = 4.0
 # Covered: this share of blocks uniform, at least COVERED_GAIN more than the reference,
 # and the scene gone (coarse match below DARK_MATCH). A lens cap or paint leaves almost
 # nothing; the camera's own burnt-in clock (a strip at the top) keeps a few blocks busy.
-# A plain scene (a bare wall) is uniform too, but it is so in its reference as well.
+# A plain scene (a bare wall) is uniform too, but it is so in its reference as well. A
+# uniform light frame is a cover (paper, a white bag) unless it is saturated (dazzle).
 COVERED_UNIFORM = 0.92
 COVERED_GAIN = 0.1
 # Dark: below this mean a scene is hard to use (the lowest tenth of the grey range).
@@ -289,9 +290,26 @@ def moved_detail_threshold(reference: Reference) -> float:
 
 def classify(stats: FrameStats, reference: Reference) -> list[Finding]:
     """The tamper findings of one frame against its camera's reference (empty: fine).
-    At most one finding: the first that applies of overexposed, too_dark or covered
-    (dark), covered (uniform), moved, defocused."""
+    At most one finding: the first that applies of covered (uniform and unsaturated),
+    overexposed, too_dark or covered (dark), moved, defocused."""
     similarity = match(stats, reference)
+    blank = (
+        stats.uniform >= COVERED_UNIFORM
+        and stats.uniform >= reference.uniform + COVERED_GAIN
+        and similarity < DARK_MATCH
+    )
+    # A uniform light surface (paper, a white bag) is a cover; only a picture driven
+    # into saturation is overexposed.
+    if blank and stats.saturated < OVEREXPOSED_SATURATED and stats.mean >= DARK_MEAN:
+        return [
+            Finding(
+                "covered",
+                stats.uniform,
+                f"{stats.uniform:.0%} of the frame is uniform against "
+                f"{reference.uniform:.0%} in the reference, and the scene is gone "
+                f"(match {similarity:.2f}, mean {stats.mean:.0f}/255)",
+            )
+        ]
     washed_out = stats.mean >= OVEREXPOSED_MEAN or stats.saturated >= OVEREXPOSED_SATURATED
     if washed_out and reference.mean < OVEREXPOSED_MEAN:
         return [
@@ -318,20 +336,6 @@ def classify(stats: FrameStats, reference: Reference) -> list[Finding]:
                 stats.uniform,
                 f"dark (mean {stats.mean:.0f}/255) and the scene is gone "
                 f"(match {similarity:.2f}, {stats.uniform:.0%} of the frame uniform)",
-            )
-        ]
-    if (
-        stats.uniform >= COVERED_UNIFORM
-        and stats.uniform >= reference.uniform + COVERED_GAIN
-        and similarity < DARK_MATCH
-    ):
-        return [
-            Finding(
-                "covered",
-                stats.uniform,
-                f"{stats.uniform:.0%} of the frame is uniform against "
-                f"{reference.uniform:.0%} in the reference, and the scene is gone "
-                f"(match {similarity:.2f})",
             )
         ]
     fine = detail_match(stats, reference)
