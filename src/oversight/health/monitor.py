@@ -69,6 +69,9 @@ class CameraWatch:
     low_since: dict[str, float] = field(default_factory=dict)
     restart_at: float = 0.0
     backoff: float = 1.0
+    # Monotonic time of the last video packet, kept across probe restarts; None: none yet.
+    last_packet: float | None = None
+    watched_since: float = field(default_factory=time.monotonic)
 
 
 class Monitor:
@@ -162,11 +165,12 @@ class Monitor:
                 watch.probe = LiveProbe(watch.url, input_timeout=self.options.input_timeout)
                 watch.probe.start()
         stats = watch.probe.stats() if watch.probe is not None else StreamStats(0, 0, None, 0)
-        started = watch.probe.started_at if watch.probe is not None else now
-        silent_for = now - (stats.last_packet_at or min(started, now))
-        if watch.probe is None:
-            silent_for = max(silent_for, self.options.offline_after + 1)
-        self._offline(watch, silent_for, stats)
+        if stats.last_packet_at is not None:
+            watch.last_packet = stats.last_packet_at
+        # Silence counts from the last packet of any probe: an ffmpeg that exits and
+        # reconnects within the limit is no outage.
+        silent_for = now - (watch.last_packet or watch.watched_since)
+        self._offline(watch, silent_for)
         if not watch.offline:
             watch.backoff = 1.0
             self._rates(watch, stats, now)
@@ -175,7 +179,7 @@ class Monitor:
                 watch.last_frame_at = self.system.clock.now()
                 self._analyse(watch, frame)
 
-    def _offline(self, watch: CameraWatch, silent_for: float, stats: StreamStats) -> None:
+    def _offline(self, watch: CameraWatch, silent_for: float) -> None:
         limit = self.options.offline_after
         if silent_for > limit and not watch.offline:
             watch.offline, watch.state_since = True, self.system.clock.now()
@@ -185,7 +189,7 @@ class Monitor:
                 kind="offline",
                 detail=f"no video from the camera for {silent_for:.0f} s (limit {limit:.0f} s)",
             )
-        elif watch.offline and stats.last_packet_at is not None and silent_for <= limit:
+        elif watch.offline and silent_for <= limit:
             watch.offline, watch.state_since = False, self.system.clock.now()
             watch.low_since.clear()
             alarms.clear_alarm(self.system, camera=watch.camera, kind="offline")
