@@ -150,3 +150,17 @@ def test_a_silent_stream_times_out() -> None:
         url = f"http://127.0.0.1:{server.getsockname()[1]}/mjpeg"
         with pytest.raises(InvalidInput, match="no keyframe within 2 s"):
             read_keyframes(url, max_frames=1, frame_timeout=2, input_timeout=30)
+
+
+@needs_ffmpeg
+@pytest.mark.ffmpeg
+def test_keyframes_of_a_live_rtsp_stream() -> None:
+    """A simulated camera (keyframe every 2 s) behind the RTSP relay: frames arrive one
+    by one, and leaving the iterator stops ffmpeg."""
+    from oversight.sim.cameras import SimulatedCamera
+    from oversight.sim.rtsp_relay import RelayThread
+
+    with RelayThread() as relay, SimulatedCamera(relay.url("cam1"), bitrate_kbps=500) as cam:
+        frames = read_keyframes(cam.url, max_frames=2, frame_timeout=10)
+    assert len(frames) == 2
+    assert all(f.shape == (180, 320) and 60 < float(f.mean()) < 200 for f in frames)
