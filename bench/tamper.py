@@ -255,7 +255,8 @@ def generate(scene: Scene, out: Path) -> dict[str, Path]:
         path = out / f"scene{scene.index:03d}-{name}.mp4"
         argv += ["-map", f"[o{i}]", *ENCODE, str(path)]
         paths[name] = path
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    timeout = max(300, 4 * (8 + scene.untampered))  # mandelbrot renders slowly
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"scene {scene.index}: ffmpeg failed: {done.stderr[-800:]}")
     return paths
