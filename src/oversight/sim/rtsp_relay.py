@@ -30,6 +30,7 @@ open but sends them nothing until :meth:`RtspRelay.unstall` (a stalled camera).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -537,17 +538,38 @@ class RelayThread:
         return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=5)
 
     def start(self) -> RelayThread:
+        """Start the relay's event loop in its own thread and wait until it listens.
+
+        Start-up and shutdown run on that thread too, never on the caller's: a caller
+        may have an event loop of its own running (Playwright's sync API does)."""
         if self._thread is not None:
             raise RuntimeError("relay thread already started")
         loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self.relay.start(self._host, self._port))
-        except BaseException:
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.relay.start(self._host, self._port))
+            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+                started.set_exception(exc)
+                loop.close()
+                return
+            started.set_result(None)
+            loop.run_forever()
+            # Stopped by stop(): finish the shutdown here, on the loop's own thread.
+            loop.run_until_complete(self.relay.stop())
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+        thread = threading.Thread(target=run, name="rtsp-relay", daemon=True)
+        thread.start()
+        try:
+            started.result()
+        except BaseException:
+            thread.join()
             raise
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="rtsp-relay", daemon=True)
-        self._thread.start()
+        self._loop, self._thread = loop, thread
         return self
 
     def stop(self) -> None:
@@ -556,10 +578,6 @@ class RelayThread:
             return
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
-        # The loop thread has returned: finish the shutdown here, on the stopped loop.
-        loop.run_until_complete(self.relay.stop())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
         self._loop = self._thread = None
 
     def __enter__(self) -> RelayThread:
