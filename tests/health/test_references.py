@@ -12,6 +12,7 @@ from oversight.health import references
 from oversight.health.tamper import classify, frame_stats
 
 from ..recorder.helpers import add_camera
+from ..services.test_people import leaves_of
 from .conftest import Frame, synthetic_scene, view
 
 
@@ -44,6 +45,12 @@ def test_relearning_replaces_the_reference(
     reloaded = references.load_reference(system, "cam1")
     assert reloaded.frames == 5
     assert references.analyse(turned[:1], reloaded) == [[]]
+    # Each (re-)learning is on the ledger: it could hide a turned camera.
+    learned = [leaf for leaf in leaves_of(system, "health") if leaf["action"] == "reference.learn"]
+    assert [(leaf["subject"], leaf["details"]) for leaf in learned] == [
+        ("camera:cam1", {"camera": "cam1", "frames": len(learning_frames)}),
+        ("camera:cam1", {"camera": "cam1", "frames": 5}),
+    ]
 
 
 def test_refused_frames_leave_the_stored_reference_alone(
@@ -52,9 +59,11 @@ def test_refused_frames_leave_the_stored_reference_alone(
     add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
     references.learn_reference(system, "cam1", learning_frames)
     before = references.reference_path(system, "cam1").read_bytes()
+    size = len(leaves_of(system, "health"))
     with pytest.raises(InvalidInput, match="looks covered"):
         references.learn_reference(system, "cam1", [np.zeros((180, 320), np.uint8)] * 4)
     assert references.reference_path(system, "cam1").read_bytes() == before
+    assert len(leaves_of(system, "health")) == size  # a refused learning is not recorded
 
 
 def test_unknown_camera_and_missing_reference(

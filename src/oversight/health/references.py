@@ -34,6 +34,7 @@ from oversight.health.tamper import (
     analyse,
     learn,
 )
+from oversight.ledger import leaves
 from oversight.services import registry
 
 __all__ = ["analyse", "learn_reference", "load_reference", "reference_path", "save_reference"]
@@ -120,6 +121,21 @@ def learn_reference(
     path = reference_path(system, camera)
     registry.get_camera(system, camera)  # NotFound for an unknown camera
     reference = learn(frames)
+    # On record before it takes effect: a re-learned reference could hide a turned
+    # camera, so who re-learned it, and when, is a ledger leaf.
+    with system.sessions.begin() as session:
+        system.ledger.append(
+            session,
+            [
+                leaves.health(
+                    at=system.clock.now(),
+                    actor=system.actor,
+                    action="reference.learn",
+                    subject=f"camera:{camera}",
+                    details={"camera": camera, "frames": len(frames)},
+                )
+            ],
+        )
     save_reference(path, reference)
     return reference
 

@@ -226,9 +226,10 @@ def person(
 def health(
     *, at: datetime, actor: str, action: str, subject: str, details: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """A camera alarm: ``action`` is ``alarm.raise``, ``alarm.clear`` or ``alarm.ack``;
-    ``subject`` is ``alarm:ID``; ``details`` the camera, kind, times and (for an
-    acknowledgement) the note."""
+    """A camera alarm: ``action`` is ``alarm.raise``, ``alarm.clear`` or ``alarm.ack``,
+    ``subject`` ``alarm:ID``, ``details`` the camera, kind, times and (for an
+    acknowledgement) the note; or a tamper reference learned: ``reference.learn`` on
+    ``camera:ID`` with the number of keyframes."""
     return _leaf(
         "health",
         at,
