@@ -9,6 +9,7 @@ store as access documents; the row and the leaf keep the SHA-256.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -68,6 +69,21 @@ def _leaf(system: System, action: str, subject: str, details: dict[str, Any]) ->
         subject=subject,
         details={k: v for k, v in details.items() if v is not None},
     )
+
+
+def _add_with_leaf(
+    s: Session,
+    system: System,
+    row: Any,
+    action: str,
+    subject: str,
+    details: Callable[[int], dict[str, Any]],
+) -> None:
+    """Insert ``row`` with its operations leaf in the caller's transaction; the leaf names
+    the row's id, so the row is flushed first and then given the leaf's index."""
+    s.add(row)
+    s.flush()
+    row.leaf_index = system.ledger.append(s, [_leaf(system, action, subject, details(row.id))])[0]
 
 
 def _check_day(system: System, day: date, what: str) -> date:
@@ -199,26 +215,21 @@ def record_inspection(
             created_at=system.clock.now(),
             leaf_index=-1,
         )
-        s.add(row)
-        s.flush()
-        row.leaf_index = system.ledger.append(
+        _add_with_leaf(
             s,
-            [
-                _leaf(
-                    system,
-                    "inspection.record",
-                    f"camera:{cam}" if cam else f"site:{site_id}",
-                    {
-                        "inspection": row.id,
-                        "site": site_id,
-                        "on": day.isoformat(),
-                        "inspector": inspector.id,
-                        "result": result,
-                        "notes": text,
-                    },
-                )
-            ],
-        )[0]
+            system,
+            row,
+            "inspection.record",
+            f"camera:{cam}" if cam else f"site:{site_id}",
+            lambda row_id: {
+                "inspection": row_id,
+                "site": site_id,
+                "on": day.isoformat(),
+                "inspector": inspector.id,
+                "result": result,
+                "notes": text,
+            },
+        )
         return _inspection(row)
 
 
@@ -266,25 +277,20 @@ def add_procedure(
             created_at=system.clock.now(),
             leaf_index=-1,
         )
-        s.add(row)
-        s.flush()
-        row.leaf_index = system.ledger.append(
+        _add_with_leaf(
             s,
-            [
-                _leaf(
-                    system,
-                    "procedure.add",
-                    f"site:{site}",
-                    {
-                        "procedure": row.id,
-                        "title": name,
-                        "adopted_on": day.isoformat(),
-                        "document_sha256": digest,
-                        "text_sha256": hashlib.sha256(body.encode()).hexdigest() if body else None,
-                    },
-                )
-            ],
-        )[0]
+            system,
+            row,
+            "procedure.add",
+            f"site:{site}",
+            lambda row_id: {
+                "procedure": row_id,
+                "title": name,
+                "adopted_on": day.isoformat(),
+                "document_sha256": digest,
+                "text_sha256": hashlib.sha256(body.encode()).hexdigest() if body else None,
+            },
+        )
         return _procedure(row)
 
 
@@ -339,24 +345,19 @@ def record_repair(
             created_at=system.clock.now(),
             leaf_index=-1,
         )
-        s.add(row)
-        s.flush()
-        row.leaf_index = system.ledger.append(
+        _add_with_leaf(
             s,
-            [
-                _leaf(
-                    system,
-                    "repair.record",
-                    f"camera:{camera}",
-                    {
-                        "repair": row.id,
-                        "on": day.isoformat(),
-                        "description": text,
-                        "alarm": str(alarm_id) if alarm_id is not None else None,
-                    },
-                )
-            ],
-        )[0]
+            system,
+            row,
+            "repair.record",
+            f"camera:{camera}",
+            lambda row_id: {
+                "repair": row_id,
+                "on": day.isoformat(),
+                "description": text,
+                "alarm": str(alarm_id) if alarm_id is not None else None,
+            },
+        )
         return _repair(row)
 
 
