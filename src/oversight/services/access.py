@@ -10,12 +10,9 @@ leaf and nothing else. Leaves never carry an identity-document number.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -35,11 +32,11 @@ from oversight.domain.people import (
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
 from oversight.services import people
+from oversight.services.documents import store_document
 from oversight.services.recording import utc
 
 DEFAULT_VALIDITY = timedelta(days=7)
 APPROVERS = ("custodian", "admin")
-DOCUMENTS_DIR = "documents"
 
 
 @dataclass(frozen=True)
@@ -221,31 +218,6 @@ def _request_row(session: Session, request_id: int, *, for_update: bool = False)
 # ---- documents ----
 
 
-def _store_document(system: System, data: bytes) -> str:
-    """Write-once: DATA_DIR/documents/<sha256>; an existing file must hold the same bytes."""
-    digest = hashlib.sha256(data).hexdigest()
-    directory = system.settings.data_dir / DOCUMENTS_DIR
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / digest
-    if target.exists():
-        if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
-            raise InvalidInput(f"stored document {digest} is damaged")
-        return digest
-    fd, tmp = tempfile.mkstemp(prefix=".doc-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).chmod(0o400)
-        os.link(tmp, target)  # fails if another writer won: then its bytes are ours too
-    except FileExistsError:
-        pass
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return digest
-
-
 def _check_approvals(
     needed: rules.Requirements, documents: Mapping[str, str], packs_cite: str
 ) -> None:
@@ -324,7 +296,7 @@ def submit_request(
         )
         raise
     for data in docs.values():
-        _store_document(system, data)
+        store_document(system, data)
     with system.sessions.begin() as s:
         system.actor = actor.id
         row = m.AccessRequest(

@@ -26,7 +26,7 @@ from oversight.domain.people import Person, require_role
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.services import people
-from oversight.services.access import _store_document
+from oversight.services.documents import store_document
 
 ROLES = ("operator", "admin")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -263,7 +263,7 @@ def add_procedure(
         _acting(s, system, actor, "file emergency procedures")
         _scope(s, site, None)
     if document is not None:
-        _store_document(system, document)
+        store_document(system, document)
     with system.sessions.begin() as s:
         _acting(s, system, actor, "file emergency procedures")
         row = m.EmergencyProcedure(
