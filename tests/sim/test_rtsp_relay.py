@@ -484,3 +484,17 @@ def test_alias_serves_the_target_and_fails_alone() -> None:
             await client.close()
 
     run_with_relay(check)
+
+
+def test_the_relay_starts_where_the_caller_runs_an_event_loop() -> None:
+    # Playwright's sync API keeps a loop running on the main thread; the relay must not
+    # try to run its own loop there.
+    import asyncio
+
+    from oversight.sim.cameras import describe_status
+
+    async def inside_a_loop() -> int:
+        with RelayThread() as relay:
+            return describe_status(relay.url("nothing-here"))
+
+    assert asyncio.run(inside_a_loop()) == 404
