@@ -104,7 +104,8 @@ def test_a_rolled_back_transaction_leaves_no_leaf_node_or_checkpoint(
     with system.sessions() as session:
         assert system.ledger.size(session) == 2
         assert [c.size for c in system.ledger.checkpoints(session)] == [2]
-        assert session.query(m.LedgerNode).count() == 1  # the two leaves' parent
+        # Leaf 1 completes the two leaves' parent; nothing of the rolled-back batch is left.
+        assert [len(r.parents) for r in session.query(m.LedgerLeaf)] == [0, 32]
     assert _append(system, 2, 1) == [2]
 
 
@@ -129,17 +130,17 @@ def test_a_proof_over_a_tampered_node_fails(system: bootstrap.System) -> None:
     _append(system, 0, 8)
     with system.sessions() as session:
         root = system.ledger.root(session)
+    # Node (1, 0), the parent of leaves 0 and 1, is stored in leaf 1's row; leaf 2's
+    # proof reads it.
     with system.sessions.begin() as session:
         session.execute(
-            update(m.LedgerNode)
-            .where(m.LedgerNode.level == 1, m.LedgerNode.idx == 1)
-            .values(hash=b"\x07" * 32)
+            update(m.LedgerLeaf).where(m.LedgerLeaf.idx == 1).values(parents=b"\x07" * 32)
         )
     with system.sessions() as session:
-        leaf = system.ledger.leaf(session, 0)
-        proof = system.ledger.inclusion_proof(session, 0)
+        leaf = system.ledger.leaf(session, 2)
+        proof = system.ledger.inclusion_proof(session, 2)
     with pytest.raises(ProofError):
-        merkle.verify_inclusion(0, 8, leaf.leaf_hash, proof, root)
+        merkle.verify_inclusion(2, 8, leaf.leaf_hash, proof, root)
 
 
 def test_appends_without_the_signing_key_fail_closed(system: bootstrap.System) -> None:

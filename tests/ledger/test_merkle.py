@@ -369,6 +369,36 @@ def test_stored_hashes_build_a_complete_store() -> None:
         assert reference(level, index) == value
 
 
+@given(st.integers(0, 300), st.integers(1, 70))
+def test_frontier_appends_store_what_subtree_hashes_to_store_says(start: int, more: int) -> None:
+    data = [b"entry %d" % i for i in range(start + more)]
+    hashes = [merkle.leaf_hash(d) for d in data]
+    reference = node_getter(hashes)
+    # Resume from a stored frontier, as the log does at the start of each batch.
+    keys = merkle.Frontier.keys(start)
+    assert sum(1 << level for level, _ in keys) == start
+    frontier = merkle.Frontier(start, [reference(*k) for k in keys])
+    store: dict[tuple[int, int], bytes] = {}
+
+    def get(level: int, index: int) -> bytes:
+        return store[(level, index)] if (level, index) in store else reference(level, index)
+
+    for i in range(start, start + more):
+        leaf, parents = frontier.append(data[i])
+        expected = subtree_hashes_to_store(i, hashes[i], get)
+        assert leaf == hashes[i]
+        assert parents == b"".join(node.hash for node in expected[1:])
+        assert frontier.root() == root_hash(hashes[: i + 1])
+
+
+def test_frontier_refuses_a_wrong_number_or_size_of_hashes() -> None:
+    with pytest.raises(InvalidInput, match="size 3 has 2 frontier hashes"):
+        merkle.Frontier(3, [b"\x00" * 32])
+    with pytest.raises(InvalidInput, match="32"):
+        merkle.Frontier(1, [b"\x00" * 31])
+    assert merkle.Frontier(0, []).root() == merkle.EMPTY_ROOT
+
+
 def _counting(leaves: list[bytes]) -> tuple[Callable[[int, int], bytes], list[int]]:
     get = node_getter(leaves)
     calls = [0]

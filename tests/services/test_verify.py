@@ -124,6 +124,41 @@ def test_a_changed_byte_in_a_stored_leaf_is_modified(sealed: tuple[Env, list[str
     ]
 
 
+def test_a_changed_stored_subtree_hash_is_modified(sealed: tuple[Env, list[str]]) -> None:
+    env, _ = sealed
+    # Leaf 3 completes nodes (1, 1) and (2, 0); change the level-2 hash only.
+    level1 = _parents(env, 3)[:32]
+    _engine_exec(
+        env,
+        update(m.LedgerLeaf).where(m.LedgerLeaf.idx == 3).values(parents=level1 + b"\x07" * 32),
+    )
+    [problem] = _problems(env)
+    assert problem["kind"] == "modified" and problem["object"] == "ledger node (2, 0)"
+
+
+def test_a_dropped_stored_subtree_hash_is_reported(sealed: tuple[Env, list[str]]) -> None:
+    env, _ = sealed
+    _engine_exec(env, update(m.LedgerLeaf).where(m.LedgerLeaf.idx == 1).values(parents=b""))
+    [problem] = _problems(env)
+    assert problem["kind"] == "modified" and problem["object"] == "ledger leaf 1"
+    assert "0 bytes of subtree hashes, want 32" in problem["detail"]
+
+
+def _parents(env: Env, idx: int) -> bytes:
+    from sqlalchemy import create_engine, select
+
+    engine = create_engine(env.url)
+    try:
+        with engine.connect() as conn:
+            return bytes(
+                conn.execute(
+                    select(m.LedgerLeaf.parents).where(m.LedgerLeaf.idx == idx)
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 def test_an_index_row_that_disagrees_with_the_log_is_an_index_mismatch(
     sealed: tuple[Env, list[str]],
 ) -> None:
@@ -140,7 +175,7 @@ def test_a_rewritten_history_is_a_fork_against_a_witness(
     witness = tmp_path / "witness.txt"
     witness.write_text(env.ok("ledger", "checkpoints").output)
     # Rewrite history: drop the whole log and append a different one of the same size.
-    for table in (m.LedgerCheckpoint, m.LedgerNode, m.LedgerLeaf):
+    for table in (m.LedgerCheckpoint, m.LedgerLeaf):
         _engine_exec(env, delete(table))
     system = bootstrap.build(Settings())
     try:

@@ -95,28 +95,26 @@ class Obstruction(Base):
 
 
 class LedgerLeaf(Base):
-    """One leaf of the Merkle log: its canonical bytes (docs/ledger.md) and leaf hash."""
+    """One leaf of the Merkle log: its canonical bytes (docs/ledger.md), its hash, and the
+    hashes of the perfect subtrees it completes.
+
+    Appending leaf ``idx`` completes the subtree at level L for every L up to the number
+    of trailing one bits of ``idx``; ``parents`` holds their hashes, level 1 first, 32
+    bytes each. So node (L, n) lives in the row of leaf ``((n + 1) << L) - 1``, and an
+    append writes one row per leaf, not one per stored hash.
+    """
 
     __tablename__ = "ledger_leaves"
 
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # On SQLite an INTEGER PRIMARY KEY is the rowid itself: no second index to update.
+    idx: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    parents: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class LedgerNode(Base):
-    """Hash of the perfect subtree at (level, idx): leaves [idx*2^level, (idx+1)*2^level).
-
-    Levels 1 and up; level 0 is ``LedgerLeaf.leaf_hash``.
-    """
-
-    __tablename__ = "ledger_nodes"
-
-    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class LedgerCheckpoint(Base):

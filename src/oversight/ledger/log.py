@@ -6,9 +6,10 @@ change it records (a registry row, a segment index row). Each append:
 1. takes the log's write lock (SQLite: the ``BEGIN IMMEDIATE`` every transaction takes;
    PostgreSQL: a transaction-scoped advisory lock), so leaf indexes never race;
 2. reads the *frontier*, the at most log2(n) perfect subtrees that make up the tree;
-3. inserts the leaves and every perfect-subtree hash they complete (the tlog-tiles
-   "stored hash" addressing; see ``merkle.subtree_hashes_to_store``); level 0, the
-   leaf hash, lives in ``ledger_leaves`` and the higher levels in ``ledger_nodes``;
+3. inserts the leaves, each row with every perfect-subtree hash that leaf completes
+   (the tlog-tiles "stored hash" set; see ``merkle.subtree_hashes_to_store``): level
+   0 is the leaf hash, and node (L, n) for L >= 1 sits in the ``parents`` column of
+   leaf ``((n + 1) << L) - 1``, so one row per leaf is written;
 4. signs a checkpoint for the new size and stores it, in the same transaction.
 
 So a committed leaf is always covered by a signed checkpoint, a crash rolls back a
@@ -32,8 +33,9 @@ from oversight.ledger.leaves import canonical
 
 # pg_advisory_xact_lock key: "OVRSLOG" in ASCII, any fixed 64-bit number would do.
 _PG_LOCK_KEY = 0x4F5652534C4F47
-_DUMMY = b"\x00" * merkle.HASH_SIZE
-_CHUNK = 200  # lookups per query: under SQLite's 500-term compound SELECT limit
+HASH = merkle.HASH_SIZE
+_DUMMY = b"\x00" * HASH
+_CHUNK = 500  # row lookups per query, well under every driver's parameter limit
 
 
 @dataclass(frozen=True)
@@ -69,22 +71,17 @@ def _needed(fn: Callable[[merkle.NodeGetter], object]) -> set[Key]:
     return asked
 
 
+def _holder(key: Key) -> int:
+    """The leaf whose row stores node ``key``: the last leaf of its subtree."""
+    level, n = key
+    return ((n + 1) << level) - 1
+
+
 def _bind(session: Session, column: ColumnElement[Any], value: Any) -> Any:
     """``value`` as the driver wants it for ``column`` (e.g. SQLite's datetime text)."""
     dialect = session.get_bind().dialect
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return process(value) if process else value
-
-
-def _frontier(size: int) -> set[Key]:
-    """The perfect subtrees whose concatenation is the tree of ``size`` leaves."""
-    keys: set[Key] = set()
-    start = 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            keys.add((level, start >> level))
-            start += 1 << level
-    return keys
 
 
 class Ledger:
@@ -112,42 +109,29 @@ class Ledger:
         signer = self.signer()  # fail before writing anything if the key is unusable
         self.lock(session)
         size = self.size(session)
-        nodes = self._fetch(session, _frontier(size))
-
-        def get(level: int, index: int) -> bytes:
-            try:
-                return nodes[(level, index)]
-            except KeyError:
-                raise InvalidInput(f"ledger node ({level}, {index}) is missing") from None
+        keys = merkle.Frontier.keys(size)
+        stored = self._fetch(session, set(keys))
+        missing = [k for k in keys if k not in stored]
+        if missing:
+            raise InvalidInput(f"ledger node {missing[0]} is missing")
+        frontier = merkle.Frontier(size, [stored[k] for k in keys])
 
         now = self._now()
         created = _bind(session, m.LedgerLeaf.__table__.c.created_at, now)
-        leaf_rows: list[tuple[Any, ...]] = []
-        node_rows: list[tuple[Any, ...]] = []
-        for offset, (kind, data) in enumerate(encoded):
-            index = size + offset
-            lh = merkle.leaf_hash(data)
-            leaf_rows.append((index, kind, data, lh, created))
-            nodes[(0, index)] = lh
-            # Level 0 is the leaf hash, already a column of ledger_leaves: store parents only.
-            for stored in merkle.subtree_hashes_to_store(index, lh, get)[1:]:
-                nodes[(stored.level, stored.n)] = stored.hash
-                node_rows.append((stored.level, stored.n, stored.hash))
+        rows: list[tuple[Any, ...]] = []
+        for index, (kind, data) in enumerate(encoded, start=size):
+            leaf_hash, parents = frontier.append(data)
+            rows.append((index, kind, data, leaf_hash, parents, created))
         # Plain DBAPI executemany: the ORM's per-row work would cost more than the hashing.
         conn = session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(
-            "INSERT INTO ledger_leaves (idx, kind, data, leaf_hash, created_at) "  # noqa: S608
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})",  # only the driver's placeholder
-            leaf_rows,
+            "INSERT INTO ledger_leaves (idx, kind, data, leaf_hash, parents, created_at) "  # noqa: S608
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})",  # the driver's placeholder
+            rows,
         )
-        if node_rows:
-            conn.exec_driver_sql(
-                f"INSERT INTO ledger_nodes (level, idx, hash) VALUES ({mark}, {mark}, {mark})",  # noqa: S608
-                node_rows,
-            )
         new_size = size + len(encoded)
-        self._store_checkpoint(session, signer, new_size, merkle.tree_hash(new_size, get), now)
+        self._store_checkpoint(session, signer, new_size, frontier.root(), now)
         return [size + i for i in range(len(encoded))]
 
     def publish(self, session: Session) -> StoredCheckpoint:
@@ -188,25 +172,30 @@ class Ledger:
         return 0 if last is None else int(last) + 1
 
     def _fetch(self, session: Session, keys: set[Key]) -> dict[Key, bytes]:
-        """Read stored hashes by (level, idx) in one round trip per chunk.
-
-        A UNION ALL of primary-key point lookups: both SQLite and PostgreSQL answer each
-        arm from the index, where a row-value IN list makes SQLite scan the table.
-        """
+        """Read stored hashes by (level, idx): one primary-key lookup per leaf row that
+        holds them (see ``_holder``), one round trip per chunk of rows."""
+        wanted: dict[int, list[Key]] = {}
+        for key in keys:
+            wanted.setdefault(_holder(key), []).append(key)
         found: dict[Key, bytes] = {}
-        ordered = sorted(keys)
+        rows_wanted = sorted(wanted)
         conn = session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        # Only the driver's placeholder is interpolated; values go as parameters.
-        node = f"SELECT level, idx, hash FROM ledger_nodes WHERE level = {mark} AND idx = {mark}"  # noqa: S608
-        leaf = f"SELECT 0, idx, leaf_hash FROM ledger_leaves WHERE {mark} = 0 AND idx = {mark}"  # noqa: S608
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            params = tuple(v for key in chunk for v in key)
-            arms = [leaf if level == 0 else node for level, _ in chunk]
-            rows = conn.exec_driver_sql(" UNION ALL ".join(arms), params)
-            for level, idx, h in rows:
-                found[(int(level), int(idx))] = bytes(h)
+        for start in range(0, len(rows_wanted), _CHUNK):
+            chunk = rows_wanted[start : start + _CHUNK]
+            marks = ", ".join([mark] * len(chunk))  # placeholders only; values are parameters
+            rows = conn.exec_driver_sql(
+                f"SELECT idx, leaf_hash, parents FROM ledger_leaves WHERE idx IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            )
+            for idx, leaf_hash, parents in rows:
+                for level, n in wanted[int(idx)]:
+                    if level == 0:
+                        found[(0, n)] = bytes(leaf_hash)
+                    else:
+                        h = bytes(parents[(level - 1) * HASH : level * HASH])
+                        if len(h) == HASH:
+                            found[(level, n)] = h
         return found
 
     def _getter(

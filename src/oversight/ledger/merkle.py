@@ -123,6 +123,60 @@ def subtree_hashes_to_store(index: int, leaf: bytes, get_node: NodeGetter) -> li
     return stored
 
 
+class Frontier:
+    """The right edge of a growing tree: the perfect subtrees that make up its ``size``
+    leaves, largest first (a "compact range" over [0, size)).
+
+    Appending is the hot path of the log, so it works on this stack directly instead of
+    looking nodes up: it yields, per leaf, the same hashes as
+    :func:`subtree_hashes_to_store` (tests check that they agree).
+    """
+
+    def __init__(self, size: int, hashes: Sequence[bytes]):
+        if size < 0 or len(hashes) != size.bit_count():
+            raise InvalidInput(f"a tree of size {size} has {size.bit_count()} frontier hashes")
+        for h in hashes:
+            if len(h) != HASH_SIZE:
+                raise InvalidInput(f"frontier hash is {len(h)} bytes, want {HASH_SIZE}")
+        self.size = size
+        self.hashes = list(hashes)
+
+    @staticmethod
+    def keys(size: int) -> list[tuple[int, int]]:
+        """(level, n) of the frontier subtrees of a tree of ``size`` leaves, largest first."""
+        keys: list[tuple[int, int]] = []
+        start = 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                keys.append((level, start >> level))
+                start += 1 << level
+        return keys
+
+    def append(self, data: bytes) -> tuple[bytes, bytes]:
+        """Add the leaf with these bytes: (its leaf hash, the hashes of the subtrees it
+        completes, level 1 first, concatenated)."""
+        sha256, stack, index = hashlib.sha256, self.hashes, self.size
+        h = leaf = sha256(b"\x00" + data).digest()
+        parents = b""
+        while index & 1:
+            h = sha256(b"\x01" + stack.pop() + h).digest()
+            parents += h
+            index >>= 1
+        stack.append(h)
+        self.size += 1
+        return leaf, parents
+
+    def root(self) -> bytes:
+        """MTH of the whole tree: the frontier folded from the right (RFC 9162 splits
+        every range at its largest power of two, so the biggest subtree is leftmost)."""
+        if not self.hashes:
+            return EMPTY_ROOT
+        h = self.hashes[-1]
+        for left in reversed(self.hashes[:-1]):
+            h = node_hash(left, h)
+        return h
+
+
 # --- proof generation -------------------------------------------------------------------
 
 

@@ -139,13 +139,7 @@ def _check_ledger(
             report.add("modified", f"ledger leaf {leaf.index}", "leaf bytes do not match its hash")
         hashes.append(recomputed)
     levels = merkle.build_levels(hashes)
-    for row in session.execute(select(m.LedgerNode.level, m.LedgerNode.idx, m.LedgerNode.hash)):
-        level, idx, h = int(row[0]), int(row[1]), bytes(row[2])
-        want = levels[level][idx] if level < len(levels) and idx < len(levels[level]) else None
-        if want is None:
-            report.add("unexpected", f"ledger node ({level}, {idx})", "no such subtree in the log")
-        elif want != h:
-            report.add("modified", f"ledger node ({level}, {idx})", "stored hash differs")
+    _check_stored_subtrees(session, levels, report)
     get = _getter(levels)
     checkpoints = system.ledger.checkpoints(session)
     for cp in checkpoints:
@@ -165,6 +159,29 @@ def _check_ledger(
     if hashes and (not checkpoints or checkpoints[-1].size != len(hashes)):
         report.add("missing", "latest checkpoint", f"no checkpoint covers all {len(hashes)} leaves")
     return levels
+
+
+def _check_stored_subtrees(session: Any, levels: list[list[bytes]], report: Report) -> None:
+    """Each leaf row's ``parents`` must be exactly the subtree hashes that leaf completes
+    (one per trailing one bit of its index), each equal to the recomputed one."""
+    size = merkle.HASH_SIZE
+    checked = len(levels[0]) if levels else 0  # leaves after a hole are reported already
+    rows = session.execute(
+        select(m.LedgerLeaf.idx, m.LedgerLeaf.parents).where(m.LedgerLeaf.idx < checked)
+    )
+    for idx, parents in rows:
+        idx, parents = int(idx), bytes(parents)
+        completes = (~idx & (idx + 1)).bit_length() - 1  # trailing one bits of idx
+        if len(parents) != completes * size:
+            report.add(
+                "modified",
+                f"ledger leaf {idx}",
+                f"stores {len(parents)} bytes of subtree hashes, want {completes * size}",
+            )
+        for level in range(1, min(completes, len(parents) // size) + 1):
+            n = ((idx + 1) >> level) - 1
+            if parents[(level - 1) * size : level * size] != levels[level][n]:
+                report.add("modified", f"ledger node ({level}, {n})", "stored hash differs")
 
 
 def _getter(levels: list[list[bytes]]) -> merkle.NodeGetter:
