@@ -118,10 +118,13 @@ class Ledger:
 
         now = self._now()
         created = _bind(session, m.LedgerLeaf.__table__.c.created_at, now)
-        rows: list[tuple[Any, ...]] = []
-        for index, (kind, data) in enumerate(encoded, start=size):
-            leaf_hash, parents = frontier.append(data)
-            rows.append((index, kind, data, leaf_hash, parents, created))
+        hashed = frontier.extend([data for _, data in encoded])
+        rows = [
+            (index, kind, data, leaf_hash, parents, created)
+            for index, (kind, data), (leaf_hash, parents) in zip(
+                range(size, size + len(encoded)), encoded, hashed, strict=True
+            )
+        ]
         # Plain DBAPI executemany: the ORM's per-row work would cost more than the hashing.
         conn = session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"

@@ -155,16 +155,26 @@ class Frontier:
     def append(self, data: bytes) -> tuple[bytes, bytes]:
         """Add the leaf with these bytes: (its leaf hash, the hashes of the subtrees it
         completes, level 1 first, concatenated)."""
+        [hashes] = self.extend([data])
+        return hashes
+
+    def extend(self, entries: Sequence[bytes]) -> list[tuple[bytes, bytes]]:
+        """``append`` for each entry in order, in one loop (the log's hot path)."""
         sha256, stack, index = hashlib.sha256, self.hashes, self.size
-        h = leaf = sha256(b"\x00" + data).digest()
-        parents = b""
-        while index & 1:
-            h = sha256(b"\x01" + stack.pop() + h).digest()
-            parents += h
-            index >>= 1
-        stack.append(h)
-        self.size += 1
-        return leaf, parents
+        out: list[tuple[bytes, bytes]] = []
+        for data in entries:
+            h = leaf = sha256(b"\x00" + data).digest()
+            parents = b""
+            carry = index
+            while carry & 1:
+                h = sha256(b"\x01" + stack.pop() + h).digest()
+                parents += h
+                carry >>= 1
+            stack.append(h)
+            out.append((leaf, parents))
+            index += 1
+        self.size = index
+        return out
 
     def root(self) -> bytes:
         """MTH of the whole tree: the frontier folded from the right (RFC 9162 splits
