@@ -8,6 +8,7 @@ minimal string escapes. Every leaf carries ``"v": 1`` and ``"type"``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -96,11 +97,18 @@ def decode(data: bytes) -> dict[str, Any]:
     return obj
 
 
+@functools.lru_cache(maxsize=256)  # a batch stamps every leaf with the same instant
 def instant(moment: datetime) -> str:
-    """Timestamps in leaves: UTC, RFC 3339, microseconds, 'Z'."""
+    """Timestamps in leaves: UTC, RFC 3339, microseconds, 'Z'.
+
+    Equal instants in different zones compare and hash equal, and format alike, so the
+    cache is exact.
+    """
     if moment.tzinfo is None:
         raise InvalidInput("ledger timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime (purges format four per segment);
+    # in UTC it ends "+00:00", which becomes the "Z" of the v1 format.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _leaf(kind: str, at: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:

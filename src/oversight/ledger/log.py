@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from oversight.db import models as m
+from oversight.db.driver import bind_value, placeholder
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import merkle, note
 from oversight.ledger.leaves import canonical
@@ -77,13 +78,6 @@ def _holder(key: Key) -> int:
     return ((n + 1) << level) - 1
 
 
-def _bind(session: Session, column: ColumnElement[Any], value: Any) -> Any:
-    """``value`` as the driver wants it for ``column`` (e.g. SQLite's datetime text)."""
-    dialect = session.get_bind().dialect
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process(value) if process else value
-
-
 class Ledger:
     """The log of one deployment. Stateless between calls; safe to share."""
 
@@ -117,7 +111,8 @@ class Ledger:
         frontier = merkle.Frontier(size, [stored[k] for k in keys])
 
         now = self._now()
-        created = _bind(session, m.LedgerLeaf.__table__.c.created_at, now)
+        conn = session.connection()
+        created = bind_value(conn, m.LedgerLeaf.__table__.c.created_at, now)
         hashed = frontier.extend([data for _, data in encoded])
         rows = [
             (index, kind, data, leaf_hash, parents, created)
@@ -126,8 +121,7 @@ class Ledger:
             )
         ]
         # Plain DBAPI executemany: the ORM's per-row work would cost more than the hashing.
-        conn = session.connection()
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = placeholder(conn)
         conn.exec_driver_sql(
             "INSERT INTO ledger_leaves (idx, kind, data, leaf_hash, parents, created_at) "  # noqa: S608
             f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})",  # the driver's placeholder
@@ -183,7 +177,7 @@ class Ledger:
         found: dict[Key, bytes] = {}
         rows_wanted = sorted(wanted)
         conn = session.connection()
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = placeholder(conn)
         for start in range(0, len(rows_wanted), _CHUNK):
             chunk = rows_wanted[start : start + _CHUNK]
             marks = ", ".join([mark] * len(chunk))  # placeholders only; values are parameters

@@ -126,14 +126,16 @@ class LocalStore:
 
     def delete_many(self, keys: Sequence[str]) -> None:
         """Delete several objects, syncing each directory once rather than per file."""
-        parents: set[Path] = set()
+        # Plain strings, not Path objects: a purge removes thousands of files per batch.
+        root = str(self.root)
+        parents: set[str] = set()
         for key in keys:
-            path = self.path(key)
+            path = os.path.join(root, check_key(key))  # noqa: PTH118
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                parents.add(path.parent)
+                os.unlink(path)  # noqa: PTH108
+                parents.add(os.path.dirname(path))  # noqa: PTH120
         for parent in sorted(parents):
-            _fsync_dir(parent)
+            _fsync_dir(Path(parent))
 
     def objects(self) -> Iterator[StoredObject]:
         if not self.root.exists():

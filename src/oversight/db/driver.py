@@ -1,0 +1,21 @@
+"""Helpers for the few hot paths that talk to the DBAPI driver directly (ledger appends,
+purges, the retention planner): the ORM's per-row work costs more there than the work
+itself. Values still go as parameters; only placeholders are put into SQL text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection
+
+
+def placeholder(conn: Connection) -> str:
+    """The driver's positional placeholder: SQLite's ``?`` or psycopg's ``%s``."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def bind_value(conn: Connection, column: ColumnElement[Any], value: Any) -> Any:
+    """``value`` as the driver wants it for ``column`` (e.g. SQLite's datetime text)."""
+    dialect = conn.dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process else value
