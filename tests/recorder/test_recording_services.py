@@ -115,6 +115,39 @@ def test_segments_list_filters_by_camera_and_overlap(
     env.fails("segments", "list", "--camera", "ghost")
 
 
+def test_segment_windows_agree_with_a_brute_force_overlap_filter(
+    cams: bootstrap.System, tmp_path: Path
+) -> None:
+    # Irregular segments: a 10-minute one that starts long before later windows and
+    # overlaps its successors (a clock stepped back), short ones, and a gap.
+    spans = [(0, 600), (60, 120), (120, 180), (180, 240), (400, 460), (460, 520), (900, 960)]
+    for i, (a, b) in enumerate(spans):
+        f = tmp_path / f"w{i}.mp4"
+        f.write_bytes(b"window segment %d" % i)
+        seal_file(
+            cams, camera="cam1", path=f,
+            start=T0 + timedelta(seconds=a), end=T0 + timedelta(seconds=b),
+        )  # fmt: skip
+    every = recording.list_segments(cams, camera="cam1")
+    assert len(every) == len(spans)
+    for lo, hi in [(30, 90), (130, 135), (250, 399), (500, 1000), (0, 2000), (590, 610)]:
+        start, end = T0 + timedelta(seconds=lo), T0 + timedelta(seconds=hi)
+        want = [s.seq for s in every if s.end > start and s.start < end]
+        for limit in (None, 1, 2, 50):
+            got = recording.list_segments(cams, camera="cam1", start=start, end=end, limit=limit)
+            assert [s.seq for s in got] == want[:limit], (lo, hi, limit)
+            newest = recording.list_segments(
+                cams, camera="cam1", start=start, end=end, limit=limit, newest_first=True
+            )
+            assert [s.seq for s in newest] == want[::-1][:limit], (lo, hi, limit)
+        # Without a camera, and open-ended, the same answers.
+        assert [s.seq for s in recording.list_segments(cams, start=start, end=end)] == want
+    after = [s.seq for s in every if s.end > T0 + timedelta(seconds=500)]
+    assert [
+        s.seq for s in recording.list_segments(cams, start=T0 + timedelta(seconds=500))
+    ] == after
+
+
 def test_cli_lists_gaps_status_and_quarantine(cams: bootstrap.System, env: Env) -> None:
     recording.record_gap(
         cams, camera="cam2", start=T0, end=T0 + timedelta(seconds=5), reason="stalled"

@@ -136,6 +136,10 @@ class Segment(Base):
         UniqueConstraint("camera_id", "seq", name="uq_segment_camera_seq"),
         # Live footage by camera and time: playback, retention planning, capacity.
         Index("ix_segments_live", "deleted_at", "camera_id", "start_at"),
+        # By camera and time (migration 0002): segments starting inside a range.
+        Index("ix_segments_camera_start", "camera_id", "start_at"),
+        # Segments that began before a range and reach into it (see list_segments).
+        Index("ix_segments_camera_end", "camera_id", "end_at", "start_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

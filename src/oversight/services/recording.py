@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select, type_coerce
+from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
 from oversight.db import models as m
@@ -301,6 +302,16 @@ def list_events(
 # ---- the segment index ----
 
 
+def _unindexed_start(session: Session) -> Any:
+    """``segments.start_at`` for a term that must not drive the index choice: SQLite's
+    planner would pick the (camera, start) index for ``start_at < from`` and read the
+    camera's whole history; a unary ``+`` (a no-op there) makes it use the (camera, end)
+    index instead. PostgreSQL's planner decides from statistics."""
+    if session.get_bind().dialect.name != "sqlite":
+        return m.Segment.start_at
+    return type_coerce(literal_column("+segments.start_at"), m.Segment.start_at.type)
+
+
 def list_segments(
     system: System,
     *,
@@ -312,30 +323,44 @@ def list_segments(
 ) -> list[SegmentRec]:
     """Sealed segments overlapping [start, end), oldest first (at most ``limit``; with
     ``newest_first``, the latest ``limit`` of them, latest first)."""
-    filters: list[Any] = []
-    if camera is not None:
-        filters.append(m.Segment.camera_id == camera)
     if start is not None:
-        filters.append(m.Segment.end_at > _aware(start, "--from"))
+        start = _aware(start, "--from")
     if end is not None:
-        filters.append(m.Segment.start_at < _aware(end, "--to"))
+        end = _aware(end, "--to")
     if start is not None and end is not None and end <= start:
         raise InvalidInput("--to must be after --from")
+    by_camera: list[Any] = [] if camera is None else [m.Segment.camera_id == camera]
+    before_end: list[Any] = [] if end is None else [m.Segment.start_at < end]
+    order = (
+        (m.Segment.start_at.desc(), m.Segment.id.desc())
+        if newest_first
+        else (m.Segment.start_at, m.Segment.id)
+    )
     with system.sessions() as s:
         if camera is not None and s.get(m.Camera, camera) is None:
             raise NotFound(f"camera {camera!r} does not exist")
-        rows = s.scalars(
-            select(m.Segment)
-            .where(*filters)
-            .order_by(
-                *(
-                    (m.Segment.start_at.desc(), m.Segment.id.desc())
-                    if newest_first
-                    else (m.Segment.start_at, m.Segment.id)
-                )
+        if start is None:
+            query = select(m.Segment).where(*by_camera, *before_end)
+            rows = list(s.scalars(query.order_by(*order).limit(limit)))
+        else:
+            # An overlap test (end_at > from AND start_at < to) has no index range: split
+            # it into segments starting inside the range (by start time) and the few
+            # that started before it and reach into it (by end time).
+            inside = s.scalars(
+                select(m.Segment)
+                .where(*by_camera, *before_end, m.Segment.start_at >= start)
+                .order_by(*order)
+                .limit(limit)
             )
-            .limit(limit)
-        )
+            reaching_in = s.scalars(
+                select(m.Segment)
+                .where(*by_camera, m.Segment.end_at > start, _unindexed_start(s) < start)
+                .order_by(*order)
+                .limit(limit)
+            )
+            # Every segment reaching in starts before every segment inside.
+            rows = [*inside, *reaching_in] if newest_first else [*reaching_in, *inside]
+            rows = rows[:limit] if limit is not None else rows
         return [
             SegmentRec(
                 r.id,
