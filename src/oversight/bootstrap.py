@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oversight.clock import Clock, SystemClock
 from oversight.config import Settings
 from oversight.db import migrate
-from oversight.db.engine import make_engine, make_session_factory
+from oversight.db.engine import make_engine, make_read_session_factory, make_session_factory
 from oversight.errors import ConfigError
 from oversight.ledger import keys
 from oversight.ledger.log import Ledger
@@ -33,6 +33,8 @@ class System:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    # Read-only sessions: never wait for or block a writer (see db/engine.py).
+    reads: sessionmaker[Session]
     packs: PackSet
     ledger: Ledger
     store: Store
@@ -58,7 +60,16 @@ def build(settings: Settings, *, clock: Clock | None = None, require_schema: boo
     except BaseException:
         engine.dispose()
         raise
-    system = System(settings, engine, make_session_factory(engine), packs, ledger, store, clock)
+    system = System(
+        settings,
+        engine,
+        make_session_factory(engine),
+        make_read_session_factory(engine),
+        packs,
+        ledger,
+        store,
+        clock,
+    )
     if require_schema:
         _check_schema(system)
     return system

@@ -41,7 +41,7 @@ def _label(**values: str) -> str:
 
 def exposition(system: System) -> str:
     states = Counter(s.state for s in recording.list_status(system))
-    with system.sessions() as s:
+    with system.reads() as s:
         live, size = s.execute(
             select(func.count(), func.coalesce(func.sum(m.Segment.size_bytes), 0)).where(
                 m.Segment.deleted_at.is_(None)

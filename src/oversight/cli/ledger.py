@@ -42,7 +42,7 @@ def pubkey(data_dir: DataDirOption = None) -> None:
 @ledger.command("checkpoint")
 def checkpoint(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """Print the latest signed checkpoint (C2SP tlog-checkpoint)."""
-    with open_system(data_dir) as system, system.sessions() as session:
+    with open_system(data_dir) as system, system.reads() as session:
         latest = system.ledger.latest_checkpoint(session)
     if latest is None:
         raise NotFound("the ledger has no checkpoint yet: run `oversight ledger publish`")
@@ -72,7 +72,7 @@ def checkpoints(
     data_dir: DataDirOption = None,
 ) -> None:
     """Export every checkpoint (for witnesses): signed notes, one after another."""
-    with open_system(data_dir) as system, system.sessions() as session:
+    with open_system(data_dir) as system, system.reads() as session:
         found = system.ledger.checkpoints(session, since=since)
     if json_out:
         print_json([_cp_json(cp) for cp in found])
@@ -94,7 +94,7 @@ def prove(
     """Write a C2SP tlog-proof of one leaf against the latest checkpoint."""
     if (index is None) == (segment is None):
         raise InvalidInput("give exactly one of --index and --segment")
-    with open_system(data_dir) as system, system.sessions() as session:
+    with open_system(data_dir) as system, system.reads() as session:
         if segment is not None:
             row = session.get(m.Segment, segment)
             if row is None:
@@ -161,7 +161,7 @@ def show(
     data_dir: DataDirOption = None,
 ) -> None:
     """Show one leaf: its index, hash and decoded content."""
-    with open_system(data_dir) as system, system.sessions() as session:
+    with open_system(data_dir) as system, system.reads() as session:
         stored = system.ledger.leaf(session, index)
     data = {
         "index": stored.index,
@@ -189,7 +189,7 @@ def list_leaves(
         raise InvalidInput("--limit must be at least 1")
     if kind is not None and kind not in leaves.LEAF_TYPES:
         raise InvalidInput(f"--kind {kind!r} is not one of {', '.join(leaves.LEAF_TYPES)}")
-    with open_system(data_dir) as system, system.sessions() as session:
+    with open_system(data_dir) as system, system.reads() as session:
         query = select(m.LedgerLeaf).where(m.LedgerLeaf.idx >= since).order_by(m.LedgerLeaf.idx)
         if kind:
             query = query.where(m.LedgerLeaf.kind == kind)

@@ -29,10 +29,30 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Every transaction takes the write lock up front: no upgrade deadlocks, and
-        # ledger appends are serialised (DESIGN: one writer).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Every transaction that may write takes the write lock up front: no upgrade
+        # deadlocks, and ledger appends are serialised (DESIGN: one writer). A read
+        # session (``make_read_session_factory``) begins a deferred transaction instead:
+        # in WAL mode it neither waits for a writer nor holds one up, and query_only
+        # makes any write attempted in it fail at once rather than race.
+        state = conn.connection.info  # the pooled DBAPI connection's, kept across checkouts
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        if state.get(READ_ONLY, False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            state[READ_ONLY] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "oversight_read_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads only (SQLite: deferred and query-only; see ``_on_begin``).
+
+    Many concurrent readers (the web console and API) then never queue on the write
+    lock, whose busy-wait sleeps for milliseconds at a time.
+    """
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)

@@ -469,7 +469,7 @@ def package_from_ledger(
     of this export, which the checkpoint must already cover."""
     from oversight.ledger.keys import verifier_key
 
-    with system.sessions() as session:
+    with system.reads() as session:
         latest = system.ledger.latest_checkpoint(session)
         wanted = [s.leaf_index for s in segments] + list(audit_leaves)
         if latest is None or (wanted and max(wanted) >= latest.size):

@@ -275,7 +275,7 @@ def submit_request(
         "org_class": org_class,
         "documents": hashes,
     }
-    with system.sessions() as s:
+    with system.reads() as s:
         for cam in cams:
             if s.get(m.Camera, cam) is None:
                 raise NotFound(f"camera {cam!r} does not exist")
@@ -345,7 +345,7 @@ def _refusable(
         with system.sessions.begin() as s:
             return check(s)
     except (RuleViolation, PermissionDenied) as exc:
-        with system.sessions() as s:
+        with system.reads() as s:
             row = s.get(m.AccessRequest, request_id)
             purpose = row.purpose if row else ""
             destination = row.destination if row else ""
@@ -493,7 +493,7 @@ def revoke(system: System, actor: Person, grant_id: int, *, reason: str) -> Gran
 
 
 def list_requests(system: System, status: str | None = None) -> list[RequestRec]:
-    with system.sessions() as s:
+    with system.reads() as s:
         query = select(m.AccessRequest).order_by(m.AccessRequest.id)
         if status is not None:
             query = query.where(m.AccessRequest.status == status)
@@ -501,13 +501,13 @@ def list_requests(system: System, status: str | None = None) -> list[RequestRec]
 
 
 def get_request(system: System, request_id: int) -> RequestRec:
-    with system.sessions() as s:
+    with system.reads() as s:
         row = _request_row(s, request_id)
         return _request_rec(row, _grant_of(s, row.id))
 
 
 def get_grant(system: System, grant_id: int) -> tuple[GrantRec, RequestRec]:
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.AccessGrant, grant_id)
         if row is None:
             raise NotFound(f"grant {grant_id} does not exist")

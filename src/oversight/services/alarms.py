@@ -225,7 +225,7 @@ def acknowledge(system: System, actor: Person, alarm_id: int, note: str) -> Alar
 
 
 def get_alarm(system: System, alarm_id: int) -> AlarmRec:
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.Alarm, alarm_id)
         if row is None:
             raise NotFound(f"alarm {alarm_id} does not exist")
@@ -241,7 +241,7 @@ def list_alarms(
         query = query.where(m.Alarm.ended_at.is_(None))
     if camera is not None:
         query = query.where(m.Alarm.camera_id == camera)
-    with system.sessions() as s:
+    with system.reads() as s:
         return [_rec(r) for r in s.scalars(query)]
 
 
@@ -251,7 +251,7 @@ def open_at(system: System, moment: datetime) -> list[AlarmRec]:
         m.Alarm.started_at <= moment,
         (m.Alarm.ended_at.is_(None)) | (m.Alarm.ended_at > moment),
     )
-    with system.sessions() as s:
+    with system.reads() as s:
         return [_rec(r) for r in s.scalars(query.order_by(m.Alarm.id))]
 
 

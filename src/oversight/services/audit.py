@@ -96,7 +96,7 @@ def log(
             raise InvalidInput(f"{what} needs a time zone")
     if start is not None and end is not None and end <= start:
         raise InvalidInput("--to must be after --from")
-    with system.sessions() as s:
+    with system.reads() as s:
         rows = s.execute(
             select(m.LedgerLeaf.idx, m.LedgerLeaf.data)
             .where(m.LedgerLeaf.kind.in_(KINDS))

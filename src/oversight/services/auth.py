@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
 
 from oversight.bootstrap import System
 from oversight.db import models as m
@@ -64,7 +65,7 @@ def authenticate(
     wrong password; a locked or disabled account says so.
     """
     now = system.clock.now()
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.User, user_id)
         snapshot = None if row is None else (row.password_hash, row.failed_logins, row.locked_until)
     if snapshot is None:
@@ -142,21 +143,30 @@ def login(
 def resolve(system: System, token: str) -> Login:
     """The person a session token belongs to; fails closed on anything doubtful."""
     now = system.clock.now()
-    with system.sessions() as s:
-        row = s.get(m.LoginSession, token_digest(token))
-        if row is None or row.revoked_at is not None:
+    with system.reads() as s:
+        # One round trip (every API request pays it): the login, its user and the
+        # user's trainings, one row per training.
+        rows = s.execute(
+            select(m.LoginSession, m.User, m.TrainingRecord)
+            .join(m.User, m.User.id == m.LoginSession.user_id)
+            .outerjoin(m.TrainingRecord, m.TrainingRecord.user_id == m.User.id)
+            .where(m.LoginSession.token_sha256 == token_digest(token))
+            .order_by(m.TrainingRecord.id)
+        ).all()
+        if not rows or rows[0][0].revoked_at is not None:
             raise AuthenticationError(
                 "the session is not valid (logged out or revoked): log in again"
             )
-        if row.expires_at <= now:
+        login, user = rows[0][0], rows[0][1]
+        if login.expires_at <= now:
             raise AuthenticationError(
-                f"the session expired at {row.expires_at.isoformat(timespec='seconds')}: "
+                f"the session expired at {login.expires_at.isoformat(timespec='seconds')}: "
                 "log in again"
             )
-        person = people.load_person(s, row.user_id)
+        person = people.to_person(user, [r[2] for r in rows if r[2] is not None])
         if person.disabled:
             raise AuthenticationError(f"user {person.id} is disabled")
-        return Login(person, row.expires_at)
+        return Login(person, login.expires_at)
 
 
 def logout(system: System, token: str) -> str | None:

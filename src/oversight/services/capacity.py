@@ -22,7 +22,7 @@ WINDOW = timedelta(days=1)
 def measure(system: System) -> capacity.Capacity:
     now = system.clock.now()
     since = now - WINDOW
-    with system.sessions() as session:
+    with system.reads() as session:
         rows = session.execute(
             select(
                 m.Segment.camera_id, m.Segment.start_at, m.Segment.end_at, m.Segment.size_bytes

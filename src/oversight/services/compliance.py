@@ -49,7 +49,7 @@ def report(system: System, at: date | None = None) -> Report:
     findings += compliance.alarm_findings(
         alarms.open_at(system, moment), state, system.packs, moment
     )
-    with system.sessions() as session:
+    with system.reads() as session:
         schedules, inspections, procedures = maintenance.load(session)
     findings += compliance.maintenance_findings(
         state, schedules, inspections, procedures, system.packs, day

@@ -234,7 +234,7 @@ def coverage(system: System, camera: str, start: datetime, end: datetime) -> Cov
         raise InvalidInput("the end of the range must be after its start")
     if end - start > MAX_RANGE:
         raise InvalidInput(f"the range may span at most {MAX_RANGE.days} days")
-    with system.sessions() as s:
+    with system.reads() as s:
         if s.get(m.Camera, camera) is None:
             raise NotFound(f"camera {camera} does not exist")
         recorded, count = _recorded(_segment_index(s, camera), start, end)

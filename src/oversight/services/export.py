@@ -34,7 +34,7 @@ def _check_target(out_dir: Path) -> Path:
 
 
 def _masks(system: System, cameras: list[str]) -> dict[str, list[list[list[float]]]]:
-    with system.sessions() as s:
+    with system.reads() as s:
         rows = s.scalars(select(m.Camera).where(m.Camera.id.in_(cameras)))
         return {r.id: list(r.privacy_masks or []) for r in rows}
 
@@ -52,7 +52,7 @@ def export_grant(
     ``out_dir``; its path. A grant to view only cannot be exported (check_use refuses
     a copy under a view grant)."""
     target = _check_target(out_dir)
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.AccessGrant, grant_id)
         if row is None:
             raise NotFound(f"grant {grant_id} does not exist")

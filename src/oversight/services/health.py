@@ -44,7 +44,7 @@ def save_snapshot(system: System, snap: Snapshot) -> None:
 
 
 def snapshots(system: System) -> dict[str, Snapshot]:
-    with system.sessions() as s:
+    with system.reads() as s:
         return {
             r.camera_id: Snapshot(
                 r.camera_id,
@@ -101,7 +101,7 @@ def report(system: System) -> list[CameraHealth]:
     open_by_camera: dict[str, list[str]] = {}
     for alarm in alarms.list_alarms(system, open_only=True):
         open_by_camera.setdefault(alarm.camera, []).append(alarm.kind)
-    with system.sessions() as s:
+    with system.reads() as s:
         gaps = dict(
             s.execute(
                 select(m.Gap.camera_id, func.count())

@@ -189,7 +189,7 @@ def report_incident(
 
 
 def get_incident(system: System, incident_id: int) -> IncidentRec:
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.Incident, incident_id)
         if row is None:
             raise NotFound(f"incident {incident_id} does not exist")
@@ -198,7 +198,7 @@ def get_incident(system: System, incident_id: int) -> IncidentRec:
 
 def list_incidents(system: System, *, camera: str | None = None) -> list[IncidentRec]:
     """Newest first."""
-    with system.sessions() as s:
+    with system.reads() as s:
         rows = [_rec(r) for r in s.scalars(select(m.Incident).order_by(m.Incident.id.desc()))]
     return [r for r in rows if camera is None or camera in r.cameras]
 
@@ -206,7 +206,7 @@ def list_incidents(system: System, *, camera: str | None = None) -> list[Inciden
 def footage_refs(system: System, incident: IncidentRec) -> list[FootageRef]:
     """Sealed segments of the incident's cameras overlapping its range: metadata from
     the index (each has its ``segment_sealed`` leaf), never the bytes."""
-    with system.sessions() as s:
+    with system.reads() as s:
         rows = s.scalars(
             select(m.Segment)
             .where(
@@ -242,7 +242,7 @@ def render_report(system: System, incident_id: int) -> str:
     ]
     floor = retention_domain.floor_for(system.packs, retention_domain.IMPORTANT, incident.end)
     refs = footage_refs(system, incident)
-    with system.sessions() as s:
+    with system.reads() as s:
         checkpoint = system.ledger.latest_checkpoint(s)
         reporter = s.get(m.User, incident.reported_by)
     return _env.get_template("incident_report.html").render(

@@ -259,7 +259,7 @@ def add_procedure(
     file_name = (filename or "").strip()[:255] or None
     digest = hashlib.sha256(document).hexdigest() if document is not None else None
     day = _check_day(system, adopted_on or _today(system), "the adoption date")
-    with system.sessions() as s:
+    with system.reads() as s:
         _acting(s, system, actor, "file emergency procedures")
         _scope(s, site, None)
     if document is not None:
@@ -298,7 +298,7 @@ def procedure_content(
     system: System, procedure_id: int
 ) -> tuple[Procedure, str | None, bytes | None]:
     """A procedure with its text and its document's bytes (checked against the SHA-256)."""
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.EmergencyProcedure, procedure_id)
         if row is None:
             raise NotFound(f"emergency procedure {procedure_id} does not exist")
@@ -374,7 +374,7 @@ def load(session: Session) -> tuple[list[Schedule], list[InspectionDone], list[P
 
 def overview(system: System, *, site: str | None = None) -> Overview:
     """Schedules with their next due date, inspections, procedures and repairs."""
-    with system.sessions() as s:
+    with system.reads() as s:
         if site is not None and s.get(m.Site, site) is None:
             raise NotFound(f"site {site!r} does not exist")
         schedules, inspections, procedures = load(s)

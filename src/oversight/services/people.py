@@ -186,12 +186,12 @@ def _check_bootstrap(system: System, session: Session, roles: tuple[str, ...]) -
 
 
 def list_users(system: System) -> list[Person]:
-    with system.sessions() as s:
+    with system.reads() as s:
         return load_people(s)
 
 
 def get_user(system: System, user_id: str) -> Person:
-    with system.sessions() as s:
+    with system.reads() as s:
         return load_person(s, user_id)
 
 
@@ -311,7 +311,7 @@ def record_training(
 
 
 def list_training(system: System, user_id: str | None = None) -> list[Training]:
-    with system.sessions() as s:
+    with system.reads() as s:
         query = select(m.TrainingRecord).order_by(m.TrainingRecord.id)
         if user_id is not None:
             user_row(s, user_id)
@@ -321,5 +321,5 @@ def list_training(system: System, user_id: str | None = None) -> list[Training]:
 
 def people_with_scope(system: System) -> list[tuple[Person, list[str] | None]]:
     """Every account with the categories of its site scope, for the compliance report."""
-    with system.sessions() as s:
+    with system.reads() as s:
         return [(p, site_categories(s, p.sites)) for p in load_people(s)]

@@ -102,7 +102,7 @@ class EventRec:
 
 def recordable_cameras(system: System, only: tuple[str, ...] = ()) -> list[CameraSource]:
     """Registered, not removed cameras (optionally only the ids in ``only``)."""
-    with system.sessions() as s:
+    with system.reads() as s:
         query = select(m.Camera.id, m.Camera.stream_url).where(m.Camera.removed.is_(None))
         if only:
             query = query.where(m.Camera.id.in_(only))
@@ -111,7 +111,7 @@ def recordable_cameras(system: System, only: tuple[str, ...] = ()) -> list[Camer
 
 def coverage_end(system: System, camera: str) -> datetime | None:
     """End of the camera's latest sealed segment: where its recorded footage stops."""
-    with system.sessions() as s:
+    with system.reads() as s:
         end = s.scalar(select(func.max(m.Segment.end_at)).where(m.Segment.camera_id == camera))
         return _opt_utc(end)
 
@@ -154,7 +154,7 @@ def record_gap(
 
 
 def list_gaps(system: System, camera: str | None = None) -> list[GapRec]:
-    with system.sessions() as s:
+    with system.reads() as s:
         query = select(m.Gap).order_by(m.Gap.start_at, m.Gap.id)
         if camera is not None:
             query = query.where(m.Gap.camera_id == camera)
@@ -189,7 +189,7 @@ def set_status(
 
 
 def get_status(system: System, camera: str) -> StatusRec | None:
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.CameraStatus, camera)
         return None if row is None else _status(camera, row)
 
@@ -209,7 +209,7 @@ def _status(camera: str, row: m.CameraStatus | None) -> StatusRec:
 
 def list_status(system: System) -> list[StatusRec]:
     """Every camera not removed, and removed ones the recorder still has a status for."""
-    with system.sessions() as s:
+    with system.reads() as s:
         rows = s.execute(
             select(m.Camera.id, m.Camera.removed, m.CameraStatus)
             .outerjoin(m.CameraStatus, m.CameraStatus.camera_id == m.Camera.id)
@@ -269,7 +269,7 @@ def record_quarantine(
 
 
 def list_quarantined(system: System, camera: str | None = None) -> list[QuarantineRec]:
-    with system.sessions() as s:
+    with system.reads() as s:
         query = select(m.QuarantinedSegment).order_by(m.QuarantinedSegment.id)
         if camera is not None:
             query = query.where(m.QuarantinedSegment.camera_id == camera)
@@ -290,7 +290,7 @@ def record_event(system: System, *, camera: str | None, kind: str, message: str)
 def list_events(
     system: System, *, camera: str | None = None, kind: str | None = None
 ) -> list[EventRec]:
-    with system.sessions() as s:
+    with system.reads() as s:
         query = select(m.RecorderEvent).order_by(m.RecorderEvent.id)
         if camera is not None:
             query = query.where(m.RecorderEvent.camera_id == camera)
@@ -336,7 +336,7 @@ def list_segments(
         if newest_first
         else (m.Segment.start_at, m.Segment.id)
     )
-    with system.sessions() as s:
+    with system.reads() as s:
         if camera is not None and s.get(m.Camera, camera) is None:
             raise NotFound(f"camera {camera!r} does not exist")
         if start is None:

@@ -167,12 +167,12 @@ def add_org(
 
 
 def list_orgs(system: System) -> list[Org]:
-    with system.sessions() as s:
+    with system.reads() as s:
         return [to_org(r) for r in s.scalars(select(m.Organisation).order_by(m.Organisation.id))]
 
 
 def get_org(system: System, org_id: str) -> Org:
-    with system.sessions() as s:
+    with system.reads() as s:
         return to_org(_get(s, m.Organisation, org_id, "organisation"))
 
 
@@ -219,12 +219,12 @@ def add_site(
 
 
 def list_sites(system: System) -> list[SiteRec]:
-    with system.sessions() as s:
+    with system.reads() as s:
         return [to_site(r) for r in s.scalars(select(m.Site).order_by(m.Site.id))]
 
 
 def get_site(system: System, site_id: str) -> tuple[SiteRec, list[CameraRec]]:
-    with system.sessions() as s:
+    with system.reads() as s:
         site = to_site(_get(s, m.Site, site_id, "site"))
         cams = s.scalars(select(m.Camera).where(m.Camera.site_id == site_id).order_by(m.Camera.id))
         return site, [to_camera(c) for c in cams]
@@ -336,7 +336,7 @@ def remove_camera(system: System, camera_id: str, removed: date) -> CameraRec:
 
 def list_cameras(system: System, site_id: str | None = None) -> list[tuple[CameraRec, str]]:
     """Cameras with their stream URL (the caller redacts it before showing)."""
-    with system.sessions() as s:
+    with system.reads() as s:
         query = select(m.Camera).order_by(m.Camera.id)
         if site_id is not None:
             _get(s, m.Site, site_id, "site")
@@ -345,7 +345,7 @@ def list_cameras(system: System, site_id: str | None = None) -> list[tuple[Camer
 
 
 def get_camera(system: System, camera_id: str) -> tuple[CameraRec, str, list[list[list[float]]]]:
-    with system.sessions() as s:
+    with system.reads() as s:
         row = _get(s, m.Camera, camera_id, "camera")
         return to_camera(row), row.stream_url, list(row.privacy_masks or [])
 
@@ -464,10 +464,10 @@ def resolve_obstruction(system: System, obstruction_id: int, resolved_on: date) 
 
 
 def list_obstructions(system: System) -> list[ObstructionRec]:
-    with system.sessions() as s:
+    with system.reads() as s:
         return load_state(s).obstructions
 
 
 def registry_state(system: System) -> RegistryState:
-    with system.sessions() as s:
+    with system.reads() as s:
         return load_state(s)

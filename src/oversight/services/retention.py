@@ -149,7 +149,7 @@ def _extend_locks(
 ) -> None:
     """Raise a WORM store's lock on every covered segment to its new earliest deletion
     (a no-op on the local store). Runs after the commit: the mark is on record first."""
-    with system.sessions() as session:
+    with system.reads() as session:
         covered = session.execute(
             select(m.Segment.storage_key, m.Segment.end_at).where(
                 m.Segment.camera_id == camera,
@@ -168,7 +168,7 @@ def _mirror_holds(system: System, camera: str, start: datetime, end: datetime) -
     whether an active hold covers it (enforced by S3 Object Lock; checked only on the
     local store). Runs after the commit: the hold is on record first, and a failure
     here is an error the operator sees, with the hold already in force in Oversight."""
-    with system.sessions() as session:
+    with system.reads() as session:
         covered = session.execute(
             select(m.Segment.storage_key, m.Segment.start_at, m.Segment.end_at).where(
                 m.Segment.camera_id == camera,
@@ -260,7 +260,7 @@ class State:
 
 
 def state(system: System) -> State:
-    with system.sessions() as session:
+    with system.reads() as session:
         return State(
             list(session.scalars(select(m.RetentionPolicy).order_by(m.RetentionPolicy.scope))),
             list(session.scalars(select(m.RetentionMark).order_by(m.RetentionMark.id))),
@@ -329,7 +329,7 @@ def _live_segments(session: Session, ids: Sequence[int] | None = None) -> list[d
 
 def make_plan(system: System, at: datetime | None = None) -> domain.Plan:
     now = at or system.clock.now()
-    with system.sessions() as session:
+    with system.reads() as session:
         marks, holds, keep = _inputs(session)
         return domain.plan(_live_segments(session), marks, holds, keep, system.packs, now)
 
@@ -349,7 +349,7 @@ def delete_segment(system: System, segment_id: int, reason: str) -> None:
     """The only way to delete one segment by hand: refused within retention (Art. 15(2)),
     and the refused attempt is itself recorded in the ledger."""
     reason = _check_text(reason, "the reason")
-    with system.sessions() as session:
+    with system.reads() as session:
         row = session.get(m.Segment, segment_id)
         if row is None or row.deleted_at is not None:
             raise NotFound(f"segment {segment_id} does not exist or was already deleted")
@@ -488,7 +488,7 @@ def _remove_bytes(system: System, targets: Sequence[tuple[int, str]]) -> None:
 
 def _finish_interrupted(system: System) -> int:
     """Remove bytes of deletions an interrupted run recorded but did not carry out."""
-    with system.sessions() as session:
+    with system.reads() as session:
         targets = [
             (int(i), str(key))
             for i, key in session.execute(
@@ -564,7 +564,7 @@ def run(
 def _write_certificate(
     system: System, run_id: int, plan_at: datetime, entries: list[dict[str, Any]]
 ) -> Path:
-    with system.sessions() as session:
+    with system.reads() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
     assert checkpoint is not None  # every deletion batch signed one
     cert = {
@@ -616,7 +616,7 @@ def check_certificate(system: System, text: str) -> list[str]:
     checkpoint, _ = note.open_checkpoint(
         ledger_part["checkpoint"], [verifier], origin=system.ledger.origin
     )
-    with system.sessions() as session:
+    with system.reads() as session:
         size = system.ledger.size(session)
         if checkpoint.size > size:
             return [f"the certificate's checkpoint covers {checkpoint.size} leaves, we hold {size}"]

@@ -166,7 +166,7 @@ def earliest_deletion(session: Session, system: System, camera: str, end: dateti
 
 
 def segment_count(system: System, camera: str | None = None) -> int:
-    with system.sessions() as session:
+    with system.reads() as session:
         query = select(func.count()).select_from(m.Segment)
         if camera:
             query = query.where(m.Segment.camera_id == camera)

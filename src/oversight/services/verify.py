@@ -107,7 +107,7 @@ def verify(
 ) -> Report:
     report = Report()
     verifiers = [note.parse_verifier(verifier or verifier_key(system.settings.keys_dir))]
-    with system.sessions() as session:
+    with system.reads() as session:
         stored_leaves = system.ledger.leaves(session)
         levels = _check_ledger(session, system, stored_leaves, verifiers, report)
         if witness is not None:
@@ -382,6 +382,6 @@ def _run(row: m.VerifyRun) -> RunRec:
 
 
 def latest_run(system: System) -> RunRec | None:
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.scalars(select(m.VerifyRun).order_by(m.VerifyRun.id.desc()).limit(1)).first()
         return None if row is None else _run(row)

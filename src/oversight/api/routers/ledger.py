@@ -93,7 +93,7 @@ def pubkey(caller: Reader) -> PlainTextResponse:
     responses=non_json("text/plain"),
 )
 def checkpoint(caller: Reader) -> PlainTextResponse:
-    with caller.system.sessions() as session:
+    with caller.system.reads() as session:
         latest = caller.system.ledger.latest_checkpoint(session)
     if latest is None:
         raise NotFound("the ledger has no checkpoint yet")
@@ -106,14 +106,14 @@ def checkpoint(caller: Reader) -> PlainTextResponse:
 def checkpoints(
     caller: Reader, since: Annotated[int, Query(ge=0, le=2**62, description="Minimum size")] = 0
 ) -> list[CheckpointOut]:
-    with caller.system.sessions() as session:
+    with caller.system.reads() as session:
         found = caller.system.ledger.checkpoints(session, since=since)
     return [CheckpointOut.of(cp) for cp in found]
 
 
 @router.get("/leaves/{index}", response_model=LeafOut, summary="One leaf, decoded")
 def leaf(index: Index, caller: Reader) -> LeafOut:
-    with caller.system.sessions() as session:
+    with caller.system.reads() as session:
         stored = caller.system.ledger.leaf(session, index)
     return LeafOut(
         index=stored.index,
@@ -134,7 +134,7 @@ def inclusion(
     size: Annotated[int | None, Query(ge=1, le=2**62, description="Checkpoint size")] = None,
 ) -> ProofOut:
     ledger = caller.system.ledger
-    with caller.system.sessions() as session:
+    with caller.system.reads() as session:
         if size is None:
             cp = ledger.latest_checkpoint(session)
         else:

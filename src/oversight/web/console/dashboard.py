@@ -69,7 +69,7 @@ def dashboard(request: Request, caller: Anyone) -> Response:
     system = caller.system
     statuses = recording.list_status(system)
     cameras = [s.camera for s in statuses]
-    with system.sessions() as session:
+    with system.reads() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
     return page(
         request,

@@ -26,7 +26,7 @@ WINDOW = 1000  # leaves behind the latest checkpoint to look for the recent ones
 @router.get("/ledger")
 def ledger_page(request: Request, caller: Anyone) -> Response:
     system = caller.system
-    with system.sessions() as session:
+    with system.reads() as session:
         latest = system.ledger.latest_checkpoint(session)
         size = system.ledger.size(session)
         # A checkpoint may follow every append: read only the tail, not all of them.

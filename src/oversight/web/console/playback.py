@@ -75,7 +75,7 @@ def _segments(system: System, grant: svc.GrantRec, camera: str) -> list[recordin
 def _segment_camera(system: System, segment_id: int) -> str | None:
     """The camera of a segment from the index (metadata only, no bytes). A segment that
     is not MP4 cannot be streamed: refused before anything is released."""
-    with system.sessions() as s:
+    with system.reads() as s:
         row = s.get(m.Segment, segment_id)
         if row is not None and not row.storage_key.endswith(".mp4"):
             raise InvalidInput(f"segment {segment_id} is not MP4: export it instead")
