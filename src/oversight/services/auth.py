@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import people as rules
-from oversight.domain.people import AuthenticationError, Person
+from oversight.domain.people import AuthenticationError, Person, Training
 from oversight.services import people
 
 log = logging.getLogger(__name__)
@@ -144,29 +144,56 @@ def resolve(system: System, token: str) -> Login:
     """The person a session token belongs to; fails closed on anything doubtful."""
     now = system.clock.now()
     with system.reads() as s:
-        # One round trip (every API request pays it): the login, its user and the
-        # user's trainings, one row per training.
-        rows = s.execute(
-            select(m.LoginSession, m.User, m.TrainingRecord)
-            .join(m.User, m.User.id == m.LoginSession.user_id)
-            .outerjoin(m.TrainingRecord, m.TrainingRecord.user_id == m.User.id)
-            .where(m.LoginSession.token_sha256 == token_digest(token))
-            .order_by(m.TrainingRecord.id)
-        ).all()
-        if not rows or rows[0][0].revoked_at is not None:
-            raise AuthenticationError(
-                "the session is not valid (logged out or revoked): log in again"
-            )
-        login, user = rows[0][0], rows[0][1]
-        if login.expires_at <= now:
-            raise AuthenticationError(
-                f"the session expired at {login.expires_at.isoformat(timespec='seconds')}: "
-                "log in again"
-            )
-        person = people.to_person(user, [r[2] for r in rows if r[2] is not None])
-        if person.disabled:
-            raise AuthenticationError(f"user {person.id} is disabled")
-        return Login(person, login.expires_at)
+        rows = s.connection().execute(_LOGIN, {"digest": token_digest(token)}).all()
+    if not rows or rows[0].revoked_at is not None:
+        raise AuthenticationError("the session is not valid (logged out or revoked): log in again")
+    first = rows[0]
+    if first.expires_at <= now:
+        raise AuthenticationError(
+            f"the session expired at {first.expires_at.isoformat(timespec='seconds')}: log in again"
+        )
+    if first.disabled_at is not None:
+        raise AuthenticationError(f"user {first.user_id} is disabled")
+    trainings = tuple(
+        Training(first.user_id, r.trained_on, r.valid_until, tuple(r.topics), r.recorded_by, r.tid)
+        for r in rows
+        if r.tid is not None
+    )
+    person = Person(
+        id=first.user_id,
+        name=first.name,
+        roles=tuple(first.roles or ()),
+        sites=tuple(first.sites or ()),
+        id_doc=first.id_doc,
+        disabled=False,
+        trainings=trainings,
+    )
+    return Login(person, first.expires_at)
+
+
+# Every API request resolves its token: one prebuilt Core statement, one round trip for
+# the login, its user and the user's trainings (one row per training).
+_LOGIN = (
+    select(
+        m.LoginSession.expires_at,
+        m.LoginSession.revoked_at,
+        m.User.id.label("user_id"),
+        m.User.name,
+        m.User.roles,
+        m.User.sites,
+        m.User.id_doc,
+        m.User.disabled_at,
+        m.TrainingRecord.id.label("tid"),
+        m.TrainingRecord.trained_on,
+        m.TrainingRecord.valid_until,
+        m.TrainingRecord.topics,
+        m.TrainingRecord.recorded_by,
+    )
+    .join(m.User, m.User.id == m.LoginSession.user_id)
+    .outerjoin(m.TrainingRecord, m.TrainingRecord.user_id == m.User.id)
+    .where(m.LoginSession.token_sha256 == bindparam("digest"))
+    .order_by(m.TrainingRecord.id)
+)
 
 
 def logout(system: System, token: str) -> str | None:

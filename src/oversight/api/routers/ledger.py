@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from oversight.api import roles
+from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, non_json
 from oversight.api.security import Caller, need
 from oversight.errors import NotFound
@@ -82,6 +83,7 @@ class VerifyOut(BaseModel):
     summary="The verifier key that checks this log's checkpoints (give it to inspectors)",
     responses=non_json("text/plain"),
 )
+@inline
 def pubkey(caller: Reader) -> PlainTextResponse:
     return PlainTextResponse(keys.verifier_key(caller.system.settings.keys_dir) + "\n")
 
@@ -92,6 +94,7 @@ def pubkey(caller: Reader) -> PlainTextResponse:
     summary="The latest signed checkpoint (C2SP tlog-checkpoint)",
     responses=non_json("text/plain"),
 )
+@inline
 def checkpoint(caller: Reader) -> PlainTextResponse:
     with caller.system.reads() as session:
         latest = caller.system.ledger.latest_checkpoint(session)
@@ -103,6 +106,7 @@ def checkpoint(caller: Reader) -> PlainTextResponse:
 @router.get(
     "/checkpoints", response_model=list[CheckpointOut], summary="Every checkpoint, oldest first"
 )
+@inline
 def checkpoints(
     caller: Reader, since: Annotated[int, Query(ge=0, le=2**62, description="Minimum size")] = 0
 ) -> list[CheckpointOut]:
@@ -112,6 +116,7 @@ def checkpoints(
 
 
 @router.get("/leaves/{index}", response_model=LeafOut, summary="One leaf, decoded")
+@inline
 def leaf(index: Index, caller: Reader) -> LeafOut:
     with caller.system.reads() as session:
         stored = caller.system.ledger.leaf(session, index)
@@ -128,6 +133,7 @@ def leaf(index: Index, caller: Reader) -> LeafOut:
     response_model=ProofOut,
     summary="Inclusion proof of a leaf against a signed checkpoint (default: the latest)",
 )
+@inline
 def inclusion(
     index: Index,
     caller: Reader,
@@ -164,6 +170,7 @@ def inclusion(
     response_model=RunRec | None,
     summary="The latest recorded integrity check (null if none has run)",
 )
+@inline
 def latest(caller: Reader) -> RunRec | None:
     return svc.latest_run(caller.system)
 

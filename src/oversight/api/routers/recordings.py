@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from oversight.api import roles
+from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, CoverageOut, aware, required_aware
 from oversight.api.security import Caller, need
 from oversight.services import coverage as cov
@@ -27,6 +28,7 @@ To = Annotated[datetime | None, Query(alias="to", description="ISO 8601 with tim
     response_model=list[SegmentRec],
     summary="Sealed segments overlapping a range, oldest first (metadata only)",
 )
+@inline
 def segments(
     caller: Reader,
     camera: CameraQuery = None,
@@ -40,11 +42,13 @@ def segments(
 
 
 @router.get("/gaps", response_model=list[GapRec], summary="Recorded gaps in coverage")
+@inline
 def gaps(caller: Reader, camera: CameraQuery = None) -> list[GapRec]:
     return svc.list_gaps(caller.system, camera)
 
 
 @router.get("/status", response_model=list[StatusRec], summary="Each camera's recorder status")
+@inline
 def status(caller: Reader) -> list[StatusRec]:
     return svc.list_status(caller.system)
 
@@ -54,6 +58,7 @@ def status(caller: Reader) -> list[StatusRec]:
     response_model=CoverageOut,
     summary="Recorded spans, gaps, important marks and holds of one camera over a range",
 )
+@inline
 def coverage(
     camera_id: str,
     caller: Reader,

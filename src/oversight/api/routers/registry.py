@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
+from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID
 from oversight.api.security import Caller, need
 from oversight.domain.model import CameraRec, ObstructionRec, Org, SiteRec
@@ -91,6 +92,7 @@ class Resolution(BaseModel):
 
 
 @router.get("/orgs", response_model=list[Org], summary="List organisations")
+@inline
 def list_orgs(caller: Reader) -> list[Org]:
     return svc.list_orgs(caller.system)
 
@@ -108,6 +110,7 @@ def add_org(body: NewOrg, caller: Registrar) -> Org:
 
 
 @router.get("/sites", response_model=list[SiteRec], summary="List sites")
+@inline
 def list_sites(caller: Reader) -> list[SiteRec]:
     return svc.list_sites(caller.system)
 
@@ -126,6 +129,7 @@ def add_site(body: NewSite, caller: Registrar) -> SiteRec:
 
 
 @router.get("/cameras", response_model=list[CameraOut], summary="List cameras")
+@inline
 def list_cameras(
     caller: Reader, site: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[CameraOut]:
@@ -156,6 +160,7 @@ def add_camera(body: NewCamera, caller: Registrar) -> CameraOut:
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraOut, summary="One camera")
+@inline
 def get_camera(camera_id: str, caller: Reader) -> CameraOut:
     rec, url, masks = svc.get_camera(caller.system, camera_id)
     return CameraOut.of(rec, url, masks)
@@ -177,6 +182,7 @@ def remove_camera(
 
 
 @router.get("/obstructions", response_model=list[ObstructionRec], summary="Obstruction reports")
+@inline
 def list_obstructions(caller: Reader) -> list[ObstructionRec]:
     return svc.list_obstructions(caller.system)
 

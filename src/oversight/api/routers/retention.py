@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
+from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Done, aware, required_aware
 from oversight.api.security import Caller, need
 from oversight.db import models as m
@@ -132,6 +133,7 @@ def _decision(d: Decision) -> DecisionOut:
 
 
 @router.get("/retention", response_model=StateOut, summary="Keep-for settings, marks and holds")
+@inline
 def state(caller: Reader) -> StateOut:
     found = svc.state(caller.system)
     return StateOut(
