@@ -50,9 +50,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for reads only (SQLite: deferred and query-only; see ``_on_begin``).
+    """Sessions for reads only (SQLite: deferred and query-only, see ``_on_begin``;
+    PostgreSQL: read-only transactions).
 
     Many concurrent readers (the web console and API) then never queue on the write
     lock, whose busy-wait sleeps for milliseconds at a time.
     """
-    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    options: dict[str, object] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        # SET TRANSACTION READ ONLY per connection checkout; SQLAlchemy resets it when
+        # the connection goes back to the pool.
+        options["postgresql_readonly"] = True
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
