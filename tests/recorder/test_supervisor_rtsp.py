@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -195,6 +196,25 @@ def test_kill_9_of_the_whole_recorder_loses_and_duplicates_nothing(
 
 
 def _partial(system: bootstrap.System) -> bool:
-    """Whether the open spool segment already holds a fragment of footage."""
+    """Whether the open spool segment already holds a whole fragment of footage (a
+    ``moof`` and its ``mdat`` entirely on disk). A size threshold is not enough: ffmpeg
+    writes a fragment in buffer-sized pieces, and a kill between them leaves none whole."""
     files = sealer.leftovers(sealer.spool_dir(system, "cam1"))
-    return bool(files) and files[-1].stat().st_size > 4_000
+    return bool(files) and _whole_fragments(files[-1]) >= 1
+
+
+def _whole_fragments(path: Path) -> int:
+    """The number of complete top-level ``moof`` + ``mdat`` pairs at the file's start."""
+    data = path.read_bytes()
+    offset, fragments, after_moof = 0, 0, False
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size == 1 and offset + 16 <= len(data):
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+        if size < 8 or offset + size > len(data):
+            break  # the box being written
+        if kind == b"mdat" and after_moof:
+            fragments += 1
+        after_moof = kind == b"moof"
+        offset += size
+    return fragments
