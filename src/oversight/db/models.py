@@ -140,6 +140,8 @@ class Segment(Base):
         Index("ix_segments_camera_start", "camera_id", "start_at"),
         # Segments that began before a range and reach into it (see list_segments).
         Index("ix_segments_camera_end", "camera_id", "end_at", "start_at"),
+        # A seal's idempotency check (migration 0012): is this file sealed already?
+        Index("ix_segments_camera_sha256", "camera_id", "sha256"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

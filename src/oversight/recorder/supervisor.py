@@ -92,7 +92,9 @@ class Supervisor:
         """Record until :meth:`stop` (or ``duration`` seconds), then shut down cleanly:
         every ffmpeg finishes its open segment, which is sealed, and open outages close."""
         deadline = None if duration is None else self._mono() + duration
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.options.probe_workers, thread_name_prefix="probe"
+        )
         try:
             while not self._stop.is_set():
                 if deadline is not None and self._mono() >= deadline:
@@ -142,6 +144,7 @@ class Supervisor:
             except Exception:  # supervisor loop: one camera never stops the others
                 log.exception("camera %s: unexpected supervisor error", cam.id)
         self._drain(self.options.tick)
+        self._persist_progress()
 
     def _now(self) -> datetime:
         return self.system.clock.now()
@@ -387,7 +390,8 @@ class Supervisor:
         if cam.proc is not None:
             cam.failures = 0
             cam.last_progress = self._mono()
-        self._persist(cam)
+        # Stored with the rest of the step's progress (a burst of segments, one write).
+        cam.status_dirty = True
 
     def _close_outage(self, cam: CameraState, end: datetime, suffix: str = "") -> None:
         outage, cam.outage = cam.outage, None
@@ -421,17 +425,27 @@ class Supervisor:
         self._persist(cam)
 
     def _persist(self, cam: CameraState) -> None:
+        self._store_statuses([cam])
+
+    def _persist_progress(self) -> None:
+        """Store the status of every camera that sealed footage since the last step."""
+        self._store_statuses([c for c in self._cameras.values() if c.status_dirty])
+
+    def _store_statuses(self, cams: list[CameraState]) -> None:
+        if not cams:
+            return
+        updates = [
+            recording.StatusUpdate(c.id, c.state, c.since, c.last_segment_at, c.last_error)
+            for c in cams
+        ]
         try:
-            recording.set_status(
-                self.system,
-                cam.id,
-                state=cam.state,
-                since=cam.since,
-                last_segment_at=cam.last_segment_at,
-                last_error=cam.last_error,
-            )
+            recording.set_statuses(self.system, updates)
         except (OversightError, SQLAlchemyError) as exc:
-            log.error("camera %s: cannot store its status: %s", cam.id, type(exc).__name__)
+            names = ", ".join(c.id for c in cams)
+            log.error("camera %s: cannot store its status: %s", names, type(exc).__name__)
+            return
+        for cam in cams:
+            cam.status_dirty = False
 
     def _record_event(self, camera: str | None, kind: str, message: str) -> None:
         try:

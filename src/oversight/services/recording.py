@@ -4,6 +4,7 @@ transaction. Times are stored and returned in UTC."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -164,6 +165,15 @@ def list_gaps(system: System, camera: str | None = None) -> list[GapRec]:
 # ---- camera status ----
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    camera: str
+    state: str
+    since: datetime
+    last_segment_at: datetime | None = None
+    last_error: str | None = None
+
+
 def set_status(
     system: System,
     camera: str,
@@ -174,18 +184,29 @@ def set_status(
     last_error: str | None = None,
 ) -> None:
     """Replace the camera's status row (the recorder holds the whole state in memory)."""
-    if state not in STATES:
-        raise InvalidInput(f"unknown camera state {state!r}")
+    set_statuses(system, [StatusUpdate(camera, state, since, last_segment_at, last_error)])
+
+
+def set_statuses(system: System, updates: Sequence[StatusUpdate]) -> None:
+    """Replace the status rows of several cameras in one transaction (the recorder
+    stores a burst of sealed segments' progress at once). All or nothing."""
+    for update in updates:
+        if update.state not in STATES:
+            raise InvalidInput(f"unknown camera state {update.state!r}")
     with system.sessions.begin() as s:
-        row = s.get(m.CameraStatus, camera)
-        if row is None:
-            row = m.CameraStatus(camera_id=camera)
-            s.add(row)
-        row.state = state
-        row.since = _aware(since, "since")
-        row.last_segment_at = _aware(last_segment_at, "last segment") if last_segment_at else None
-        row.last_error = scrub(last_error) if last_error else None
-        row.updated_at = system.clock.now()
+        now = system.clock.now()
+        for u in updates:
+            row = s.get(m.CameraStatus, u.camera)
+            if row is None:
+                row = m.CameraStatus(camera_id=u.camera)
+                s.add(row)
+            row.state = u.state
+            row.since = _aware(u.since, "since")
+            row.last_segment_at = (
+                _aware(u.last_segment_at, "last segment") if u.last_segment_at else None
+            )
+            row.last_error = scrub(u.last_error) if u.last_error else None
+            row.updated_at = now
 
 
 def get_status(system: System, camera: str) -> StatusRec | None:

@@ -30,8 +30,6 @@ from oversight.ledger import leaves
 from oversight.services.retention import active_holds
 from oversight.storage.base import segment_key
 
-_CHUNK = 1 << 20
-
 
 @dataclass(frozen=True)
 class SealedSegment:
@@ -48,13 +46,9 @@ class SealedSegment:
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
     with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+        digest = hashlib.file_digest(f, "sha256")  # one reused buffer, no chunk copies
+        return digest.hexdigest(), f.tell()
 
 
 def _sealed(row: m.Segment, already: bool) -> SealedSegment:
@@ -93,18 +87,21 @@ def seal_file(
         raise InvalidInput(f"segment file {path} is empty")
     ext = path.suffix.lstrip(".") or "bin"
     with system.sessions.begin() as session:
-        if session.get(m.Camera, camera) is None:
+        # Column reads, not ORM objects: this runs for every segment of every camera.
+        if session.scalar(select(m.Camera.id).where(m.Camera.id == camera)) is None:
             raise NotFound(f"camera {camera!r} does not exist")
-        existing = session.scalars(
-            select(m.Segment).where(m.Segment.camera_id == camera, m.Segment.sha256 == digest)
-        ).first()
+        existing = session.scalar(
+            select(m.Segment.id).where(m.Segment.camera_id == camera, m.Segment.sha256 == digest)
+        )
         if existing is not None:
-            return _sealed(existing, already=True)
+            row = session.get(m.Segment, existing)
+            assert row is not None
+            return _sealed(row, already=True)
         # Take the ledger lock before reading the chain head, so two sealers of one
         # camera cannot both claim the same sequence number.
         system.ledger.lock(session)
-        last = session.scalars(
-            select(m.Segment)
+        last = session.execute(
+            select(m.Segment.seq, m.Segment.sha256)
             .where(m.Segment.camera_id == camera)
             .order_by(m.Segment.seq.desc())
             .limit(1)
