@@ -79,6 +79,32 @@ def test_status_is_replaced_and_listed_for_every_camera(cams: bootstrap.System) 
         recording.set_status(cams, "cam1", state="sleeping", since=T0)
 
 
+def test_statuses_of_several_cameras_are_stored_together_or_not_at_all(
+    cams: bootstrap.System,
+) -> None:
+    later = T0 + timedelta(seconds=10)
+    recording.set_statuses(
+        cams,
+        [
+            recording.StatusUpdate("cam1", "recording", T0, last_segment_at=later),
+            recording.StatusUpdate("cam2", "reconnecting", T0, last_error="stalled"),
+        ],
+    )
+    one, two = recording.list_status(cams)
+    assert (one.state, one.last_segment_at) == ("recording", later)
+    assert (two.state, two.last_error) == ("reconnecting", "stalled")
+    # One bad update refuses the whole batch: cam1's good one is not written either.
+    with pytest.raises(InvalidInput, match="sleeping"):
+        recording.set_statuses(
+            cams,
+            [
+                recording.StatusUpdate("cam1", "offline", later),
+                recording.StatusUpdate("cam2", "sleeping", later),
+            ],
+        )
+    assert [s.state for s in recording.list_status(cams)] == ["recording", "reconnecting"]
+
+
 def test_recordable_cameras_leave_out_removed_ones(cams: bootstrap.System, env: Env) -> None:
     assert [c.id for c in recording.recordable_cameras(cams)] == ["cam1", "cam2"]
     assert [c.id for c in recording.recordable_cameras(cams, ("cam2",))] == ["cam2"]

@@ -48,8 +48,17 @@ def test_a_camera_is_recorded_and_stop_seals_the_open_segment(
 ) -> None:
     add_camera(system, "cam1", replay)
     with supervising(system) as sup:
-        sealed(system, "cam1", 2)
+        first = sealed(system, "cam1", 2)
         assert recording.get_status(system, "cam1").state == "recording"  # type: ignore[union-attr]
+        # Progress is stored once per loop step (a burst of segments, one write).
+        wait_for(
+            "the status to show the sealed footage",
+            lambda: (
+                (s := recording.get_status(system, "cam1")) is not None
+                and s.last_segment_at is not None
+                and s.last_segment_at >= first[1].end
+            ),
+        )
         before_stop = len(recording.list_segments(system, camera="cam1"))
     after = recording.list_segments(system, camera="cam1")
     assert len(after) >= before_stop + 1  # the open segment was finished and sealed

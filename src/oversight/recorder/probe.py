@@ -1,9 +1,10 @@
 """ffprobe: what a finished segment holds, and what a camera's stream carries.
 
 Argv builders and parsers are pure; :func:`probe_segment` and :func:`probe_source` run
-ffprobe through ``ffmpeg.run_tool``. A segment's duration comes from its video packets
-(the last packet's end minus the first's start), not from the container header: a
-segment cut short by a killed ffmpeg lists fragments whose data never arrived.
+ffprobe through ``ffmpeg.run_tool`` (an RTSP source is first asked with a DESCRIBE).
+A segment's duration comes from its video packets (the last packet's end minus the
+first's start), not from the container header: a segment cut short by a killed
+ffmpeg lists fragments whose data never arrived.
 An unreadable file raises :class:`~oversight.errors.InvalidInput` with the reason.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from oversight.errors import InvalidInput
+from oversight.recorder.describe import describe
 from oversight.recorder.ffmpeg import SourceInfo, input_options, input_target, run_tool
 from oversight.recorder.scrub import scrub
 
@@ -142,6 +144,17 @@ def parse_source_probe(returncode: int, stdout: str, stderr: str) -> SourceInfo:
 
 
 def probe_source(url: str, *, timeout: float = 10.0, ffprobe: str = "ffprobe") -> SourceInfo:
-    """Which codecs the camera sends (decides how audio is handled). Errors are scrubbed."""
+    """Which codecs the camera sends (decides how audio is handled). Errors are scrubbed.
+
+    An RTSP camera is asked with one DESCRIBE first (:mod:`describe`, milliseconds of
+    CPU); ffprobe runs only when that cannot tell (and for every other kind of source)."""
+    described = describe(url, timeout=timeout)
+    if described is not None:
+        return described
+    return ffprobe_source(url, timeout=timeout, ffprobe=ffprobe)
+
+
+def ffprobe_source(url: str, *, timeout: float = 10.0, ffprobe: str = "ffprobe") -> SourceInfo:
+    """:func:`probe_source` by ffprobe alone."""
     out = run_tool(source_probe_argv(url, timeout, ffprobe), timeout=timeout * 2 + 10)
     return parse_source_probe(out.returncode, out.stdout, scrub(out.stderr, url))
