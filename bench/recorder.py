@@ -3,14 +3,18 @@
 1. CPU: Oversight recording N simulated cameras (``python -m oversight.cli.main record``:
    its Python process plus every ffmpeg/ffprobe it runs) against N bare
    ``ffmpeg -rtsp_transport tcp -i URL -c copy -f segment -segment_time S`` processes
-   reading the same streams. Both are sampled over the same wall-clock window once
-   every process is recording (steady state), from /proc/<pid>/stat of each process
+   reading the same streams (S: --cpu-segment-seconds, default 60 as ``oversight
+   record``). Both are sampled over the same wall-clock window once every process is
+   recording (steady state), from /proc/<pid>/stat of each process
    tree: utime+stime of the live processes plus cutime+cstime of those reaped. The
-   recorder's whole run (startup probes and the final sealing too) is printed beside.
+   recorder's whole run (startup probes and the final sealing too) is printed beside,
+   and so is the floor under the ratio: SHA-256 of every byte, measured in the run.
 2. Capacity: the largest N of a sweep that records for --seconds with no gap, no
    quarantined segment, nothing left in the spool, every camera covered but for the
    startup allowance, and sealing lag (the ``segment_sealed`` leaf's time minus the
    segment's end) under one segment length. The sweep stops at the first N that fails.
+   Its segments are --segment-seconds long (default 10: six times the sealing rate of
+   the default length, and a lag limit six times as strict).
 
 The simulated cameras are one separate ``oversight simulate`` process with a few shared
 encoders; its CPU over each measurement is printed beside, never counted in either side.
@@ -18,8 +22,9 @@ Cameras sharing an encoder get keyframes, and so segment ends, at the same momen
 sealer sees bursts of N/K segments at once, harsher than cameras with random phases.
 
 Usage: python bench/recorder.py [--cameras N] [--window S] [--seconds S]
-       [--sweep 10,25,50,100] [--max-cameras N] [--segment-seconds S] [--encoders K]
-The defaults (a 60 s CPU window, 300 s per sweep step) take up to half an hour;
+       [--sweep 10,25,50,100] [--max-cameras N] [--segment-seconds S]
+       [--cpu-segment-seconds S] [--encoders K]
+The defaults (a 120 s CPU window, 300 s per sweep step) take up to half an hour;
 ``--seconds 30 --max-cameras 25`` gives a quick look.
 """
 
@@ -399,11 +404,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cameras", type=int, default=10, help="cameras in the CPU comparison")
-    parser.add_argument("--window", type=float, help="CPU window, s (default min(60, --seconds))")
+    parser.add_argument("--window", type=float, help="CPU window, s (default min(120, --seconds))")
     parser.add_argument("--seconds", type=float, default=300, help="length of each capacity run")
     parser.add_argument("--sweep", default="10,25,50,100", help="camera counts to try, in order")
     parser.add_argument("--max-cameras", type=int, help="skip sweep steps above this")
-    parser.add_argument("--segment-seconds", type=int, default=10)
+    parser.add_argument(
+        "--segment-seconds", type=int, default=10, help="in the capacity sweep (harsher than 60)"
+    )
+    parser.add_argument(
+        "--cpu-segment-seconds", type=int, default=60, help="in the CPU comparison (the default)"
+    )
     parser.add_argument("--encoders", type=int, default=4, help="the simulator's shared encoders")
     parser.add_argument(
         "--startup-allowance", type=float, default=20, help="footage a camera may miss, s"
@@ -412,12 +422,12 @@ def main() -> None:
     sweep = [int(n) for n in args.sweep.split(",") if n.strip()]
     sweep = [n for n in sweep if args.max_cameras is None or n <= args.max_cameras]
     cameras = max([args.cameras, *sweep])
-    window_s = args.window or min(60.0, args.seconds)
+    window_s = args.window or min(120.0, args.seconds)
     with tempfile.TemporaryDirectory(prefix="bench-recorder-") as tmp_dir:
         tmp = Path(tmp_dir)
         sim = Simulator(cameras, min(args.encoders, cameras), tmp / "simulate.log")
         try:
-            bench_cpu(sim, args.cameras, window_s, args.segment_seconds, tmp)
+            bench_cpu(sim, args.cameras, window_s, args.cpu_segment_seconds, tmp)
             bench_capacity(
                 sim, sweep, args.seconds, args.segment_seconds, args.startup_allowance, tmp
             )

@@ -53,6 +53,7 @@ class Site(Base):
 
 class Camera(Base):
     __tablename__ = "cameras"
+    __table_args__ = (Index("ix_cameras_site", "site_id"),)  # migration 0001
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
@@ -170,6 +171,7 @@ class Gap(Base):
     """
 
     __tablename__ = "gaps"
+    __table_args__ = (Index("ix_gaps_camera_start", "camera_id", "start_at"),)  # migration 0003
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
@@ -215,6 +217,7 @@ class RecorderEvent(Base):
     """Notable recorder facts that are not gaps: audio transcoded, clock jumps, disk alarms."""
 
     __tablename__ = "recorder_events"
+    __table_args__ = (Index("ix_recorder_events_at", "at"),)  # migration 0003
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     camera_id: Mapped[str | None] = mapped_column(String(64))
