@@ -103,6 +103,14 @@ def test_no_server_another_scheme_or_an_unknown_path_gives_none() -> None:
     assert describe("/var/footage/clip.mp4") is None
 
 
+def test_a_server_that_never_answers_gives_none() -> None:
+    # Accepted by the kernel's backlog, never read or answered.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        assert describe(f"rtsp://127.0.0.1:{silent.getsockname()[1]}/cam1", timeout=0.5) is None
+
+
 # ---- against the relay and real publishers ----------------------------------------------
 
 PASSWORD = "s3cret:pass"  # a colon too: user info is percent-decoded before use

@@ -32,6 +32,7 @@ from oversight.recorder.ffmpeg import SourceInfo
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024  # an SDP is a few hundred bytes
 USER_AGENT = "Oversight recorder"
+MAX_WAIT = 3.0  # seconds, for the connection and for each reply
 
 # RTP encoding name (upper case) -> ffmpeg codec name. Only names whose ffmpeg codec is
 # certain; MPEG4-GENERIC is AAC only in an AAC mode (checked on its fmtp line).
@@ -216,26 +217,32 @@ def _read_reply(sock: socket.socket) -> _Reply:
 
 def describe(url: str, *, timeout: float = 10.0) -> SourceInfo | None:
     """The codecs an ``rtsp://`` camera offers, from its SDP; None whenever that cannot
-    be told for sure (the caller then runs ffprobe). Never raises for a camera's sake."""
+    be told for sure (the caller then runs ffprobe). Never raises for a camera's sake.
+
+    Waits at most ``min(timeout, MAX_WAIT)`` per step: a camera that does not answer a
+    DESCRIBE that quickly is left to ffprobe and its own timeout, so an unresponsive
+    source is not waited for twice as long as before."""
     try:
         parts = urlsplit(url)
         if parts.scheme.lower() != "rtsp" or not parts.hostname:
             return None
-        host, port = parts.hostname, parts.port or 554
+        address = (parts.hostname, parts.port or 554)
     except ValueError:
         return None
     netloc = parts.netloc.rpartition("@")[2]
     target = parts._replace(netloc=netloc).geturl()  # never the credentials
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password or "")
+    wait = min(timeout, MAX_WAIT)
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
+        with socket.create_connection(address, timeout=wait) as sock:
             reply = _request(sock, target, 1, None)
-            if reply.status == 401 and user is not None:
-                auth = _authorization(reply.all("www-authenticate"), user, password, target)
-                if auth is None:
-                    return None
+        if reply.status == 401 and user is not None:
+            auth = _authorization(reply.all("www-authenticate"), user, password, target)
+            if auth is None:
+                return None
+            # A new connection: some cameras close it after a 401.
+            with socket.create_connection(address, timeout=wait) as sock:
                 reply = _request(sock, target, 2, auth)
     except (OSError, ValueError):
         return None
