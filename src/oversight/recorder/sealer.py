@@ -63,11 +63,13 @@ def seal_spool_file(
     clock_offset_ms: int = 0,
     ffprobe: str = "ffprobe",
     listed_duration: float | None = None,
+    digest: tuple[str, int] | None = None,
 ) -> SealOutcome:
     """Seal one finished spool file of ``camera`` (steps 1-3), or quarantine it.
 
     ``listed_duration``: the duration ffmpeg's segment list gave for this file. With it,
-    a structurally whole fragmented MP4 is sealed without starting ffprobe."""
+    a structurally whole fragmented MP4 is sealed without starting ffprobe. ``digest``:
+    the file's (SHA-256, size) if the caller hashed it already (after ffmpeg closed it)."""
     if path.stat().st_size == 0:
         return quarantine(system, camera=camera, path=path, end=end, reason="empty file")
     found: probe.SegmentProbe | None = None
@@ -85,7 +87,13 @@ def seal_spool_file(
         duration = found.duration
     start = end - timedelta(seconds=duration)
     sealed = seal_file(
-        system, camera=camera, path=path, start=start, end=end, clock_offset_ms=clock_offset_ms
+        system,
+        camera=camera,
+        path=path,
+        start=start,
+        end=end,
+        clock_offset_ms=clock_offset_ms,
+        hashed=digest,
     )
     path.unlink()
     if sealed.already_sealed:

@@ -48,6 +48,7 @@ from oversight.recorder.state import (
     backoff_delay,
 )
 from oversight.services import recording
+from oversight.services.sealing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ class Supervisor:
         self._events: queue.Queue[_Event] = queue.Queue()
         self._cameras: dict[str, CameraState] = {}
         self._pool: ThreadPoolExecutor | None = None
+        # Hashing finished segments: hashlib releases the GIL, so a burst of segments
+        # is hashed on the other core while this loop does each one's transaction.
+        self._hashers: ThreadPoolExecutor | None = None
         self._disk_full = False
         self._next_registry = 0.0
         self._next_disk = 0.0
@@ -92,6 +96,7 @@ class Supervisor:
         """Record until :meth:`stop` (or ``duration`` seconds), then shut down cleanly:
         every ffmpeg finishes its open segment, which is sealed, and open outages close."""
         deadline = None if duration is None else self._mono() + duration
+        self._hashers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hash")
         self._pool = ThreadPoolExecutor(
             max_workers=self.options.probe_workers, thread_name_prefix="probe"
         )
@@ -317,6 +322,7 @@ class Supervisor:
                 batch.append(self._events.get_nowait())
             except queue.Empty:
                 break
+        ready = []
         for cam, proc, done in batch:
             path = sealer.spool_dir(self.system, cam.id) / done.filename
             if not path.exists():
@@ -325,7 +331,17 @@ class Supervisor:
             deadline = self._mono() + 5.0
             while proc.holds(path) and self._mono() < deadline:
                 time.sleep(0.01)
-            self._seal(cam, path, done.received, done.stream_end - done.stream_start)
+            hashing = self._hashers.submit(file_sha256, path) if self._hashers else None
+            ready.append((cam, path, done, hashing))
+        for cam, path, done, hashing in ready:
+            digest = None
+            if hashing is not None:
+                try:
+                    digest = hashing.result()
+                except OSError:
+                    digest = None  # the seal hashes it again and reports what is wrong
+            listed = done.stream_end - done.stream_start
+            self._seal(cam, path, done.received, listed, digest=digest)
 
     def _seal_leftovers(self, cam: CameraState) -> None:
         directory = sealer.spool_dir(self.system, cam.id)
@@ -338,7 +354,13 @@ class Supervisor:
         )
 
     def _seal(
-        self, cam: CameraState, path: Path, end: datetime, listed: float | None = None
+        self,
+        cam: CameraState,
+        path: Path,
+        end: datetime,
+        listed: float | None = None,
+        *,
+        digest: tuple[str, int] | None = None,
     ) -> None:
         try:
             outcome = sealer.seal_spool_file(
@@ -350,6 +372,7 @@ class Supervisor:
                 clock_offset_ms=round(self._offset * 1000),
                 ffprobe=self.options.ffprobe,
                 listed_duration=listed,
+                digest=digest,
             )
         except (OversightError, SQLAlchemyError, OSError) as exc:
             # The file stays in the spool; it is sealed by the next rescan.
@@ -511,4 +534,7 @@ class Supervisor:
         for cam in cams:
             self._close_outage(cam, now, suffix=" (until the recorder stopped)")
             self._set_state(cam, "stopped")
+        if self._hashers is not None:
+            self._hashers.shutdown(wait=True)
+            self._hashers = None
         log.info("recorder stopped")

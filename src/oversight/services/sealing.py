@@ -74,15 +74,19 @@ def seal_file(
     start: datetime,
     end: datetime,
     clock_offset_ms: int = 0,
+    hashed: tuple[str, int] | None = None,
 ) -> SealedSegment:
-    """Seal one finished segment file of ``camera`` covering [start, end)."""
+    """Seal one finished segment file of ``camera`` covering [start, end).
+
+    ``hashed``: the file's (SHA-256 hex, size), when the caller hashed the finished file
+    already (the recorder hashes on other threads); else it is hashed here."""
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("segment times must be timezone-aware")
     if end <= start:
         raise InvalidInput(f"segment end {end.isoformat()} is not after its start")
     if not path.is_file():
         raise NotFound(f"segment file {path} does not exist")
-    digest, size = file_sha256(path)
+    digest, size = hashed if hashed is not None else file_sha256(path)
     if size == 0:
         raise InvalidInput(f"segment file {path} is empty")
     ext = path.suffix.lstrip(".") or "bin"
