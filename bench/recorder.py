@@ -22,9 +22,9 @@ Cameras sharing an encoder get keyframes, and so segment ends, at the same momen
 sealer sees bursts of N/K segments at once, harsher than cameras with random phases.
 
 Usage: python bench/recorder.py [--cameras N] [--window S] [--seconds S]
-       [--sweep 10,25,50,100] [--max-cameras N] [--segment-seconds S]
+       [--sweep 25,50,100,125,150] [--max-cameras N] [--segment-seconds S]
        [--cpu-segment-seconds S] [--encoders K]
-The defaults (a 120 s CPU window, 300 s per sweep step) take up to half an hour;
+The defaults (a 120 s CPU window, 300 s per sweep step) take about forty minutes;
 ``--seconds 30 --max-cameras 25`` gives a quick look.
 """
 
@@ -406,7 +406,9 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=10, help="cameras in the CPU comparison")
     parser.add_argument("--window", type=float, help="CPU window, s (default min(120, --seconds))")
     parser.add_argument("--seconds", type=float, default=300, help="length of each capacity run")
-    parser.add_argument("--sweep", default="10,25,50,100", help="camera counts to try, in order")
+    parser.add_argument(
+        "--sweep", default="25,50,100,125,150", help="camera counts to try, in order"
+    )
     parser.add_argument("--max-cameras", type=int, help="skip sweep steps above this")
     parser.add_argument(
         "--segment-seconds", type=int, default=10, help="in the capacity sweep (harsher than 60)"
