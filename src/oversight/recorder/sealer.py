@@ -63,12 +63,12 @@ def seal_spool_file(
     clock_offset_ms: int = 0,
     ffprobe: str = "ffprobe",
     listed_duration: float | None = None,
-    digest: tuple[str, int] | None = None,
+    hashed: tuple[str, int] | None = None,
 ) -> SealOutcome:
     """Seal one finished spool file of ``camera`` (steps 1-3), or quarantine it.
 
     ``listed_duration``: the duration ffmpeg's segment list gave for this file. With it,
-    a structurally whole fragmented MP4 is sealed without starting ffprobe. ``digest``:
+    a structurally whole fragmented MP4 is sealed without starting ffprobe. ``hashed``:
     the file's (SHA-256, size) if the caller hashed it already (after ffmpeg closed it)."""
     if path.stat().st_size == 0:
         return quarantine(system, camera=camera, path=path, end=end, reason="empty file")
@@ -93,7 +93,7 @@ def seal_spool_file(
         start=start,
         end=end,
         clock_offset_ms=clock_offset_ms,
-        hashed=digest,
+        hashed=hashed,
     )
     path.unlink()
     if sealed.already_sealed:

@@ -15,6 +15,7 @@ it is decided in one method, :meth:`Supervisor._restart`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import random
@@ -334,14 +335,12 @@ class Supervisor:
             hashing = self._hashers.submit(file_sha256, path) if self._hashers else None
             ready.append((cam, path, done, hashing))
         for cam, path, done, hashing in ready:
-            digest = None
+            hashed = None
             if hashing is not None:
-                try:
-                    digest = hashing.result()
-                except OSError:
-                    digest = None  # the seal hashes it again and reports what is wrong
+                with contextlib.suppress(OSError):  # the seal hashes it again and says why
+                    hashed = hashing.result()
             listed = done.stream_end - done.stream_start
-            self._seal(cam, path, done.received, listed, digest=digest)
+            self._seal(cam, path, done.received, listed, hashed=hashed)
 
     def _seal_leftovers(self, cam: CameraState) -> None:
         directory = sealer.spool_dir(self.system, cam.id)
@@ -360,7 +359,7 @@ class Supervisor:
         end: datetime,
         listed: float | None = None,
         *,
-        digest: tuple[str, int] | None = None,
+        hashed: tuple[str, int] | None = None,
     ) -> None:
         try:
             outcome = sealer.seal_spool_file(
@@ -372,7 +371,7 @@ class Supervisor:
                 clock_offset_ms=round(self._offset * 1000),
                 ffprobe=self.options.ffprobe,
                 listed_duration=listed,
-                digest=digest,
+                hashed=hashed,
             )
         except (OversightError, SQLAlchemyError, OSError) as exc:
             # The file stays in the spool; it is sealed by the next rescan.
