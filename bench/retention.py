@@ -25,7 +25,7 @@ from oversight import bootstrap
 from oversight.config import Settings
 from oversight.db import models as m
 from oversight.ledger import leaves
-from oversight.services import retention
+from oversight.services import retention, windows
 from oversight.storage.base import segment_key
 
 START = datetime.now(UTC) - timedelta(days=90)
@@ -82,6 +82,8 @@ def _index(system: bootstrap.System, count: int, *, files: bool) -> None:
             for row, index in zip(rows, indexes, strict=True):
                 row["leaf_index"] = index
             session.bulk_insert_mappings(m.Segment, rows)  # type: ignore[arg-type]
+            for camera in {str(row["camera_id"]) for row in rows}:  # as every seal does
+                windows.record_length(session, camera, START, START + timedelta(minutes=1))
 
 
 def bench_plan(tmp: Path, count: int) -> None:

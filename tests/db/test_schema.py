@@ -4,14 +4,21 @@ fails here rather than in production. And the newest index migration goes both w
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
+from oversight import bootstrap
+from oversight.config import Settings
 from oversight.db.models import Base
+from oversight.services.sealing import seal_file
 from tests.conftest import Env
 from tests.db.test_ledger_migration import _migrate
+from tests.recorder.helpers import add_camera
 
 STRUCTURE = {"add_table", "remove_table", "add_column", "remove_column"}
 STRUCTURE |= {"add_index", "remove_index"}
@@ -51,3 +58,37 @@ def test_the_segment_hash_index_migration_goes_down_and_up(initialised: Env) -> 
     assert "ix_segments_camera_sha256" not in _indexes(initialised.url, "segments")
     _migrate(initialised.url, command.upgrade, "head")
     assert "ix_segments_camera_sha256" in _indexes(initialised.url, "segments")
+
+
+def test_the_window_migration_backfills_each_cameras_longest_segment(
+    initialised: Env, tmp_path: Path
+) -> None:
+    system = bootstrap.build(Settings())
+    try:
+        add_camera(system, "cam1", "rtsp://10.0.0.9/live")
+        add_camera(system, "cam2", "rtsp://10.0.0.10/live")
+        for n, (a, b) in enumerate([(0.0, 10.0), (10.0, 71.000001), (71.000001, 80.0)]):
+            f = tmp_path / f"{n}.mp4"
+            f.write_bytes(b"segment %d" % n)
+            start = datetime(2026, 5, 1, tzinfo=UTC)
+            seal_file(
+                system, camera="cam1", path=f,
+                start=start + timedelta(seconds=a), end=start + timedelta(seconds=b),
+            )  # fmt: skip
+    finally:
+        system.close()
+    _migrate(initialised.url, command.downgrade, "0012")
+    assert "ix_segments_camera_end" in _indexes(initialised.url, "segments")
+    assert "ix_segments_start" not in _indexes(initialised.url, "segments")
+    _migrate(initialised.url, command.upgrade, "head")
+    assert "ix_segments_camera_end" not in _indexes(initialised.url, "segments")
+    assert "ix_segments_start" in _indexes(initialised.url, "segments")
+    engine = create_engine(initialised.url)
+    try:
+        with engine.connect() as conn:
+            longest = dict(conn.execute(text("SELECT id, longest_segment_ms FROM cameras")).all())
+    finally:
+        engine.dispose()
+    # 61.000001 s is 61,001 ms rounded up; the backfill may add a little, never less.
+    assert 61_001 <= longest["cam1"] <= 61_004
+    assert longest["cam2"] == 0  # nothing sealed

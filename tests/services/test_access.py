@@ -20,7 +20,7 @@ from oversight.errors import RuleViolation, StorageError
 from oversight.evidence.verify import verify_package
 from oversight.services import access as svc
 from oversight.services import export as export_module
-from oversight.services import footage, people, registry
+from oversight.services import footage, people, registry, windows
 from oversight.services.export import export_grant
 from oversight.services.sealing import seal_file
 from tests.conftest import Env
@@ -264,6 +264,7 @@ def test_nothing_is_served_when_the_audit_append_fails(
                 leaf_index=0,
             )
         )
+        windows.record_length(s, "cam1", T0, T0 + timedelta(seconds=6))  # as a seal does
     before = len(access_leaves(sys_))
 
     def broken(*args: object, **kwargs: object) -> list[int]:

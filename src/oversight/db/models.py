@@ -67,6 +67,10 @@ class Camera(Base):
     # List of polygons, each a list of [x, y] in 0..1 frame coordinates.
     privacy_masks: Mapped[list[list[list[float]]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The longest segment ever sealed for this camera, in milliseconds (migration 0013):
+    # a segment overlapping [from, to) starts in [from - longest, to), so every
+    # "footage in this window" query is one bounded index range (services/windows.py).
+    longest_segment_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Filing(Base):
@@ -137,10 +141,10 @@ class Segment(Base):
         UniqueConstraint("camera_id", "seq", name="uq_segment_camera_seq"),
         # Live footage by camera and time: playback, retention planning, capacity.
         Index("ix_segments_live", "deleted_at", "camera_id", "start_at"),
-        # By camera and time (migration 0002): segments starting inside a range.
+        # By camera and time (migration 0002): segments overlapping a window.
         Index("ix_segments_camera_start", "camera_id", "start_at"),
-        # Segments that began before a range and reach into it (see list_segments).
-        Index("ix_segments_camera_end", "camera_id", "end_at", "start_at"),
+        # By time across cameras (migration 0013): "everything recorded 10:00-11:00".
+        Index("ix_segments_start", "start_at"),
         # A seal's idempotency check (migration 0012): is this file sealed already?
         Index("ix_segments_camera_sha256", "camera_id", "sha256"),
     )

@@ -36,7 +36,7 @@ from oversight.domain.people import PermissionDenied, Person, check_trained
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.evidence.package import SegmentFile
 from oversight.services import access as svc
-from oversight.services import people
+from oversight.services import people, windows
 from oversight.services.recording import utc
 
 
@@ -211,8 +211,7 @@ def _segments(session: Any, uses: Sequence[Use]) -> list[_Row]:
             .where(
                 m.Segment.camera_id == use.camera,
                 m.Segment.deleted_at.is_(None),
-                m.Segment.end_at > use.start,
-                m.Segment.start_at < use.end,
+                *windows.overlapping(session, use.start, use.end, [use.camera]),
             )
             .order_by(m.Segment.start_at, m.Segment.id)
         )

@@ -31,7 +31,7 @@ from oversight.domain.people import Person, require_role
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.rules.schema import IncidentReportRule
-from oversight.services import people, retention
+from oversight.services import people, retention, windows
 from oversight.services.recording import utc
 from oversight.services.reports import _env
 
@@ -211,8 +211,7 @@ def footage_refs(system: System, incident: IncidentRec) -> list[FootageRef]:
             select(m.Segment)
             .where(
                 m.Segment.camera_id.in_(incident.cameras),
-                m.Segment.start_at < incident.end,
-                m.Segment.end_at > incident.start,
+                *windows.overlapping(s, incident.start, incident.end, incident.cameras),
                 m.Segment.deleted_at.is_(None),
             )
             .order_by(m.Segment.camera_id, m.Segment.seq)

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.recorder.scrub import scrub
+from oversight.services import windows
 
 STATES = ("starting", "recording", "reconnecting", "offline", "disk_full", "stopped")
 
@@ -323,16 +323,6 @@ def list_events(
 # ---- the segment index ----
 
 
-def _unindexed_start(session: Session) -> Any:
-    """``segments.start_at`` for a term that must not drive the index choice: SQLite's
-    planner would pick the (camera, start) index for ``start_at < from`` and read the
-    camera's whole history; a unary ``+`` (a no-op there) makes it use the (camera, end)
-    index instead. PostgreSQL's planner decides from statistics."""
-    if session.get_bind().dialect.name != "sqlite":
-        return m.Segment.start_at
-    return type_coerce(literal_column("+segments.start_at"), m.Segment.start_at.type)
-
-
 def list_segments(
     system: System,
     *,
@@ -350,8 +340,7 @@ def list_segments(
         end = _aware(end, "--to")
     if start is not None and end is not None and end <= start:
         raise InvalidInput("--to must be after --from")
-    by_camera: list[Any] = [] if camera is None else [m.Segment.camera_id == camera]
-    before_end: list[Any] = [] if end is None else [m.Segment.start_at < end]
+    terms: list[Any] = [] if camera is None else [m.Segment.camera_id == camera]
     order = (
         (m.Segment.start_at.desc(), m.Segment.id.desc())
         if newest_first
@@ -360,28 +349,11 @@ def list_segments(
     with system.reads() as s:
         if camera is not None and s.get(m.Camera, camera) is None:
             raise NotFound(f"camera {camera!r} does not exist")
-        if start is None:
-            query = select(m.Segment).where(*by_camera, *before_end)
-            rows = list(s.scalars(query.order_by(*order).limit(limit)))
-        else:
-            # An overlap test (end_at > from AND start_at < to) has no index range: split
-            # it into segments starting inside the range (by start time) and the few
-            # that started before it and reach into it (by end time).
-            inside = s.scalars(
-                select(m.Segment)
-                .where(*by_camera, *before_end, m.Segment.start_at >= start)
-                .order_by(*order)
-                .limit(limit)
-            )
-            reaching_in = s.scalars(
-                select(m.Segment)
-                .where(*by_camera, m.Segment.end_at > start, _unindexed_start(s) < start)
-                .order_by(*order)
-                .limit(limit)
-            )
-            # Every segment reaching in starts before every segment inside.
-            rows = [*inside, *reaching_in] if newest_first else [*reaching_in, *inside]
-            rows = rows[:limit] if limit is not None else rows
+        if start is not None:
+            terms += windows.overlapping(s, start, end, None if camera is None else [camera])
+        elif end is not None:
+            terms.append(m.Segment.start_at < end)
+        rows = list(s.scalars(select(m.Segment).where(*terms).order_by(*order).limit(limit)))
         return [
             SegmentRec(
                 r.id,

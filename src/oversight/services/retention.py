@@ -27,6 +27,7 @@ from oversight.domain import retention as domain
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
 from oversight.rules.schema import IntegrityRule
+from oversight.services import windows
 
 log = logging.getLogger(__name__)
 _R = TypeVar("_R", m.RetentionMark, m.RetentionHold)
@@ -154,8 +155,7 @@ def _extend_locks(
             select(m.Segment.storage_key, m.Segment.end_at).where(
                 m.Segment.camera_id == camera,
                 m.Segment.deleted_at.is_(None),
-                m.Segment.start_at < end,
-                m.Segment.end_at > start,
+                *windows.overlapping(session, start, end, [camera]),
             )
         ).all()
     for key, seg_end in covered:
@@ -173,8 +173,7 @@ def _mirror_holds(system: System, camera: str, start: datetime, end: datetime) -
             select(m.Segment.storage_key, m.Segment.start_at, m.Segment.end_at).where(
                 m.Segment.camera_id == camera,
                 m.Segment.deleted_at.is_(None),
-                m.Segment.start_at < end,
-                m.Segment.end_at > start,
+                *windows.overlapping(session, start, end, [camera]),
             )
         ).all()
         active = active_holds(session, camera, start, end)

@@ -27,6 +27,7 @@ from oversight.db import models as m
 from oversight.domain import retention
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
+from oversight.services import windows
 from oversight.services.retention import active_holds
 from oversight.storage.base import segment_key
 
@@ -144,6 +145,7 @@ def seal_file(
         )
         session.add(row)
         session.flush()
+        windows.record_length(session, camera, start, end)
         # Bytes last: if storing fails, the transaction rolls back and nothing is indexed.
         # A WORM store locks them until their earliest lawful deletion.
         system.store.put(key, path, retain_until=earliest_deletion(session, system, camera, end))
