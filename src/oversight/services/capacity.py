@@ -11,6 +11,7 @@ from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import capacity, retention
 from oversight.domain.retention import KeepFor
+from oversight.services import windows
 from oversight.services.retention import DEPLOYMENT
 from oversight.storage.local import LocalStore
 
@@ -26,7 +27,7 @@ def measure(system: System) -> capacity.Capacity:
         rows = session.execute(
             select(
                 m.Segment.camera_id, m.Segment.start_at, m.Segment.end_at, m.Segment.size_bytes
-            ).where(m.Segment.deleted_at.is_(None), m.Segment.end_at >= since)
+            ).where(m.Segment.deleted_at.is_(None), *windows.overlapping(session, since))
         ).all()
         used = int(
             session.scalar(
