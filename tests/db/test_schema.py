@@ -10,11 +10,13 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.orm import Session
 
 from oversight import bootstrap
 from oversight.config import Settings
-from oversight.db.models import Base
+from oversight.db.models import Base, RegisterTime
+from oversight.ledger.leaves import REGISTER_TYPES, decode, parse_instant
 from oversight.services.sealing import seal_file
 from tests.conftest import Env
 from tests.db.test_ledger_migration import _migrate
@@ -92,3 +94,46 @@ def test_the_window_migration_backfills_each_cameras_longest_segment(
     # 61.000001 s is 61,001 ms rounded up; the backfill may add a little, never less.
     assert 61_001 <= longest["cam1"] <= 61_004
     assert longest["cam2"] == 0  # nothing sealed
+
+
+def test_the_register_migration_backfills_the_time_of_every_register_leaf(
+    initialised: Env, tmp_path: Path
+) -> None:
+    system = bootstrap.build(Settings())
+    try:
+        add_camera(system, "cam1", "rtsp://10.0.0.9/live")  # a registry leaf: not indexed
+        for n in range(3):
+            f = tmp_path / f"{n}.mp4"
+            f.write_bytes(b"segment %d" % n)
+            start = datetime(2026, 5, 1, tzinfo=UTC) + timedelta(minutes=n)
+            seal_file(system, camera="cam1", path=f, start=start, end=start + timedelta(minutes=1))
+        with system.reads() as s:
+            want = {
+                (leaf.index, parse_instant(decode(leaf.data)["at"]))
+                for leaf in system.ledger.leaves(s)
+                if leaf.kind in REGISTER_TYPES
+            }
+    finally:
+        system.close()
+    assert len(want) == 3
+
+    def stored() -> set[tuple[int, datetime]]:
+        engine = create_engine(initialised.url)
+        try:
+            with Session(engine) as s:
+                return {
+                    (int(i), at) for i, at in s.execute(select(RegisterTime.idx, RegisterTime.at))
+                }
+        finally:
+            engine.dispose()
+
+    assert stored() == want
+    _migrate(initialised.url, command.downgrade, "0013")
+    engine = create_engine(initialised.url)
+    try:
+        assert "register_times" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    _migrate(initialised.url, command.upgrade, "head")
+    assert stored() == want
+    assert "ix_register_times_at" in _indexes(initialised.url, "register_times")

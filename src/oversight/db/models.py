@@ -133,6 +133,21 @@ class LedgerCheckpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RegisterTime(Base):
+    """When each leaf of the register (``leaves.REGISTER_TYPES``: recordings and
+    accesses) happened, by leaf index: the register of a period is an index range here,
+    then those leaves, instead of decoding the whole ledger (migration 0014). Written by
+    ``Ledger.append`` in the leaf's own transaction; the leaf's ``at`` is the authority."""
+
+    __tablename__ = "register_times"
+    __table_args__ = (Index("ix_register_times_at", "at", "idx"),)
+
+    idx: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Segment(Base):
     """The index of sealed footage. The ledger is the authority; this is its fast copy."""
 

@@ -30,6 +30,10 @@ LEAF_TYPES = (
     "health",
     "operations",
 )
+# The Art. 14(3) register: who recorded, viewed, copied or retrieved footage. The log
+# indexes these leaves by their time (``register_times``) so the register of a period
+# is read without decoding the whole ledger.
+REGISTER_TYPES = ("segment_sealed", "access")
 _MAX_INT = 2**53 - 1
 
 Value = str | int | Sequence[Any] | Mapping[str, Any]
@@ -109,6 +113,16 @@ def instant(moment: datetime) -> str:
     # isoformat is several times faster than strftime (purges format four per segment);
     # in UTC it ends "+00:00", which becomes the "Z" of the v1 format.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def parse_instant(text: Any) -> datetime:
+    """The datetime of a leaf timestamp written by ``instant``."""
+    if type(text) is not str or not text.endswith("Z"):
+        raise InvalidInput(f"ledger timestamp {text!r} is not RFC 3339 UTC")
+    try:
+        return datetime.fromisoformat(text[:-1] + "+00:00")
+    except ValueError:
+        raise InvalidInput(f"ledger timestamp {text!r} is not RFC 3339 UTC") from None
 
 
 def _leaf(kind: str, at: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from oversight.db import models as m
 from oversight.db.driver import bind_value, placeholder
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import merkle, note
-from oversight.ledger.leaves import canonical
+from oversight.ledger.leaves import REGISTER_TYPES, canonical, parse_instant
 
 # pg_advisory_xact_lock key: "OVRSLOG" in ASCII, any fixed 64-bit number would do.
 _PG_LOCK_KEY = 0x4F5652534C4F47
@@ -100,6 +100,11 @@ class Ledger:
         if not entries:
             return []
         encoded = [(str(e.get("type", "")), canonical(e)) for e in entries]
+        register = [  # (position in the batch, when) of the register's leaves
+            (i, parse_instant(e.get("at")))
+            for i, (e, (kind, _)) in enumerate(zip(entries, encoded, strict=True))
+            if kind in REGISTER_TYPES
+        ]
         signer = self.signer()  # fail before writing anything if the key is unusable
         self.lock(session)
         size = self.size(session)
@@ -127,6 +132,12 @@ class Ledger:
             f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})",  # the driver's placeholder
             rows,
         )
+        if register:
+            at = m.RegisterTime.__table__.c.at
+            conn.exec_driver_sql(
+                f"INSERT INTO register_times (idx, at) VALUES ({mark}, {mark})",  # noqa: S608
+                [(size + i, bind_value(conn, at, when)) for i, when in register],
+            )
         new_size = size + len(encoded)
         self._store_checkpoint(session, signer, new_size, frontier.root(), now)
         return [size + i for i in range(len(encoded))]

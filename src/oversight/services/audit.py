@@ -9,13 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.errors import InvalidInput
 from oversight.ledger import leaves
 
-KINDS = ("segment_sealed", "access")
+KINDS = leaves.REGISTER_TYPES
+_CHUNK = 500  # leaves per query, well under every driver's parameter limit
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,8 @@ class Entry:
         }
 
 
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _entry(index: int, leaf: dict[str, Any]) -> Entry:
-    at = _when(leaf["at"])
+    at = leaves.parse_instant(leaf["at"])
     if leaf["type"] == "segment_sealed":
         return Entry(
             index,
@@ -97,11 +95,14 @@ def log(
     if start is not None and end is not None and end <= start:
         raise InvalidInput("--to must be after --from")
     with system.reads() as s:
-        rows = s.execute(
-            select(m.LedgerLeaf.idx, m.LedgerLeaf.data)
-            .where(m.LedgerLeaf.kind.in_(KINDS))
-            .order_by(m.LedgerLeaf.idx)
-        ).all()
+        if start is None and end is None:
+            rows = s.execute(
+                select(m.LedgerLeaf.idx, m.LedgerLeaf.data)
+                .where(m.LedgerLeaf.kind.in_(KINDS))
+                .order_by(m.LedgerLeaf.idx)
+            ).all()
+        else:
+            rows = _in_period(s, start, end)
     out = []
     for index, data in rows:
         entry = _entry(index, leaves.decode(data))
@@ -115,3 +116,21 @@ def log(
             continue
         out.append(entry)
     return out
+
+
+def _in_period(s: Session, start: datetime | None, end: datetime | None) -> list[Any]:
+    """The register's leaves of [start, end): their indexes from ``register_times``
+    (one index range), then those leaves by primary key, a chunk at a time."""
+    terms = []
+    if start is not None:
+        terms.append(m.RegisterTime.at >= start)
+    if end is not None:
+        terms.append(m.RegisterTime.at < end)
+    indexes = list(s.scalars(select(m.RegisterTime.idx).where(*terms)))
+    rows: list[Any] = []
+    for first in range(0, len(indexes), _CHUNK):
+        chunk = indexes[first : first + _CHUNK]
+        rows += s.execute(
+            select(m.LedgerLeaf.idx, m.LedgerLeaf.data).where(m.LedgerLeaf.idx.in_(chunk))
+        ).all()
+    return sorted(rows, key=lambda r: r[0])
