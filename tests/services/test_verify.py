@@ -168,6 +168,35 @@ def test_an_index_row_that_disagrees_with_the_log_is_an_index_mismatch(
     assert problem["kind"] == "index-mismatch" and problem["object"] == "segment cam1#3"
 
 
+def test_a_register_time_row_hidden_or_moved_is_an_index_mismatch(
+    sealed: tuple[Env, list[str]],
+) -> None:
+    env, _ = sealed
+    system = bootstrap.build(Settings())
+    try:
+        with system.reads() as s:
+            first, second = [
+                leaf.index for leaf in system.ledger.leaves(s) if leaf.kind == "segment_sealed"
+            ][:2]
+    finally:
+        system.close()
+    # Deleting a row would hide a recording from every period query of the register.
+    _engine_exec(env, delete(m.RegisterTime).where(m.RegisterTime.idx == first))
+    _engine_exec(
+        env,
+        update(m.RegisterTime)
+        .where(m.RegisterTime.idx == second)
+        .values(at=datetime(2020, 1, 1, tzinfo=UTC)),
+    )
+    problems = _problems(env)
+    assert [(p["kind"], p["object"]) for p in problems] == [
+        ("index-mismatch", f"register entry {first}"),
+        ("index-mismatch", f"register entry {second}"),
+    ]
+    assert "not in the register's time index" in problems[0]["detail"]
+    assert "differs from its ledger leaf" in problems[1]["detail"]
+
+
 def test_a_rewritten_history_is_a_fork_against_a_witness(
     sealed: tuple[Env, list[str]], tmp_path: Path
 ) -> None:

@@ -9,12 +9,15 @@ Steps, each reporting discrepancies as ``Problem(kind, object, detail)``:
 2. Store: every segment the log says is sealed and not deleted is stored with the
    same size and SHA-256 (``missing``, ``modified``).
 3. Store: no object in storage is unknown to the log (``unexpected``).
-4. Index: the ``segments`` table agrees with the log (``index-mismatch``).
+4. Index: the ``segments`` table, and the register's time index (``register_times``,
+   which period queries of the Art. 14(3) register read), agree with the log
+   (``index-mismatch``): a row missing there would hide an entry from those queries.
 5. With witness checkpoints: each is consistent with our log (``fork``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -112,8 +115,9 @@ def verify(
         levels = _check_ledger(session, system, stored_leaves, verifiers, report)
         if witness is not None:
             _check_witness(system, witness, levels, verifiers, report)
-        live = _live_segments(stored_leaves)
+        live, register = _walk(stored_leaves)
         _check_index(session, live, report)
+        _check_register(session, register, report)
     _check_store(system, live, sample, report, progress, on_total)
     return report
 
@@ -222,15 +226,22 @@ def _check_witness(
 # ---- 2-4. footage and index -----------------------------------------------------------
 
 
-def _live_segments(stored: Iterable[Any]) -> dict[str, _LiveSegment]:
+def _walk(stored: Iterable[Any]) -> tuple[dict[str, _LiveSegment], dict[int, datetime]]:
+    """One pass over the leaves: the live segments by storage key, and the time of each
+    register leaf by index."""
     live: dict[str, _LiveSegment] = {}
+    register: dict[int, datetime] = {}
     for leaf in stored:
-        if leaf.kind not in ("segment_sealed", "segment_deleted"):
+        is_register = leaf.kind in leaves.REGISTER_TYPES
+        if not is_register and leaf.kind != "segment_deleted":
             continue
         try:
             obj = leaves.decode(leaf.data)
         except InvalidInput:
             continue  # reported as a modified leaf above, or not ours to judge
+        if is_register:
+            with contextlib.suppress(InvalidInput):  # no time: then no index row is right
+                register[leaf.index] = leaves.parse_instant(obj.get("at"))
         if obj["type"] == "segment_sealed":
             live[obj["storage_key"]] = _LiveSegment(
                 leaf.index,
@@ -240,9 +251,23 @@ def _live_segments(stored: Iterable[Any]) -> dict[str, _LiveSegment]:
                 obj["sha256"],
                 obj["storage_key"],
             )
-        else:
+        elif obj["type"] == "segment_deleted":
             live.pop(obj["segment"], None)
-    return live
+    return live, register
+
+
+def _check_register(session: Any, register: dict[int, datetime], report: Report) -> None:
+    stored = {
+        int(i): at for i, at in session.execute(select(m.RegisterTime.idx, m.RegisterTime.at))
+    }
+    for index in sorted(register.keys() | stored.keys()):
+        name = f"register entry {index}"
+        if index not in stored:
+            report.add("index-mismatch", name, "in the log but not in the register's time index")
+        elif index not in register:
+            report.add("index-mismatch", name, "in the register's time index but not the log")
+        elif stored[index] != register[index]:
+            report.add("index-mismatch", name, "time index differs from its ledger leaf")
 
 
 def _check_index(session: Any, live: dict[str, _LiveSegment], report: Report) -> None:
