@@ -74,3 +74,15 @@ def test_a_register_leaf_without_a_valid_time_writes_nothing(system: bootstrap.S
     with system.sessions() as s:
         assert system.ledger.size(s) == before
         assert s.scalars(select(m.RegisterTime)).all() == []
+
+
+def test_a_stray_time_row_does_not_turn_another_leaf_into_an_entry(
+    sealed: bootstrap.System,
+) -> None:
+    with sealed.sessions.begin() as s:
+        registry_leaf = next(
+            leaf.index for leaf in sealed.ledger.leaves(s) if leaf.kind == "registry"
+        )
+        s.add(m.RegisterTime(idx=registry_leaf, at=T0 + timedelta(minutes=30)))
+    within = audit.log(sealed, start=T0, end=T0 + timedelta(hours=1))
+    assert [e.leaf_index for e in within] == [e.leaf_index for e in audit.log(sealed)][:1]

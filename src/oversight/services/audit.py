@@ -131,6 +131,9 @@ def _in_period(s: Session, start: datetime | None, end: datetime | None) -> list
     for first in range(0, len(indexes), _CHUNK):
         chunk = indexes[first : first + _CHUNK]
         rows += s.execute(
-            select(m.LedgerLeaf.idx, m.LedgerLeaf.data).where(m.LedgerLeaf.idx.in_(chunk))
+            select(m.LedgerLeaf.idx, m.LedgerLeaf.data).where(
+                m.LedgerLeaf.idx.in_(chunk),
+                m.LedgerLeaf.kind.in_(KINDS),  # a stray row must not make a leaf an entry
+            )
         ).all()
     return sorted(rows, key=lambda r: r[0])
