@@ -41,23 +41,24 @@ Value = str | int | Sequence[Any] | Mapping[str, Any]
 
 def _check(value: Any, path: str) -> None:
     # Hot path of every append: exact type tests before the ABC checks (which are
-    # slow), and the error path string built only when descending.
+    # slow), and the error path string built only when descending. Keys are not tested
+    # here: orjson refuses a key that is not a string, and ``canonical`` reports it.
     kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            item_kind = type(item)
+            if item_kind is str:
+                continue
+            if item_kind is int and -_MAX_INT <= item <= _MAX_INT:
+                continue
+            _check(item, f"{path}.{key}")
+        return
     if kind is str:
         return
     if kind is int:
         if -_MAX_INT <= value <= _MAX_INT:
             return
         raise InvalidInput(f"ledger leaf field {path}: integer out of the I-JSON range")
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise InvalidInput(f"ledger leaf field {path}: keys must be strings")
-            item_kind = type(item)
-            if item_kind is str or (item_kind is int and -_MAX_INT <= item <= _MAX_INT):
-                continue
-            _check(item, f"{path}.{key}")
-        return
     if kind is list or kind is tuple:
         for i, item in enumerate(value):
             _check(item, f"{path}[{i}]")
