@@ -182,6 +182,14 @@ def test_a_police_request_runs_end_to_end(deployment: Env, tmp_path: Path) -> No
     assert by_action["export"]["actors"] == ["cust", "wit"]
     assert by_action["export.refused"]["actors"] == ["cust", "cust2"]
     assert by_action["approve"]["grant"] == grant
+    newest = json.loads(run(env, "audit", "log", "--limit", "2", "--json").stdout)
+    assert newest == register[-2:]
+    older = run(env, "audit", "log", "--limit", "2", "--before", str(newest[0]["leaf_index"]))
+    assert f"--before {register[-4]['leaf_index']}" in older.output  # the page after that
+    page = ["audit", "log", "--limit", "2", "--before", str(newest[0]["leaf_index"]), "--json"]
+    assert json.loads(run(env, *page).stdout) == register[-4:-2]
+    refused = run(env, "audit", "log", "--limit", "0", code=2)
+    assert "error: the page size must be between 1 and" in refused.output
     mine = json.loads(run(env, "audit", "log", "--person", "wit", "--json").stdout)
     assert [e["action"] for e in mine] == ["export"]
     csv_out = run(env, "audit", "log", "--camera", "cam1", "--csv").stdout

@@ -86,3 +86,95 @@ def test_a_stray_time_row_does_not_turn_another_leaf_into_an_entry(
         s.add(m.RegisterTime(idx=registry_leaf, at=T0 + timedelta(minutes=30)))
     within = audit.log(sealed, start=T0, end=T0 + timedelta(hours=1))
     assert [e.leaf_index for e in within] == [e.leaf_index for e in audit.log(sealed)][:1]
+
+
+def _with_views(system: bootstrap.System) -> list[audit.Entry]:
+    """Interleave three viewings (by two people, of cam1) with the twelve recordings."""
+    from oversight.services.access import access_leaf
+
+    for i, who in enumerate(("ann", "bob", "ann")):
+        leaf = access_leaf(
+            system,
+            actors=[who],
+            action="view",
+            target=f"segment:{i}",
+            purpose="review",
+            details={"cameras": ["cam1"]},
+        )
+        with system.sessions.begin() as s:
+            system.ledger.append(s, [leaf])
+    return audit.log(system)
+
+
+def _walk(system: bootstrap.System, limit: int, **filters: object) -> list[audit.Entry]:
+    """Every page from the newest back, put together oldest first."""
+    pages: list[list[audit.Entry]] = []
+    before: int | None = None
+    while True:
+        found = audit.page(system, limit=limit, before=before, **filters)  # type: ignore[arg-type]
+        assert len(found.entries) <= limit
+        pages.insert(0, found.entries)
+        if found.older is None:
+            return [e for p in pages for e in p]
+        assert len(found.entries) == limit  # only a full page can have older entries
+        before = found.older
+
+
+@pytest.mark.parametrize("chunk", [2, 500])
+def test_pages_from_the_newest_back_are_exactly_the_whole_register(
+    sealed: bootstrap.System, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    every = _with_views(sealed)
+    monkeypatch.setattr(audit, "_CHUNK", chunk)  # 2: a page spans several chunks
+    hour = timedelta(hours=1)
+    cases: list[dict[str, object]] = [
+        {},
+        {"camera": "cam2"},
+        {"person": "ann"},
+        {"person": "nobody"},
+        {"start": T0 + 2 * hour, "end": T0 + 7 * hour},
+        {"camera": "cam1", "start": T0 + 3 * hour},
+    ]
+    for filters in cases:
+        want = audit.log(sealed, **filters)  # type: ignore[arg-type]
+        for limit in (1, 2, 3, 5, len(every), len(every) + 1):
+            assert _walk(sealed, limit, **filters) == want, (filters, limit)
+    newest = audit.page(sealed, limit=4)
+    assert newest.entries == every[-4:] and newest.older == every[-4].leaf_index
+    assert audit.page(sealed, limit=4, before=every[0].leaf_index).entries == []
+
+
+def test_a_page_reads_only_as_far_back_as_it_needs(
+    sealed: bootstrap.System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_views(sealed)
+    monkeypatch.setattr(audit, "_CHUNK", 2)
+    decoded: list[int] = []
+    real = audit._entry
+
+    def counting(index: int, leaf: dict[str, object]) -> audit.Entry:
+        decoded.append(index)
+        return real(index, leaf)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit, "_entry", counting)
+    audit.page(sealed, limit=3)
+    assert len(decoded) == 4  # two chunks of two: the page and one more to know of older
+    decoded.clear()
+    audit.log(sealed)
+    assert len(decoded) == 15
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"limit": 0}, "page size"),
+        ({"limit": audit.MAX_PAGE + 1}, "page size"),
+        ({"limit": 5, "before": -1}, "leaf index"),
+        ({"limit": 5, "start": T0, "end": T0}, "after"),
+    ],
+)
+def test_bad_page_requests_are_refused(
+    system: bootstrap.System, args: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        audit.page(system, **args)  # type: ignore[arg-type]

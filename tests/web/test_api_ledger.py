@@ -26,6 +26,21 @@ def test_the_audit_register_filters_by_camera_and_time(web: Web, tmp_path: Path)
     assert naive.status_code == 400 and "time zone" in naive.json()["error"]
 
 
+def test_the_audit_register_pages_newest_first(web: Web, tmp_path: Path) -> None:
+    sealed_camera(web.system, tmp_path, camera="cam1", count=3)
+    api = web.api("aud")
+    every = api.get("/api/v1/audit").json()
+    assert len(every) == 3
+    newest = api.get("/api/v1/audit", params={"limit": 2})
+    assert newest.json() == every[1:]  # the newest two, oldest first
+    before = newest.headers["x-older-before"]
+    assert before == str(every[1]["leaf_index"])
+    last = api.get("/api/v1/audit", params={"limit": 2, "before": before})
+    assert last.json() == every[:1] and "x-older-before" not in last.headers
+    for bad in ({"limit": 0}, {"limit": 10_001}, {"before": -1}):
+        assert api.get("/api/v1/audit", params=bad).status_code == 422, bad
+
+
 def test_the_audit_csv_is_a_download_with_a_header_row(web: Web, tmp_path: Path) -> None:
     sealed_camera(web.system, tmp_path, count=2)
     reply = web.api("cust").get("/api/v1/audit.csv", params={"camera": "cam1"})

@@ -8,7 +8,10 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from oversight.services.access import access_leaf
+from oversight.web.console import audit as console_audit
 from tests.web.api_data import sealed_camera
 from tests.web.conftest import Web
 
@@ -84,3 +87,28 @@ def test_operators_and_requesters_may_not_read_the_register(web: Web) -> None:
         client = web.console(user)
         assert client.get("/audit").status_code == 403
         assert client.get("/audit.csv").status_code == 403
+
+
+def _older_link(html: str) -> str:
+    anchor = html[: html.index('id="audit-older"')]
+    return anchor[anchor.rindex('href="') + 6 :].split('"')[0].replace("&amp;", "&")
+
+
+def test_the_page_shows_the_newest_and_links_to_older_entries(
+    web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(web, tmp_path)
+    monkeypatch.setattr(console_audit, "SHOWN", 2)
+    client = web.console("aud")
+    html = client.get("/audit?camera=cam1&lang=en").text
+    assert "2 entries on this page, newest first" in html
+    assert html.count("<code>record</code>") == 1 and "<code>view</code>" in html
+    link = _older_link(html)
+    assert link.startswith("/audit?camera=cam1&before=")  # the filters are kept
+    older = client.get(link + "&lang=en").text
+    assert "1 entries on this page" in older and older.count("<code>record</code>") == 1
+    assert 'id="audit-older"' not in older and 'id="audit-newest"' in older
+    monkeypatch.setattr(console_audit, "SHOWN", 4)
+    whole = client.get("/audit?lang=en").text
+    assert "4 entries." in whole and 'id="audit-older"' not in whole  # all on one page
+    assert client.get("/audit?before=-1").status_code in (400, 422)

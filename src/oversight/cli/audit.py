@@ -35,6 +35,13 @@ def log(
     person: Annotated[str | None, typer.Option("--person", help="Only this user id.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="From (ISO 8601).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="To (ISO 8601).")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the newest N matching entries.")
+    ] = None,
+    before: Annotated[
+        int | None,
+        typer.Option("--before", help="Only entries below this leaf index (an older page)."),
+    ] = None,
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
     data_dir: DataDirOption = None,
@@ -44,13 +51,22 @@ def log(
         raise InvalidInput("give --json or --csv, not both")
     with open_system(data_dir) as system:
         require_login(system, READERS)
-        entries = svc.log(
-            system,
-            camera=camera,
-            person=person,
-            start=parse_instant(start, "--from") if start else None,
-            end=parse_instant(end, "--to") if end else None,
-        )
+        since = parse_instant(start, "--from") if start else None
+        until = parse_instant(end, "--to") if end else None
+        older = None
+        if limit is None and before is None:
+            entries = svc.log(system, camera=camera, person=person, start=since, end=until)
+        else:
+            found = svc.page(
+                system,
+                limit=svc.MAX_PAGE if limit is None else limit,
+                before=before,
+                camera=camera,
+                person=person,
+                start=since,
+                end=until,
+            )
+            entries, older = found.entries, found.older
     rows = [e.to_json() for e in entries]
     if as_json:
         print_json(rows)
@@ -72,3 +88,5 @@ def log(
             for r in rows
         ],
     )
+    if older is not None:
+        typer.echo(f"older entries: add --before {older}", err=True)

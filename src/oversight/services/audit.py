@@ -4,6 +4,7 @@ destination."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from oversight.ledger import leaves
 
 KINDS = leaves.REGISTER_TYPES
 _CHUNK = 500  # leaves per query, well under every driver's parameter limit
+MAX_PAGE = 10_000  # entries in one page of the register
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,38 @@ def _entry(index: int, leaf: dict[str, Any]) -> Entry:
     )
 
 
+def _check_query(start: datetime | None, end: datetime | None) -> None:
+    for moment, what in ((start, "--from"), (end, "--to")):
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInput(f"{what} needs a time zone")
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("--to must be after --from")
+
+
+@dataclass(frozen=True)
+class _Match:
+    camera: str | None
+    person: str | None
+    start: datetime | None
+    end: datetime | None
+
+    def entries(self, rows: Iterable[Any]) -> list[Entry]:
+        """Entries of these (idx, data) rows that pass every filter, in row order."""
+        out = []
+        for index, data in rows:
+            entry = _entry(index, leaves.decode(data))
+            if self.camera is not None and self.camera not in entry.cameras:
+                continue
+            if self.person is not None and self.person not in entry.actors:
+                continue
+            if self.start is not None and entry.at < self.start:
+                continue
+            if self.end is not None and entry.at >= self.end:
+                continue
+            out.append(entry)
+        return out
+
+
 def log(
     system: System,
     *,
@@ -89,11 +123,8 @@ def log(
     end: datetime | None = None,
 ) -> list[Entry]:
     """Register entries, oldest first, filtered by camera, person (an actor) and time."""
-    for moment, what in ((start, "--from"), (end, "--to")):
-        if moment is not None and moment.tzinfo is None:
-            raise InvalidInput(f"{what} needs a time zone")
-    if start is not None and end is not None and end <= start:
-        raise InvalidInput("--to must be after --from")
+    _check_query(start, end)
+    match = _Match(camera, person, start, end)
     with system.reads() as s:
         if start is None and end is None:
             rows = s.execute(
@@ -103,19 +134,69 @@ def log(
             ).all()
         else:
             rows = _in_period(s, start, end)
-    out = []
-    for index, data in rows:
-        entry = _entry(index, leaves.decode(data))
-        if camera is not None and camera not in entry.cameras:
-            continue
-        if person is not None and person not in entry.actors:
-            continue
-        if start is not None and entry.at < start:
-            continue
-        if end is not None and entry.at >= end:
-            continue
-        out.append(entry)
-    return out
+    return match.entries(rows)
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[Entry]  # oldest first
+    older: int | None  # pass as ``before`` for the next older page; None: no older entries
+
+
+def page(
+    system: System,
+    *,
+    limit: int,
+    before: int | None = None,
+    camera: str | None = None,
+    person: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Page:
+    """The newest ``limit`` entries that match, among leaves below index ``before``.
+
+    Walks ``register_times`` backwards by leaf index a chunk at a time and stops once the
+    page is full, so the newest page costs O(limit) however long the ledger is (a full
+    read decodes every leaf). A selective camera or person filter reads further back.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"the page size must be between 1 and {MAX_PAGE}")
+    if before is not None and before < 0:
+        raise InvalidInput("before must be a leaf index (0 or more)")
+    _check_query(start, end)
+    match = _Match(camera, person, start, end)
+    terms = []
+    if start is not None:
+        terms.append(m.RegisterTime.at >= start)
+    if end is not None:
+        terms.append(m.RegisterTime.at < end)
+    found: list[Entry] = []  # newest first
+    bound = before
+    with system.reads() as s:
+        while len(found) <= limit:  # one more than the page tells whether older ones exist
+            query = select(m.RegisterTime.idx).where(*terms)
+            if bound is not None:
+                query = query.where(m.RegisterTime.idx < bound)
+            chunk = list(s.scalars(query.order_by(m.RegisterTime.idx.desc()).limit(_CHUNK)))
+            if not chunk:
+                break
+            rows = _leaves(s, chunk)
+            found += reversed(match.entries(rows))
+            bound = chunk[-1]
+    shown = found[:limit]
+    older = shown[-1].leaf_index if len(found) > limit else None
+    return Page(list(reversed(shown)), older)
+
+
+def _leaves(s: Session, indexes: Sequence[int]) -> list[Any]:
+    """(idx, data) of these register leaves, by index: a stray time row that points at a
+    leaf outside the register must not make it an entry."""
+    rows = s.execute(
+        select(m.LedgerLeaf.idx, m.LedgerLeaf.data).where(
+            m.LedgerLeaf.idx.in_(indexes), m.LedgerLeaf.kind.in_(KINDS)
+        )
+    ).all()
+    return sorted(rows, key=lambda r: r[0])
 
 
 def _in_period(s: Session, start: datetime | None, end: datetime | None) -> list[Any]:
@@ -129,11 +210,5 @@ def _in_period(s: Session, start: datetime | None, end: datetime | None) -> list
     indexes = list(s.scalars(select(m.RegisterTime.idx).where(*terms)))
     rows: list[Any] = []
     for first in range(0, len(indexes), _CHUNK):
-        chunk = indexes[first : first + _CHUNK]
-        rows += s.execute(
-            select(m.LedgerLeaf.idx, m.LedgerLeaf.data).where(
-                m.LedgerLeaf.idx.in_(chunk),
-                m.LedgerLeaf.kind.in_(KINDS),  # a stray row must not make a leaf an entry
-            )
-        ).all()
+        rows += _leaves(s, indexes[first : first + _CHUNK])
     return sorted(rows, key=lambda r: r[0])

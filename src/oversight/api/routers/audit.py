@@ -60,15 +60,44 @@ def _entries(
     return [e.to_json() for e in found]
 
 
+Limit = Annotated[
+    int | None,
+    Query(ge=1, le=svc.MAX_PAGE, description="Only the newest this many matching entries"),
+]
+Before = Annotated[
+    int | None,
+    Query(ge=0, description="Only entries below this leaf index (the next older page)"),
+]
+
+
 @router.get("/audit", response_model=list[EntryOut], summary="The audit register, oldest first")
 def log(
     caller: Reader,
+    response: Response,
     camera: CameraQuery = None,
     person: PersonQuery = None,
     start: From = None,
     end: To = None,
+    limit: Limit = None,
+    before: Before = None,
 ) -> list[dict[str, Any]]:
-    return _entries(caller, camera, person, start, end)
+    """Without ``limit``, every matching entry. With it, one page: the newest ``limit``
+    entries below ``before``, oldest first; while older ones exist, the response's
+    ``X-Older-Before`` header is the ``before`` of the next older page."""
+    if limit is None and before is None:
+        return _entries(caller, camera, person, start, end)
+    found = svc.page(
+        caller.system,
+        limit=limit or svc.MAX_PAGE,
+        before=before,
+        camera=camera,
+        person=person,
+        start=aware(start, "from"),
+        end=aware(end, "to"),
+    )
+    if found.older is not None:
+        response.headers["X-Older-Before"] = str(found.older)
+    return [e.to_json() for e in found.entries]
 
 
 def _cell(value: object) -> str:

@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(need(*roles.AUDIT_READERS))]
 Param = Annotated[str, Query(max_length=64)]
 DayParam = Annotated[str, Query(alias="from", max_length=10)]
-SHOWN = 500  # newest entries on the page; the CSV has them all
+SHOWN = 500  # entries on a page, newest first; the CSV has them all
 COLUMNS = ("leaf", "at", "action", "actors", "cameras", "target", "purpose", "destination", "grant")
 
 
@@ -65,17 +65,34 @@ def audit_page(
     person: Param = "",
     start: DayParam = "",
     end: Annotated[str, Query(alias="to", max_length=10)] = "",
+    before: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
     f = _filters(camera, person, start, end)
-    entries = _entries(caller.system, f)
+    first, last = day_range(caller.system, f.start, f.end)
+    # One page, newest first: the newest page costs the same whatever the ledger's length.
+    found = audit.page(
+        caller.system,
+        limit=SHOWN,
+        before=before,
+        camera=f.camera,
+        person=f.person,
+        start=first,
+        end=last,
+    )
+    older = None
+    if found.older is not None:
+        query = f.query()
+        older = f"/audit?{query + '&' if query else ''}before={found.older}"
     return page(
         request,
         caller,
         "console/audit.html",
         filters=f,
-        total=len(entries),
-        entries=list(reversed(entries[-SHOWN:])),
-        shown=SHOWN,
+        total=len(found.entries),
+        entries=list(reversed(found.entries)),
+        paged=before is not None or older is not None,
+        older=older,
+        newest=f"/audit?{f.query()}" if before is not None else None,
     )
 
 
