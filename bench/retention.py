@@ -25,7 +25,7 @@ from oversight import bootstrap
 from oversight.config import Settings
 from oversight.db import models as m
 from oversight.ledger import leaves
-from oversight.services import retention, windows
+from oversight.services import purge, retention, windows
 from oversight.storage.base import segment_key
 
 START = datetime.now(UTC) - timedelta(days=90)
@@ -114,7 +114,7 @@ def bench_purge(tmp: Path, count: int) -> None:
     try:
         _index(system, count, files=True)
         t = time.perf_counter()
-        result = retention.run(system)
+        result = purge.run(system)
         ours = count / (time.perf_counter() - t)
         assert result.segments == count, result
     finally:

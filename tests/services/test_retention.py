@@ -13,7 +13,7 @@ import pytest
 from oversight import bootstrap
 from oversight.config import Settings
 from oversight.errors import StorageError
-from oversight.services import retention
+from oversight.services import purge, retention
 from oversight.services.sealing import SealedSegment, seal_file
 from tests.conftest import Env
 
@@ -153,7 +153,7 @@ def test_a_purge_interrupted_after_recording_finishes_on_the_next_run(
 
         monkeypatch.setattr(system.store, "delete_many", broken_delete)
         with pytest.raises(StorageError):
-            retention.run(system)
+            purge.run(system)
     finally:
         system.close()
     assert (env.data_dir / "store" / segs["old"].storage_key).exists()
@@ -218,7 +218,7 @@ def test_the_planner_reads_instants_to_the_microsecond_on_both_databases(
         path.write_bytes(os.urandom(256))
         seal_file(system, camera="cam1", path=path, start=start + timedelta(minutes=n), end=end)
     with system.sessions() as session:
-        infos = retention._live_segments(session)
+        infos = retention.live_segments(session)
     assert [(i.start, i.end) for i in infos] == [
         (start, ends[0]),
         (start + timedelta(minutes=1), ends[1]),

@@ -22,6 +22,7 @@ from oversight.cli.common import (
 from oversight.cli.recording import segments as segments_group
 from oversight.domain.retention import Decision
 from oversight.errors import InvalidInput
+from oversight.services import purge
 from oversight.services import retention as svc
 
 retention = typer.Typer(
@@ -248,7 +249,7 @@ def run(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
     )
     task = bar.add_task("deleting expired segments", total=None)
     with bar, open_system(data_dir) as system:
-        result = svc.run(
+        result = purge.run(
             system,
             progress=lambda n, _b: bar.advance(task, n),
             on_total=lambda n, _b: bar.update(task, total=n),
@@ -289,7 +290,7 @@ def verify_certificate(
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read {file}: {exc}") from None
     with open_system(data_dir) as system:
-        problems = svc.check_certificate(system, text)
+        problems = purge.check_certificate(system, text)
     for problem in problems:
         sys.stdout.write(f"problem: {problem}\n")
     if problems:
@@ -305,5 +306,5 @@ def delete_segment(
 ) -> None:
     """Delete one segment by hand: refused within retention (Art. 15(2)); the attempt is logged."""
     with open_system(data_dir) as system:
-        svc.delete_segment(system, segment_id, reason)
+        purge.delete_segment(system, segment_id, reason)
     console.print(f"Deleted segment {segment_id}; the deletion is recorded in the ledger.")

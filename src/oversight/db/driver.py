@@ -4,6 +4,7 @@ itself. Values still go as parameters; only placeholders are put into SQL text."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
@@ -19,3 +20,14 @@ def bind_value(conn: Connection, column: ColumnElement[Any], value: Any) -> Any:
     dialect = conn.dialect
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return process(value) if process else value
+
+
+def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """All rows of ``sql`` as the driver's own tuples, in the connection's transaction:
+    no Row objects and no type processing (a purge or a plan reads thousands)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

@@ -15,6 +15,7 @@ from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Done, aware, requi
 from oversight.api.security import Caller, need
 from oversight.db import models as m
 from oversight.domain.retention import Decision
+from oversight.services import purge
 from oversight.services import retention as svc
 
 router = APIRouter(tags=["retention"], responses=ERRORS)
@@ -223,5 +224,5 @@ def delete_segment(
     caller: Custodian,
     reason: Annotated[str, Query(min_length=1, max_length=2000)],
 ) -> Done:
-    svc.delete_segment(caller.system, segment_id, reason)
+    purge.delete_segment(caller.system, segment_id, reason)
     return Done(message=f"segment {segment_id} deleted")
