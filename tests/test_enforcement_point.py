@@ -4,8 +4,9 @@ Walks every module of ``src/oversight`` with ``ast`` and fails on any call that 
 stored footage — ``<...>store.open(...)``, ``<...>store.path(...)`` (a local store's
 file), a ``getattr`` of either on a store, or any use of ``store_dir`` — outside the
 modules allowed to: the enforcement point, the recorder's sealing, the storage
-backends, integrity verification (hashes only), retention (deletes) and the evidence
-writer (reads only the paths handed to it).
+backends, integrity verification (hashes only) and the evidence writer (reads only
+the paths handed to it). Retention and the purge delete through the Store protocol and
+read nothing, so they are not on the list.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ ALLOWED = {
     "services/sealing.py",  # the sealer: writes new segments into the store
     "recorder/sealer.py",  # the recorder's spool and sealer
     "services/verify.py",  # hashes stored objects, serves nothing
-    "services/retention.py",  # deletes
     "config.py",  # defines store_dir
     "bootstrap.py",  # builds the store from store_dir
 }
