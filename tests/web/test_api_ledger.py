@@ -7,6 +7,8 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
+
 from oversight.ledger import note, proof
 from tests.web.api_data import recent_start, sealed_camera
 from tests.web.conftest import Web
@@ -116,3 +118,25 @@ def test_people_are_listed_with_masked_identity_documents_only(web: Web) -> None
     assert [t["user_id"] for t in training] == ["op"]
     for user in ("op", "cust", "wit", "cop"):
         assert web.api(user).get("/api/v1/users").status_code == 403
+
+
+def test_instants_are_iso_text_never_unix_seconds(web: Web, tmp_path: Path) -> None:
+    # pydantic would read 0.0 as 1970-01-01T00:00:00Z; the schema promises ISO 8601 text.
+    sealed_camera(web.system, tmp_path, camera="cam1", count=1)
+    api = web.api("aud")
+    for path, params in (
+        ("/api/v1/audit", {"to": "0.0"}),
+        ("/api/v1/audit", {"from": "1700000000", "limit": 5}),
+        ("/api/v1/segments", {"from": "1e9"}),
+    ):
+        reply = api.get(path, params=params)
+        assert reply.status_code == 422, (path, params, reply.text)
+    assert api.get("/api/v1/audit", params={"to": "2099-01-01T00:00:00Z"}).status_code == 200
+    from pydantic import ValidationError
+
+    from oversight.api.routers.retention import Range
+
+    body = {"camera": "cam1", "end": "2026-01-02T00:00:00Z", "reason": "riot"}
+    with pytest.raises(ValidationError, match="ISO 8601"):
+        Range.model_validate(body | {"start": 0})
+    assert Range.model_validate(body | {"start": "2026-01-01T00:00:00Z"}).start.year == 2026

@@ -4,9 +4,9 @@ give, and the query-parameter checks every area needs."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput
@@ -14,6 +14,24 @@ from oversight.errors import InvalidInput
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 # Large enough for any real row id, small enough for every database's integer column.
 MAX_ID = 2**31 - 1
+
+
+def _not_a_number(value: object) -> object:
+    """pydantic reads a number as Unix seconds; our schema says ISO 8601 text, so a
+    number is refused (422) rather than taken for an instant in 1970."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("an instant is ISO 8601 text (e.g. 2026-01-01T00:00:00+08:00)")
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("an instant is ISO 8601 text (e.g. 2026-01-01T00:00:00+08:00)")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
+"""A datetime in a query: ISO 8601 text only (``aware`` then requires its zone)."""
 
 
 def aware(value: datetime | None, name: str) -> datetime | None:

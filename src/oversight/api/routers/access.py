@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, required_aware
+from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Instant, required_aware
 from oversight.api.security import Caller, need
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
@@ -37,8 +37,8 @@ class NewRequest(BaseModel):
     cameras: Annotated[
         list[Annotated[str, Field(pattern=ID_PATTERN)]], Field(min_length=1, max_length=100)
     ]
-    start: datetime = Field(description="ISO 8601 with time zone")
-    end: datetime = Field(description="ISO 8601 with time zone")
+    start: Instant = Field(description="ISO 8601 with time zone")
+    end: Instant = Field(description="ISO 8601 with time zone")
     requester_name: Line
     work_id: Line
     id_doc: Annotated[str, Field(min_length=1, max_length=64)]

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from oversight.api import roles
-from oversight.api.schemas import ERRORS, aware, non_json
+from oversight.api.schemas import ERRORS, Instant, aware, non_json
 from oversight.api.security import Caller, need
 from oversight.services import audit as svc
 
@@ -22,8 +22,8 @@ router = APIRouter(tags=["audit"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.AUDIT_READERS))]
 CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
 PersonQuery = Annotated[str | None, Query(max_length=64, description="Only this user id")]
-From = Annotated[datetime | None, Query(alias="from", description="ISO 8601 with time zone")]
-To = Annotated[datetime | None, Query(alias="to", description="ISO 8601 with time zone")]
+From = Annotated[Instant | None, Query(alias="from", description="ISO 8601 with time zone")]
+To = Annotated[Instant | None, Query(alias="to", description="ISO 8601 with time zone")]
 COLUMNS: tuple[str, ...] = ("leaf_index", "at", "action", "actors", "cameras", "target")
 COLUMNS += ("purpose", "destination", "grant")
 # A spreadsheet runs a cell that starts with one of these as a formula.

@@ -3,14 +3,13 @@ status and the coverage timeline."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from oversight.api import roles
 from oversight.api.inline import inline
-from oversight.api.schemas import ERRORS, CoverageOut, aware, required_aware
+from oversight.api.schemas import ERRORS, CoverageOut, Instant, aware, required_aware
 from oversight.api.security import Caller, need
 from oversight.services import coverage as cov
 from oversight.services import recording as svc
@@ -19,8 +18,8 @@ from oversight.services.recording import GapRec, SegmentRec, StatusRec
 router = APIRouter(tags=["recordings"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
 CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
-From = Annotated[datetime | None, Query(alias="from", description="ISO 8601 with time zone")]
-To = Annotated[datetime | None, Query(alias="to", description="ISO 8601 with time zone")]
+From = Annotated[Instant | None, Query(alias="from", description="ISO 8601 with time zone")]
+To = Annotated[Instant | None, Query(alias="to", description="ISO 8601 with time zone")]
 
 
 @router.get(
@@ -62,8 +61,8 @@ def status(caller: Reader) -> list[StatusRec]:
 def coverage(
     camera_id: str,
     caller: Reader,
-    start: Annotated[datetime, Query(alias="from", description="ISO 8601 with time zone")],
-    end: Annotated[datetime, Query(alias="to", description="ISO 8601 with time zone")],
+    start: Annotated[Instant, Query(alias="from", description="ISO 8601 with time zone")],
+    end: Annotated[Instant, Query(alias="to", description="ISO 8601 with time zone")],
 ) -> dict[str, object]:
     result = cov.coverage(
         caller.system, camera_id, required_aware(start, "from"), required_aware(end, "to")

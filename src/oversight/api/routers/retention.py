@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from oversight.api import roles
 from oversight.api.inline import inline
-from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Done, aware, required_aware
+from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Done, Instant, aware, required_aware
 from oversight.api.security import Caller, need
 from oversight.db import models as m
 from oversight.domain.retention import Decision
@@ -35,8 +35,8 @@ class KeepFor(BaseModel):
 
 class Range(BaseModel):
     camera: Annotated[str, Field(pattern=ID_PATTERN)]
-    start: datetime = Field(description="ISO 8601 with time zone")
-    end: datetime = Field(description="ISO 8601 with time zone")
+    start: Instant = Field(description="ISO 8601 with time zone")
+    end: Instant = Field(description="ISO 8601 with time zone")
     reason: Reason
 
 
@@ -198,7 +198,7 @@ def release(
 )
 def plan(
     caller: Reader,
-    at: Annotated[datetime | None, Query(description="ISO 8601 with time zone")] = None,
+    at: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
     show_all: Annotated[bool, Query(alias="all", description="List kept segments too")] = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> PlanOut:
