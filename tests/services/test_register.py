@@ -170,6 +170,7 @@ def test_a_page_reads_only_as_far_back_as_it_needs(
         ({"limit": 0}, "page size"),
         ({"limit": audit.MAX_PAGE + 1}, "page size"),
         ({"limit": 5, "before": -1}, "leaf index"),
+        ({"limit": 5, "before": 2**63}, "leaf index"),
         ({"limit": 5, "start": T0, "end": T0}, "after"),
     ],
 )

@@ -16,22 +16,29 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_ID = 2**31 - 1
 
 
+_NOT_A_NUMBER = (
+    "dates and instants are ISO 8601 text (e.g. 2026-01-01 or 2026-01-01T00:00:00+08:00)"
+)
+
+
 def _not_a_number(value: object) -> object:
     """pydantic reads a number as Unix seconds; our schema says ISO 8601 text, so a
-    number is refused (422) rather than taken for an instant in 1970."""
+    number is refused (422) rather than taken for a day or an instant in 1970."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError("an instant is ISO 8601 text (e.g. 2026-01-01T00:00:00+08:00)")
+        raise ValueError(_NOT_A_NUMBER)
     if isinstance(value, str):
         try:
             float(value)
         except ValueError:
             return value
-        raise ValueError("an instant is ISO 8601 text (e.g. 2026-01-01T00:00:00+08:00)")
+        raise ValueError(_NOT_A_NUMBER)
     return value
 
 
 Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
-"""A datetime in a query: ISO 8601 text only (``aware`` then requires its zone)."""
+"""A datetime in a query or body: ISO 8601 text only (``aware`` then requires its zone)."""
+Day = Annotated[date, BeforeValidator(_not_a_number)]
+"""A date in a query or body: ISO 8601 text (YYYY-MM-DD) only."""
 
 
 def aware(value: datetime | None, name: str) -> datetime | None:

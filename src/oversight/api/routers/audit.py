@@ -66,7 +66,7 @@ Limit = Annotated[
 ]
 Before = Annotated[
     int | None,
-    Query(ge=0, description="Only entries below this leaf index (the next older page)"),
+    Query(ge=0, le=svc.MAX_LEAF, description="Only entries below this leaf index (an older page)"),
 ]
 
 

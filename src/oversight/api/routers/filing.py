@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ERRORS, ID_PATTERN, ComplianceOut, non_json
+from oversight.api.schemas import ERRORS, ID_PATTERN, ComplianceOut, Day, non_json
 from oversight.api.security import Caller, need
 from oversight.domain.model import FilingRec
 from oversight.services import compliance, filing_form
@@ -43,7 +43,7 @@ class DueFilings(BaseModel):
 class NewFiling(BaseModel):
     camera_id: Annotated[str, Field(pattern=ID_PATTERN)]
     kind: Literal["commissioning", "removal"]
-    filed_on: date
+    filed_on: Day
     receipt: Annotated[str, Field(min_length=1, max_length=200)]
     police_office: Annotated[str, Field(max_length=200)] | None = None
 
@@ -51,7 +51,7 @@ class NewFiling(BaseModel):
 @router.get("/filings/due", response_model=DueFilings, summary="Filings owed, earliest due first")
 def due(
     caller: Reader,
-    at: Annotated[date | None, Query(description="As of this day (default: today)")] = None,
+    at: Annotated[Day | None, Query(description="As of this day (default: today)")] = None,
     include_filed: bool = False,
 ) -> DueFilings:
     when, found = compliance.due_filings(caller.system, at, include_filed=include_filed)
@@ -111,6 +111,6 @@ def form(camera_id: str, caller: Reader) -> HTMLResponse:
 )
 def report(
     caller: Reader,
-    day: Annotated[date | None, Query(description="As of this day (default: today)")] = None,
+    day: Annotated[Day | None, Query(description="As of this day (default: today)")] = None,
 ) -> dict[str, object]:
     return compliance.report(caller.system, day).to_json()

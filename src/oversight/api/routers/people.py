@@ -4,14 +4,13 @@ Identity documents leave only masked (``PersonOut``)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ERRORS, ID_PATTERN, PersonOut, TrainingOut
+from oversight.api.schemas import ERRORS, ID_PATTERN, Day, PersonOut, TrainingOut
 from oversight.api.security import Caller, need
 from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.services import people as svc
@@ -68,8 +67,8 @@ class RoleChange(BaseModel):
 
 class NewTraining(BaseModel):
     user_id: Annotated[str, Field(pattern=ID_PATTERN)]
-    trained_on: date
-    valid_until: date
+    trained_on: Day
+    valid_until: Day
     topics: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=20)
     ]

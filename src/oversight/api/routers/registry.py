@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from oversight.api import roles
 from oversight.api.inline import inline
-from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID
+from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Day
 from oversight.api.security import Caller, need
 from oversight.domain.model import CameraRec, ObstructionRec, Org, SiteRec
 from oversight.services import registry as svc
@@ -33,7 +33,7 @@ class NewOrg(BaseModel):
     name: Text
     kind: Literal["owner", "installer", "police"]
     qualification_no: Annotated[str, Field(max_length=200)] | None = None
-    qualification_expires: date | None = None
+    qualification_expires: Day | None = None
 
 
 class NewSite(BaseModel):
@@ -54,7 +54,7 @@ class NewCamera(BaseModel):
     placement: Annotated[str, Field(min_length=1, max_length=100)]
     coverage: Annotated[str, Field(min_length=1, max_length=100)]
     stream_url: Annotated[str, Field(min_length=1, max_length=2000)]
-    commissioned: date
+    commissioned: Day
     installer_id: Id | None = None
     privacy_masks: Annotated[
         list[Annotated[list[Point], Field(max_length=64)]], Field(max_length=32)
@@ -81,14 +81,14 @@ class CameraOut(BaseModel):
 
 class NewObstruction(BaseModel):
     camera_id: Id
-    reported_on: date
+    reported_on: Day
     cause: Literal["advert", "pipeline", "cable", "tree", "other"]
     description: Annotated[str, Field(max_length=2000)] | None = None
     responsible_party: Annotated[str, Field(max_length=500)] | None = None
 
 
 class Resolution(BaseModel):
-    resolved_on: date
+    resolved_on: Day
 
 
 @router.get("/orgs", response_model=list[Org], summary="List organisations")
@@ -174,7 +174,7 @@ def get_camera(camera_id: str, caller: Reader) -> CameraOut:
 def remove_camera(
     camera_id: str,
     caller: Registrar,
-    removed: Annotated[date, Query(description="The day the camera was taken out of use.")],
+    removed: Annotated[Day, Query(description="The day the camera was taken out of use.")],
 ) -> CameraOut:
     svc.remove_camera(caller.system, camera_id, removed)
     rec, url, masks = svc.get_camera(caller.system, camera_id)

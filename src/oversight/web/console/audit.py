@@ -65,7 +65,7 @@ def audit_page(
     person: Param = "",
     start: DayParam = "",
     end: Annotated[str, Query(alias="to", max_length=10)] = "",
-    before: Annotated[int | None, Query(ge=0)] = None,
+    before: Annotated[int | None, Query(ge=0, le=audit.MAX_LEAF)] = None,
 ) -> Response:
     f = _filters(camera, person, start, end)
     first, last = day_range(caller.system, f.start, f.end)
