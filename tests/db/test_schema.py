@@ -137,3 +137,11 @@ def test_the_register_migration_backfills_the_time_of_every_register_leaf(
     _migrate(initialised.url, command.upgrade, "head")
     assert stored() == want
     assert "ix_register_times_at" in _indexes(initialised.url, "register_times")
+
+
+def test_the_pending_removal_index_migration_goes_down_and_up(initialised: Env) -> None:
+    assert "ix_segments_pending_removal" in _indexes(initialised.url, "segments")
+    _migrate(initialised.url, command.downgrade, "0014")
+    assert "ix_segments_pending_removal" not in _indexes(initialised.url, "segments")
+    _migrate(initialised.url, command.upgrade, "head")
+    assert "ix_segments_pending_removal" in _indexes(initialised.url, "segments")

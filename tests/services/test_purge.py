@@ -90,11 +90,22 @@ def test_a_failed_removal_on_the_second_thread_stops_the_run_and_is_resumed(
     assert verify(system).ok
 
 
-def test_the_re_read_of_a_batch_is_a_primary_key_lookup() -> None:
+def _sqlite_plan(sql: str, params: tuple[int, ...] = ()) -> list[str]:
     engine = create_engine("sqlite://")
     m.Base.metadata.create_all(engine)
     with engine.connect() as conn:
-        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + purge.reread_sql("?", 3), (1, 2, 3))
-        details = [str(row[-1]) for row in plan]
+        details = [
+            str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+        ]
     engine.dispose()
-    assert details == ["SEARCH segments USING INTEGER PRIMARY KEY (rowid=?)"], details
+    return details
+
+
+def test_the_re_read_of_a_batch_is_a_primary_key_lookup() -> None:
+    plan = _sqlite_plan(purge.reread_sql("?", 3), (1, 2, 3))
+    assert plan == ["SEARCH segments USING INTEGER PRIMARY KEY (rowid=?)"], plan
+
+
+def test_pending_removals_are_found_by_their_partial_index_not_by_reading_history() -> None:
+    plan = _sqlite_plan(purge.pending_sql("sqlite"))
+    assert plan == ["SCAN segments USING INDEX ix_segments_pending_removal"], plan

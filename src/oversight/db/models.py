@@ -148,6 +148,9 @@ class RegisterTime(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+PENDING_REMOVAL = "deleted_at IS NOT NULL AND bytes_removed_at IS NULL"
+
+
 class Segment(Base):
     """The index of sealed footage. The ledger is the authority; this is its fast copy."""
 
@@ -162,6 +165,14 @@ class Segment(Base):
         Index("ix_segments_start", "start_at"),
         # A seal's idempotency check (migration 0012): is this file sealed already?
         Index("ix_segments_camera_sha256", "camera_id", "sha256"),
+        # Recorded deletions whose bytes are not yet gone (migration 0015): a partial
+        # index, nearly always empty, so a purge finds them without reading history.
+        Index(
+            "ix_segments_pending_removal",
+            "id",
+            sqlite_where=text(PENDING_REMOVAL),
+            postgresql_where=text(PENDING_REMOVAL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
