@@ -3,7 +3,8 @@
 1. plan: the retention planner over N indexed segments (default 1,000,000), loaded from
    the database, in segments/s (target: under 10 s), against loading the same rows alone.
 2. purge: `retention run` over 10,000 expired local segments (ledger leaf, index update,
-   certificate, file removal), against a plain loop of os.unlink over as many files.
+   certificate, file removal), against a plain loop of os.unlink over as many files,
+   both sides' files synced to disk first.
 
 Usage: python bench/retention.py [--segments N] [--purge N]
 """
@@ -110,29 +111,36 @@ def bench_plan(tmp: Path, count: int) -> None:
 
 
 def bench_purge(tmp: Path, count: int) -> None:
+    """Both sides remove files that are on disk, as footage past its retention always is
+    (sealing syncs every segment, and 30 days of writeback have passed). A file written
+    moments ago and never flushed unlinks about ten times faster on ext4 (no blocks to
+    free, nothing to journal): comparing with such files measured the page cache's
+    writeback state, not the ledger leaf and index update the figure is about."""
     system = _deployment(tmp / "purge")
+    plain = tmp / "plain"
+    plain.mkdir()
+    paths = []
     try:
         _index(system, count, files=True)
+        for i in range(count):
+            path = plain / f"{i}.mp4"
+            path.write_bytes(b"x" * 1024)
+            paths.append(path)
+        os.sync()  # both sides' files on disk before either is timed
         t = time.perf_counter()
         result = purge.run(system)
         ours = count / (time.perf_counter() - t)
         assert result.segments == count, result
     finally:
         system.close()
-    plain = tmp / "plain"
-    plain.mkdir()
-    paths = []
-    for i in range(count):
-        path = plain / f"{i}.mp4"
-        path.write_bytes(b"x" * 1024)
-        paths.append(path)
     t = time.perf_counter()
     for path in paths:
         os.unlink(path)  # noqa: PTH108  (the baseline the issue names: a plain os.unlink loop)
     base = count / (time.perf_counter() - t)
     print(
         f"retention purge: {ours:,.0f} segments/s over {count:,} expired segments "
-        f"({ours / base:.3f}x a plain os.unlink loop at {base:,.0f} files/s; target 0.5x)"
+        f"({ours / base:.3f}x a plain os.unlink loop at {base:,.0f} files/s, both over files "
+        "on disk; target 0.5x)"
     )
 
 
