@@ -4,7 +4,7 @@ itself. Values still go as parameters; only placeholders are put into SQL text."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
@@ -15,11 +15,21 @@ def placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def bind_value(conn: Connection, column: ColumnElement[Any], value: Any) -> Any:
-    """``value`` as the driver wants it for ``column`` (e.g. SQLite's datetime text)."""
+def binder(conn: Connection, column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """Converts values as the driver wants them for ``column`` (e.g. SQLite's datetime
+    text); looked up once for a batch, since the lookup costs more than converting."""
     dialect = conn.dialect
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process(value) if process else value
+    return process if process else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def bind_value(conn: Connection, column: ColumnElement[Any], value: Any) -> Any:
+    """``value`` as the driver wants it for ``column``."""
+    return binder(conn, column)(value)
 
 
 def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

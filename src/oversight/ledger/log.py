@@ -28,7 +28,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from oversight.db import models as m
-from oversight.db.driver import bind_value, placeholder
+from oversight.db.driver import bind_value, binder, placeholder
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import merkle, note
 from oversight.ledger.leaves import REGISTER_TYPES, canonical, parse_instant
@@ -135,10 +135,10 @@ class Ledger:
             rows,
         )
         if register:
-            at = m.RegisterTime.__table__.c.at
+            bind = binder(conn, m.RegisterTime.__table__.c.at)
             conn.exec_driver_sql(
                 f"INSERT INTO register_times (idx, at) VALUES ({mark}, {mark})",  # noqa: S608
-                [(size + i, bind_value(conn, at, when)) for i, when in register],
+                [(size + i, bind(when)) for i, when in register],
             )
         new_size = size + len(encoded)
         self._store_checkpoint(session, signer, new_size, frontier.root(), now)
