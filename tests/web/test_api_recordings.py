@@ -26,6 +26,15 @@ def test_segments_are_listed_as_metadata_with_filters_and_limit(web: Web, tmp_pa
     assert len(api.get("/api/v1/segments", params={"limit": 1}).json()) == 1
 
 
+def test_a_window_from_year_one_lists_every_segment(web: Web, tmp_path: Path) -> None:
+    # Found by the fuzzer: the overlap bound (start minus the longest segment) fell
+    # before datetime's year 1 and the request ended in a 500.
+    sealed = sealed_camera(web.system, tmp_path, count=2)
+    reply = web.api("op").get("/api/v1/segments", params={"from": "0001-01-01T00:00:00Z"})
+    assert reply.status_code == 200
+    assert [r["id"] for r in reply.json()] == [s.id for s in sealed]
+
+
 def test_a_time_without_a_zone_is_a_400_naming_the_parameter(web: Web, tmp_path: Path) -> None:
     sealed_camera(web.system, tmp_path, count=1)
     api = web.api("op")

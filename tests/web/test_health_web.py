@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from oversight.db.models import MAX_ID
 from oversight.services import alarms, health
 from tests.recorder.helpers import add_camera
 from tests.web.conftest import Web
@@ -30,6 +31,16 @@ def test_open_alarms_are_listed_and_an_operator_acknowledges_one(web: Web) -> No
     assert acked.json()["acknowledged"]["note"] == "guard sent"
 
 
+def test_an_alarm_id_past_the_column_range_is_a_422_that_writes_nothing(web: Web) -> None:
+    # Found by the fuzzer: the id reached SQLite's driver, which cannot hold it (a 500).
+    alarm_id = _covered(web)
+    api = web.api("op")
+    assert api.post(f"/api/v1/alarms/{MAX_ID + 1}/ack", json={"note": "x"}).status_code == 422
+    assert api.post(f"/api/v1/alarms/{MAX_ID}/ack", json={"note": "x"}).status_code == 404
+    listed = api.get("/api/v1/alarms", params={"open": "true"}).json()
+    assert [(a["id"], a["acknowledged"]) for a in listed] == [(alarm_id, None)]
+
+
 def test_the_console_health_page_shows_alarms_and_takes_an_acknowledgement(web: Web) -> None:
     alarm_id = _covered(web)
     client = web.console("cust")
@@ -37,6 +48,7 @@ def test_the_console_health_page_shows_alarms_and_takes_an_acknowledgement(web: 
     assert page.status_code == 200
     assert f'id="alarm-{alarm_id}"' in page.text and "uniform dark frame" in page.text
     assert client.post(f"/alarms/{alarm_id}/ack", data={"note": "x"}).status_code == 403  # no CSRF
+    assert client.submit(f"/alarms/{MAX_ID + 1}/ack", {"note": "x"}).status_code == 422
     assert client.submit(f"/alarms/{alarm_id}/ack", {"note": "checked"}).status_code == 303
     [alarm] = alarms.list_alarms(web.system)
     assert alarm.acked_by == "cust" and alarm.ack_note == "checked"

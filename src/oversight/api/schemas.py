@@ -12,8 +12,6 @@ from oversight.domain.people import Person
 from oversight.errors import InvalidInput
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-# Large enough for any real row id, small enough for every database's integer column.
-MAX_ID = 2**31 - 1
 
 
 _NOT_A_NUMBER = (

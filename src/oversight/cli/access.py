@@ -18,6 +18,7 @@ from oversight.cli.common import (
     print_table,
     require_login,
 )
+from oversight.db.models import MAX_ID
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
 
@@ -25,7 +26,7 @@ access = typer.Typer(
     help="Access to footage: requests, approvals, denials, grants.", no_args_is_help=True
 )
 
-RequestArg = Annotated[int, typer.Argument(help="Access request id.")]
+RequestArg = Annotated[int, typer.Argument(help="Access request id.", min=1, max=MAX_ID)]
 
 
 def register(app: typer.Typer) -> None:
@@ -139,7 +140,7 @@ def deny(
 
 @access.command("revoke")
 def revoke(
-    grant_id: Annotated[int, typer.Argument(help="Grant id.")],
+    grant_id: Annotated[int, typer.Argument(help="Grant id.", min=1, max=MAX_ID)],
     reason: Annotated[str, typer.Option("--reason", help="Why it is revoked.")],
     data_dir: DataDirOption = None,
 ) -> None:

@@ -15,13 +15,14 @@ from oversight.cli.common import (
     print_table,
     require_login,
 )
+from oversight.db.models import MAX_ID
 from oversight.services import alarms as svc
 
 alarms = typer.Typer(
     help="Camera alarms: list, acknowledge, raise or clear by hand.", no_args_is_help=True
 )
 
-AlarmArg = Annotated[int, typer.Argument(help="Alarm id.")]
+AlarmArg = Annotated[int, typer.Argument(help="Alarm id.", min=1, max=MAX_ID)]
 CameraOpt = Annotated[str, typer.Option("--camera", help="Camera id.")]
 KindOpt = Annotated[str, typer.Option("--kind", help=" | ".join(svc.KINDS) + ".")]
 

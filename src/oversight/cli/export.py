@@ -9,6 +9,7 @@ import typer
 
 from oversight.cli.common import DataDirOption, console, open_system, require_login
 from oversight.cli.login import read_secret
+from oversight.db.models import MAX_ID
 from oversight.services import auth
 from oversight.services import export as svc
 from oversight.services.access import APPROVERS
@@ -19,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def export(
-    grant: Annotated[int, typer.Option("--grant", help="The grant to execute.")],
+    grant: Annotated[int, typer.Option("--grant", help="The grant to execute.", min=1, max=MAX_ID)],
     out: Annotated[Path, typer.Option("--out", help="New directory for the evidence package.")],
     witness: Annotated[str, typer.Option("--witness", help="User id of the second person.")],
     witness_password_stdin: Annotated[

@@ -18,6 +18,7 @@ from oversight.cli.common import (
     print_table,
     require_login,
 )
+from oversight.db.models import MAX_ID
 from oversight.errors import InvalidInput
 from oversight.services import incidents as svc
 
@@ -25,7 +26,7 @@ incidents = typer.Typer(
     help="Incident reports to the police: report, list, show, print.", no_args_is_help=True
 )
 
-IncidentArg = Annotated[int, typer.Argument(help="Incident report id.")]
+IncidentArg = Annotated[int, typer.Argument(help="Incident report id.", min=1, max=MAX_ID)]
 READERS = (*svc.ROLES, "custodian", "auditor")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from oversight.cli.common import DataDirOption, JsonOption, console, open_system, print_json
 from oversight.cli.common import settings_for as _settings_for
 from oversight.db import models as m
+from oversight.db.models import MAX_LEAF
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import keys, leaves, note, proof
 from oversight.ledger.log import StoredCheckpoint
@@ -66,7 +67,10 @@ def publish(json_out: JsonOption = False, data_dir: DataDirOption = None) -> Non
 @ledger.command("checkpoints")
 def checkpoints(
     since: Annotated[
-        int, typer.Option("--since", help="Only checkpoints of at least this size.")
+        int,
+        typer.Option(
+            "--since", help="Only checkpoints of at least this size.", min=0, max=MAX_LEAF
+        ),
     ] = 0,
     json_out: JsonOption = False,
     data_dir: DataDirOption = None,
@@ -156,7 +160,7 @@ def verify_proof(
 
 @ledger.command("show")
 def show(
-    index: Annotated[int, typer.Argument(help="Leaf index.")],
+    index: Annotated[int, typer.Argument(help="Leaf index.", min=0, max=MAX_LEAF)],
     json_out: JsonOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -178,7 +182,9 @@ def show(
 
 @ledger.command("list")
 def list_leaves(
-    since: Annotated[int, typer.Option("--since", help="First leaf index.")] = 0,
+    since: Annotated[
+        int, typer.Option("--since", help="First leaf index.", min=0, max=MAX_LEAF)
+    ] = 0,
     limit: Annotated[int, typer.Option("--limit", help="At most this many leaves.")] = 50,
     kind: Annotated[str | None, typer.Option("--kind", help="Only leaves of this type.")] = None,
     json_out: JsonOption = False,

@@ -18,6 +18,7 @@ from oversight.cli.common import (
     print_json,
     print_table,
 )
+from oversight.db.models import MAX_ID
 from oversight.errors import InvalidInput
 from oversight.services import registry as svc
 from oversight.services.redact import redact_url
@@ -306,7 +307,7 @@ def obstructions_report(
 
 @obstructions.command("resolve")
 def obstructions_resolve(
-    obstruction_id: int,
+    obstruction_id: Annotated[int, typer.Argument(help="Obstruction id.", min=1, max=MAX_ID)],
     on: Annotated[str, typer.Option("--date", help="Date cleared (YYYY-MM-DD).")],
     data_dir: DataDirOption = None,
 ) -> None:

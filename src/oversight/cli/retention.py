@@ -20,6 +20,7 @@ from oversight.cli.common import (
     print_table,
 )
 from oversight.cli.recording import segments as segments_group
+from oversight.db.models import MAX_ID
 from oversight.domain.retention import Decision
 from oversight.errors import InvalidInput
 from oversight.services import purge
@@ -94,7 +95,9 @@ def hold(
 
 @retention.command("release")
 def release(
-    hold_id: Annotated[int, typer.Argument(help="Hold id (from `retention list`).")],
+    hold_id: Annotated[
+        int, typer.Argument(help="Hold id (from `retention list`).", min=1, max=MAX_ID)
+    ],
     reason: ReasonOption,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -300,7 +303,9 @@ def verify_certificate(
 
 @segments_group.command("delete")
 def delete_segment(
-    segment_id: Annotated[int, typer.Argument(help="Segment id (from `segments list`).")],
+    segment_id: Annotated[
+        int, typer.Argument(help="Segment id (from `segments list`).", min=1, max=MAX_ID)
+    ],
     reason: ReasonOption,
     data_dir: DataDirOption = None,
 ) -> None:

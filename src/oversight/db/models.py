@@ -23,6 +23,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from oversight.db.types import UTCDateTime
 
+# Large enough for any real row id, small enough for every database's integer column:
+# interfaces refuse a larger id as input rather than pass it to the driver.
+MAX_ID = 2**31 - 1
+MAX_LEAF = 2**63 - 1  # the largest leaf index a database column holds
+
 
 class Base(DeclarativeBase):
     pass

@@ -20,7 +20,6 @@ from oversight.ledger import leaves
 KINDS = leaves.REGISTER_TYPES
 _CHUNK = 500  # leaves per query, well under every driver's parameter limit
 MAX_PAGE = 10_000  # entries in one page of the register
-MAX_LEAF = 2**63 - 1  # the largest leaf index a database column holds
 
 
 @dataclass(frozen=True)
@@ -162,8 +161,8 @@ def page(
     """
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"the page size must be between 1 and {MAX_PAGE}")
-    if before is not None and not 0 <= before <= MAX_LEAF:
-        raise InvalidInput(f"before must be a leaf index (0 to {MAX_LEAF})")
+    if before is not None and not 0 <= before <= m.MAX_LEAF:
+        raise InvalidInput(f"before must be a leaf index (0 to {m.MAX_LEAF})")
     _check_query(start, end)
     match = _Match(camera, person, start, end)
     terms = []

@@ -10,6 +10,7 @@ whose size is the window's footage plus at most one segment length.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,7 +53,10 @@ def overlapping(
 ) -> list[Any]:
     """WHERE terms for segments of ``cameras`` (all when None) overlapping [start, end)
     (open-ended when ``end`` is None); the camera term is the caller's."""
-    terms = [m.Segment.start_at >= start - longest(session, cameras), m.Segment.end_at > start]
+    terms = [m.Segment.end_at > start]
+    # A window from year 1 has no earlier bound (datetime ends there), nor needs one.
+    with contextlib.suppress(OverflowError):
+        terms.append(m.Segment.start_at >= start - longest(session, cameras))
     if end is not None:
         terms.append(m.Segment.start_at < end)
     return terms

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Instant, required_aware
+from oversight.api.schemas import ERRORS, ID_PATTERN, Instant, required_aware
 from oversight.api.security import Caller, need
+from oversight.db.models import MAX_ID
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
 from oversight.services.access import GrantRec, RequestRec

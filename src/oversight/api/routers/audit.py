@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from oversight.api import roles
 from oversight.api.schemas import ERRORS, Instant, aware, non_json
 from oversight.api.security import Caller, need
+from oversight.db.models import MAX_LEAF
 from oversight.services import audit as svc
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
@@ -66,7 +67,7 @@ Limit = Annotated[
 ]
 Before = Annotated[
     int | None,
-    Query(ge=0, le=svc.MAX_LEAF, description="Only entries below this leaf index (an older page)"),
+    Query(ge=0, le=MAX_LEAF, description="Only entries below this leaf index (an older page)"),
 ]
 
 

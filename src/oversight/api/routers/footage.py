@@ -16,8 +16,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
-from oversight.api.schemas import ERRORS, MAX_ID
+from oversight.api.schemas import ERRORS
 from oversight.api.security import Caller, need
+from oversight.db.models import MAX_ID
 from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.services import auth
 from oversight.web.evidence_zip import package_zip

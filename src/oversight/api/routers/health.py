@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from oversight.api import roles
 from oversight.api.schemas import ERRORS
 from oversight.api.security import Caller, need
+from oversight.db.models import MAX_ID
 from oversight.services import alarms, health
 
 router = APIRouter(tags=["health"], responses=ERRORS)
@@ -75,7 +76,7 @@ def list_alarms(
     summary="Acknowledge an alarm (operators, custodians, admins)",
 )
 def acknowledge(
-    alarm_id: int,
+    alarm_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: AckIn,
     caller: Annotated[Caller, Depends(need(*alarms.ACK_ROLES))],
 ) -> dict[str, Any]:

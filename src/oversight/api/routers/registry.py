@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 
 from oversight.api import roles
 from oversight.api.inline import inline
-from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Day
+from oversight.api.schemas import ERRORS, ID_PATTERN, Day
 from oversight.api.security import Caller, need
+from oversight.db.models import MAX_ID
 from oversight.domain.model import CameraRec, ObstructionRec, Org, SiteRec
 from oversight.services import registry as svc
 from oversight.services.redact import redact_url

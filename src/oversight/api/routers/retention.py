@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from oversight.api import roles
 from oversight.api.inline import inline
-from oversight.api.schemas import ERRORS, ID_PATTERN, MAX_ID, Done, Instant, aware, required_aware
+from oversight.api.schemas import ERRORS, ID_PATTERN, Done, Instant, aware, required_aware
 from oversight.api.security import Caller, need
 from oversight.db import models as m
+from oversight.db.models import MAX_ID
 from oversight.domain.retention import Decision
 from oversight.services import purge
 from oversight.services import retention as svc

@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from oversight.api import roles
-from oversight.api.schemas import MAX_ID
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
+from oversight.db.models import MAX_ID
 from oversight.domain import access as rules
 from oversight.domain.people import MAX_PASSWORD_CHARS, Person, check_trained
 from oversight.errors import AuthenticationError, InvalidInput, PermissionDenied

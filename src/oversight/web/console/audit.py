@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
+from oversight.db.models import MAX_LEAF
 from oversight.services import audit
 from oversight.web.forms import day_range, optional_date, text
 from oversight.web.render import local_time, page
@@ -65,7 +66,7 @@ def audit_page(
     person: Param = "",
     start: DayParam = "",
     end: Annotated[str, Query(alias="to", max_length=10)] = "",
-    before: Annotated[int | None, Query(ge=0, le=audit.MAX_LEAF)] = None,
+    before: Annotated[int | None, Query(ge=0, le=MAX_LEAF)] = None,
 ) -> Response:
     f = _filters(camera, person, start, end)
     first, last = day_range(caller.system, f.start, f.end)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from oversight.api import roles
 from oversight.api.security import Caller, may, need
+from oversight.db.models import MAX_ID
 from oversight.services import alarms, health
 from oversight.web.render import page
 
@@ -33,7 +34,7 @@ def health_page(
 
 @router.post("/alarms/{alarm_id}/ack")
 def acknowledge(
-    alarm_id: int,
+    alarm_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     caller: Annotated[Caller, Depends(need(*alarms.ACK_ROLES))],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

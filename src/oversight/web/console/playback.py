@@ -25,10 +25,10 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from oversight.api import roles
-from oversight.api.schemas import MAX_ID
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
 from oversight.db import models as m
+from oversight.db.models import MAX_ID
 from oversight.domain import access as rules
 from oversight.errors import InvalidInput, NotFound
 from oversight.services import access as svc

@@ -1,0 +1,56 @@
+"""Row ids and leaf indexes on the command line are bounded by what a database column
+holds: one past the bound is a usage error (exit 2) naming the argument, with nothing
+written, where it used to reach the driver and end in a traceback; at the bound the
+command runs and says the object does not exist."""
+
+from __future__ import annotations
+
+import pytest
+
+from oversight.db.models import MAX_ID, MAX_LEAF
+from tests.conftest import Env
+
+PAST_ID, PAST_LEAF = str(MAX_ID + 1), str(MAX_LEAF + 1)
+
+COMMANDS = [
+    (["segments", "delete", PAST_ID, "--reason", "x"], "segment_id"),
+    (["retention", "release", PAST_ID, "--reason", "x"], "hold_id"),
+    (["alarms", "show", PAST_ID], "alarm_id"),
+    (["alarms", "ack", PAST_ID], "alarm_id"),
+    (["access", "show", PAST_ID], "request_id"),
+    (["access", "approve", PAST_ID], "request_id"),
+    (["access", "revoke", PAST_ID, "--reason", "x"], "grant_id"),
+    (["export", "--grant", PAST_ID, "--out", "pkg", "--witness", "w"], "--grant"),
+    (["incidents", "show", PAST_ID], "incident_id"),
+    (["obstructions", "resolve", PAST_ID, "--date", "2026-01-01"], "obstruction_id"),
+    (["ledger", "show", PAST_LEAF], "index"),
+    (["ledger", "list", "--since", PAST_LEAF], "--since"),
+    (["ledger", "checkpoints", "--since", PAST_LEAF], "--since"),
+]
+
+
+@pytest.mark.parametrize(("args", "name"), COMMANDS, ids=[" ".join(a[:2]) for a, _ in COMMANDS])
+def test_an_id_past_the_column_range_is_a_usage_error_that_writes_nothing(
+    initialised: Env, args: list[str], name: str
+) -> None:
+    before = initialised.counts()
+    result = initialised.fails(*args)
+    assert f"Invalid value for '{name}'" in result.output
+    assert "Traceback" not in result.output
+    assert initialised.counts() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["segments", "delete", str(MAX_ID), "--reason", "x"], f"segment {MAX_ID} does not exist"),
+        (["ledger", "show", str(MAX_LEAF)], f"the ledger has no leaf {MAX_LEAF}"),
+    ],
+)
+def test_an_id_at_the_bound_reaches_the_database_and_is_not_found(
+    initialised: Env, args: list[str], message: str
+) -> None:
+    before = initialised.counts()
+    result = initialised.fails(*args)
+    assert f"error: {message}" in result.output
+    assert initialised.counts() == before
