@@ -61,6 +61,10 @@ def test_a_keep_for_below_the_legal_minimum_is_refused_and_nothing_written(
     result = initialised.fails("retention", "keep", "--days", "29")
     assert "Art. 14(5)" in result.output and result.output.count("\n") == 1
     assert initialised.counts() == before
+    for days in ("0", "36501", "99999999999999"):  # a typo would break every plan later
+        refused = initialised.fails("retention", "keep", "--days", days)
+        assert refused.output == f"error: keep-for must be between 1 and 36500 days, got {days}\n"
+    assert initialised.counts() == before
     initialised.ok("retention", "keep", "--days", "45")
     listed = json.loads(initialised.ok("retention", "list", "--json").output)
     assert listed["keep_for"][0]["scope"] == "*" and listed["keep_for"][0]["days"] == 45

@@ -34,6 +34,12 @@ IMPORTANT = "important"
 _DAY = 86400.0
 
 
+# A hundred years: longer than any rule asks, and short enough that every keep-until
+# date computed from it is a date (Python's end at year 9999); a mistyped 99999999999999
+# days was accepted before.
+MAX_KEEP_DAYS = 36_500
+
+
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -158,9 +164,10 @@ def floor_for(packs: PackSet, retention_class: str, recorded: datetime) -> Bound
 
 
 def check_keep_for(packs: PackSet, days: int, on: datetime) -> None:
-    """Refuse a keep-for setting below the standard floor, citing the article."""
-    if days < 1:
-        raise InvalidInput(f"keep-for must be a positive number of days, got {days}")
+    """Refuse a keep-for setting below the standard floor, citing the article, or past
+    ``MAX_KEEP_DAYS``."""
+    if not 1 <= days <= MAX_KEEP_DAYS:
+        raise InvalidInput(f"keep-for must be between 1 and {MAX_KEEP_DAYS} days, got {days}")
     floor = floor_for(packs, STANDARD, on)
     if days < floor.days:
         rule = next(

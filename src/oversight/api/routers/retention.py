@@ -15,7 +15,7 @@ from oversight.api.schemas import ERRORS, ID_PATTERN, Done, Instant, aware, requ
 from oversight.api.security import Caller, need
 from oversight.db import models as m
 from oversight.db.models import MAX_ID
-from oversight.domain.retention import Decision
+from oversight.domain.retention import MAX_KEEP_DAYS, Decision
 from oversight.services import purge
 from oversight.services import retention as svc
 
@@ -28,7 +28,7 @@ Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class KeepFor(BaseModel):
-    days: Annotated[int, Field(ge=1, le=36500)]
+    days: Annotated[int, Field(ge=1, le=MAX_KEEP_DAYS)]
     camera: Annotated[str, Field(pattern=ID_PATTERN)] | None = Field(
         default=None, description="Only this camera (default: the whole deployment)"
     )
