@@ -130,4 +130,7 @@ def test_show_and_list_decode_leaves(logged: Env) -> None:
     listed = json.loads(logged.ok("ledger", "list", "--since", "1", "--json").output)
     assert [item["index"] for item in listed] == [1, 2]
     logged.fails("ledger", "list", "--kind", "nonsense")
+    for limit in ("0", str(2**63)):  # the second used to overflow the driver: a traceback
+        refused = logged.fails("ledger", "list", "--limit", limit)
+        assert refused.output == f"error: --limit must be between 1 and {2**63 - 1}\n"
     logged.fails("ledger", "show", "9")

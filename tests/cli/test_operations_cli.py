@@ -155,6 +155,8 @@ def test_maintenance_commands_and_findings(deployment: Env, tmp_path: Path) -> N
     before = env.counts()
     for args, message in [
         (("schedule", "--site", "s1", "--every", "400"), "Art. 14(1)"),
+        (("schedule", "--site", "s1", "--every", "0"), "between 1 and 36500 days"),
+        (("schedule", "--site", "s1", "--every", "99999999999999"), "between 1 and 36500"),
         (("schedule", "--every", "30"), "exactly one of --site and --camera"),
         (("inspect", "--site", "s1", "--result", "failed"), "--notes must not be empty"),
         (("inspect", "--site", "s1", "--result", "ok", "--date", "2026-13-01"), "YYYY-MM-DD"),

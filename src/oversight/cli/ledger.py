@@ -191,8 +191,8 @@ def list_leaves(
     data_dir: DataDirOption = None,
 ) -> None:
     """List leaves of the log, oldest first."""
-    if limit < 1:
-        raise InvalidInput("--limit must be at least 1")
+    if not 1 <= limit <= MAX_LEAF:
+        raise InvalidInput(f"--limit must be between 1 and {MAX_LEAF}")
     if kind is not None and kind not in leaves.LEAF_TYPES:
         raise InvalidInput(f"--kind {kind!r} is not one of {', '.join(leaves.LEAF_TYPES)}")
     with open_system(data_dir) as system, system.reads() as session:

@@ -103,6 +103,9 @@ class Due:
         }
 
 
+MAX_INTERVAL_DAYS = 36_500  # a hundred years
+
+
 def check_result(result: str) -> str:
     if result not in RESULTS:
         raise InvalidInput(f"unknown inspection result {result!r} (use {'|'.join(RESULTS)})")
@@ -116,9 +119,12 @@ def interval_rules(
 
 
 def check_interval(packs: PackSet, days: int, on: date, category: str | None = None) -> None:
-    """An interval is a positive number of days, no longer than any pack allows."""
-    if days < 1:
-        raise InvalidInput("the inspection interval must be at least 1 day")
+    """An interval is a positive number of days, no longer than any pack allows (nor
+    than ``MAX_INTERVAL_DAYS``, so that every due date computed from it is a date)."""
+    if not 1 <= days <= MAX_INTERVAL_DAYS:
+        raise InvalidInput(
+            f"the inspection interval must be between 1 and {MAX_INTERVAL_DAYS} days"
+        )
     for pack, rule in interval_rules(packs, on, category):
         if days > rule.params.max_interval_days:
             raise RuleViolation(
