@@ -164,7 +164,7 @@ def test_repair_for_an_alarm(sys_: bootstrap.System, cast: dict[str, Person]) ->
         (
             lambda s, p: maintenance.set_schedule(s, p, site="s1", interval_days=0),
             InvalidInput,
-            "at least 1",
+            "between 1 and 36500 days",
         ),
         (
             lambda s, p: maintenance.set_schedule(s, p, interval_days=30),

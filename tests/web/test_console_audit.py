@@ -80,6 +80,9 @@ def test_bad_dates_are_400_and_backwards_ranges_refused(web: Web) -> None:
     reply = client.get("/audit?from=someday")
     assert reply.status_code == 400 and "from" in reply.text
     assert client.get("/audit.csv?from=2026-02-02&to=2026-02-01").status_code == 400
+    # The end of 9999-12-31 is past the calendar: it was a 500.
+    reply = client.get("/audit?to=9999-12-31")
+    assert reply.status_code == 400 and "9999-12-31 is out of range" in reply.text
 
 
 def test_operators_and_requesters_may_not_read_the_register(web: Web) -> None:

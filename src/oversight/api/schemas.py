@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
+from oversight.clock import check_day, check_instant
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput
 
@@ -35,15 +36,26 @@ def _not_a_number(value: object) -> object:
 
 Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 """A datetime in a query or body: ISO 8601 text only (``aware`` then requires its zone)."""
-Day = Annotated[date, BeforeValidator(_not_a_number)]
+
+
+def _day_in_range(value: date) -> date:
+    try:
+        return check_day(value, "date")
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+Day = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_day_in_range)]
 """A date in a query or body: ISO 8601 text (YYYY-MM-DD) only."""
 
 
 def aware(value: datetime | None, name: str) -> datetime | None:
     """Instants in queries must say their time zone: a naive one is ambiguous."""
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise InvalidInput(f"{name} needs a time zone (e.g. 2026-01-01T00:00:00+08:00)")
-    return value
+    return check_instant(value, name)
 
 
 def required_aware(value: datetime, name: str) -> datetime:

@@ -23,7 +23,10 @@ def render() -> str:
         "when this file is stale. Every command also takes `--data-dir DIR` (default",
         "`$OVERSIGHT_DATA_DIR` or `./var`), and `oversight --debug ...` shows tracebacks.",
         "Errors print one line `error: ...` and exit 2; `oversight verify` exits 1 on a",
-        "discrepancy.",
+        "discrepancy. Dates and instants run from 0001-01-02 to 9999-12-30 (UTC), so that",
+        "each has a local date in every time zone; row ids from 1 to 2147483647 and leaf",
+        "indexes from 0 to 2^63-1, what the database columns hold. Out of range is an",
+        "error with exit 2, and nothing is written.",
         "",
     ]
     _walk(root, ["oversight"], out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from oversight.bootstrap import System
+from oversight.clock import check_day, check_instant
 from oversight.errors import InvalidInput
 
 
@@ -19,9 +20,10 @@ def today(system: System) -> date:
 
 def a_date(value: str, what: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise InvalidInput(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+    return check_day(day, what)
 
 
 def optional_date(value: str | None, what: str) -> date | None:
@@ -36,7 +38,7 @@ def local_instant(system: System, value: str, what: str) -> datetime:
         raise InvalidInput(f"{what}: {value!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=system.packs.timezone)
-    return moment
+    return check_instant(moment, what)
 
 
 def day_range(

@@ -1,7 +1,8 @@
-"""Row ids and leaf indexes on the command line are bounded by what a database column
-holds: one past the bound is a usage error (exit 2) naming the argument, with nothing
-written, where it used to reach the driver and end in a traceback; at the bound the
-command runs and says the object does not exist."""
+"""Input bounds on the command line. Row ids and leaf indexes are bounded by what a
+database column holds: one past the bound is a usage error (exit 2) naming the
+argument, with nothing written, where it used to reach the driver and end in a
+traceback; at the bound the command runs and says the object does not exist. Dates and
+instants stay a day inside Python's datetime range: past it, a one-line error."""
 
 from __future__ import annotations
 
@@ -53,4 +54,38 @@ def test_an_id_at_the_bound_reaches_the_database_and_is_not_found(
     before = initialised.counts()
     result = initialised.fails(*args)
     assert f"error: {message}" in result.output
+    assert initialised.counts() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "value"),
+    [
+        (["retention", "plan", "--at", "9999-12-31T23:59:59Z"], "9999-12-31T23:59:59+00:00"),
+        (["segments", "list", "--from", "0001-01-01T00:00:00Z"], "0001-01-01T00:00:00+00:00"),
+        (
+            [
+                "retention",
+                "mark",
+                "--camera",
+                "c",
+                "--from",
+                "2026-01-01T00:00:00Z",
+                "--to",
+                "9999-12-31T00:00:00Z",
+                "--reason",
+                "x",
+            ],
+            "9999-12-31T00:00:00+00:00",
+        ),
+        (["compliance", "report", "--at", "9999-12-31"], "9999-12-31"),
+    ],
+)
+def test_a_date_at_the_ends_of_the_calendar_is_a_one_line_error_that_writes_nothing(
+    initialised: Env, args: list[str], value: str
+) -> None:
+    # 9999-12-31T23:59:59Z has no local date east of UTC: it ended in a traceback.
+    before = initialised.counts()
+    result = initialised.fails(*args)
+    assert result.output.endswith(f"{value} is out of range (from 0001-01-02 to 9999-12-30)\n")
+    assert result.output.count("\n") == 1 and result.output.startswith("error: ")
     assert initialised.counts() == before
