@@ -89,3 +89,19 @@ def test_a_date_at_the_ends_of_the_calendar_is_a_one_line_error_that_writes_noth
     assert result.output.endswith(f"{value} is out of range (from 0001-01-02 to 9999-12-30)\n")
     assert result.output.count("\n") == 1 and result.output.startswith("error: ")
     assert initialised.counts() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("a\x01b", "--name contains a control character"),
+        ("x" * 501, "--name is longer than 500 characters"),  # the API's bound, now everywhere
+    ],
+)
+def test_a_name_with_a_control_character_or_too_long_is_refused_and_nothing_written(
+    initialised: Env, name: str, message: str
+) -> None:
+    before = initialised.counts()
+    result = initialised.fails("orgs", "add", "--id", "o1", "--name", name, "--kind", "owner")
+    assert result.output == f"error: {message}\n"
+    assert initialised.counts() == before

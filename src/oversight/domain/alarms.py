@@ -24,22 +24,12 @@ KINDS: tuple[str, ...] = (
     "bitrate_collapse",
     "framerate_collapse",
 )
-MAX_TEXT = 2000
 
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise InvalidInput(f"unknown alarm kind {kind!r} (use {'|'.join(KINDS)})")
     return kind
-
-
-def check_text(value: str, what: str, *, required: bool = True) -> str:
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
-    return value
 
 
 def check_instant(moment: datetime, what: str = "the time") -> datetime:

@@ -29,6 +29,7 @@ from oversight.domain.people import (
     normalise_id_doc,
     require_role,
 )
+from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
 from oversight.services import people
@@ -88,15 +89,6 @@ class GrantRec:
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "cameras": list(self.cameras)}
-
-
-def _text(value: str, what: str, *, required: bool = True) -> str:
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(value) > 2000:
-        raise InvalidInput(f"{what} is longer than 2000 characters")
-    return value
 
 
 def _today(system: System) -> date:
@@ -257,12 +249,12 @@ def submit_request(
     written) when the packs require a document that is not attached."""
     require_role(actor, ())
     scope = rules.check_scope(kind, [c.strip() for c in cameras if c.strip()], start, end)
-    name = _text(requester_name, "--requester-name")
-    work = _text(work_id, "--work-id")
+    name = check_text(requester_name, "--requester-name")
+    work = check_text(work_id, "--work-id")
     doc = normalise_id_doc(id_doc)
-    org = _text(organisation, "--org")
-    why = _text(purpose, "--purpose")
-    where = _text(destination, "--destination", required=False)
+    org = check_text(organisation, "--org")
+    why = check_text(purpose, "--purpose")
+    where = check_text(destination, "--destination", required=False)
     docs = {k.strip(): v for k, v in (documents or {}).items()}
     hashes = {k: hashlib.sha256(v).hexdigest() for k, v in docs.items()}
     cams = sorted(scope.cameras)
@@ -392,7 +384,7 @@ def approve(
     """Approve a pending request: a grant with the request's scope, valid ``valid_for``."""
     if valid_for <= timedelta(0):
         raise InvalidInput("the grant's validity must be positive")
-    text = _text(note, "--note", required=False)
+    text = check_text(note, "--note", required=False)
 
     def check(s: Session) -> GrantRec:
         row = _request_row(s, request_id, for_update=True)
@@ -440,7 +432,7 @@ def approve(
 
 
 def deny(system: System, actor: Person, request_id: int, *, reason: str) -> RequestRec:
-    why = _text(reason, "--reason")
+    why = check_text(reason, "--reason")
 
     def check(s: Session) -> RequestRec:
         row = _request_row(s, request_id, for_update=True)
@@ -467,7 +459,7 @@ def deny(system: System, actor: Person, request_id: int, *, reason: str) -> Requ
 
 
 def revoke(system: System, actor: Person, grant_id: int, *, reason: str) -> GrantRec:
-    why = _text(reason, "--reason")
+    why = check_text(reason, "--reason")
     with system.sessions.begin() as s:
         require_role(people.load_person(s, actor.id), APPROVERS, "revoke grants")
         row = s.get(m.AccessGrant, grant_id, with_for_update=True)

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain.alarms import KINDS as KINDS
-from oversight.domain.alarms import Alarm, check_instant, check_kind, check_text
+from oversight.domain.alarms import Alarm, check_instant, check_kind
 from oversight.domain.people import Person, require_role
+from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.services import people

@@ -26,8 +26,8 @@ from sqlalchemy import select
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import retention as retention_domain
-from oversight.domain.alarms import check_text
 from oversight.domain.people import Person, require_role
+from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.rules.schema import IncidentReportRule

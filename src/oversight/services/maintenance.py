@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import maintenance as domain
-from oversight.domain.alarms import check_text
 from oversight.domain.maintenance import InspectionDone, Procedure, RepairDone, Schedule
 from oversight.domain.people import Person, require_role
+from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.services import people

@@ -27,11 +27,11 @@ from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.db.driver import bind_value, driver_rows, placeholder
 from oversight.domain import retention as domain
+from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
 from oversight.rules.schema import IntegrityRule
 from oversight.services.retention import (
-    check_text,
     live_segments,
     make_plan,
     plan_inputs,

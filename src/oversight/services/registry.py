@@ -29,6 +29,7 @@ from oversight.domain.model import (
     RegistryState,
     SiteRec,
 )
+from oversight.domain.text import check_text
 from oversight.errors import AlreadyExists, InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.services.redact import redact_url
@@ -46,10 +47,7 @@ def _check_id(value: str, noun: str) -> None:
 
 
 def _check_text(value: str, field: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidInput(f"{field} must not be empty")
-    return value
+    return check_text(value, field, max_chars=500)  # as the API's registry fields
 
 
 def _today(system: System) -> date:

@@ -17,6 +17,7 @@ from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.db.driver import driver_rows, placeholder
 from oversight.domain import retention as domain
+from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.services import windows
@@ -25,13 +26,6 @@ log = logging.getLogger(__name__)
 _R = TypeVar("_R", m.RetentionMark, m.RetentionHold)
 
 DEPLOYMENT = "*"
-
-
-def check_text(value: str, what: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidInput(f"{what} must not be empty")
-    return value
 
 
 def _check_range(start: datetime, end: datetime) -> None:
