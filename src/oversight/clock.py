@@ -15,14 +15,14 @@ _FIRST, _LAST = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC
 _RANGE = f"from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
 
 
-def check_instant(moment: datetime, what: str) -> datetime:
+def instant_in_range(moment: datetime, what: str) -> datetime:
     """An aware input instant, refused outside the range every conversion can hold."""
     if not _FIRST <= moment <= _LAST:
         raise InvalidInput(f"{what}: {moment.isoformat()} is out of range ({_RANGE})")
     return moment
 
 
-def check_day(day: date, what: str) -> date:
+def day_in_range(day: date, what: str) -> date:
     """An input date, refused outside the range every conversion can hold."""
     if not FIRST_DAY <= day <= LAST_DAY:
         raise InvalidInput(f"{what}: {day.isoformat()} is out of range ({_RANGE})")

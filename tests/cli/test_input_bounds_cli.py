@@ -30,15 +30,21 @@ COMMANDS = [
 ]
 
 
+def _refused(env: Env, *args: str) -> str:
+    """The output of a command that must fail with exit 2 and write nothing."""
+    before = env.counts()
+    result = env.fails(*args)
+    assert env.counts() == before
+    return result.output
+
+
 @pytest.mark.parametrize(("args", "name"), COMMANDS, ids=[" ".join(a[:2]) for a, _ in COMMANDS])
 def test_an_id_past_the_column_range_is_a_usage_error_that_writes_nothing(
     initialised: Env, args: list[str], name: str
 ) -> None:
-    before = initialised.counts()
-    result = initialised.fails(*args)
-    assert f"Invalid value for '{name}'" in result.output
-    assert "Traceback" not in result.output
-    assert initialised.counts() == before
+    output = _refused(initialised, *args)
+    assert f"Invalid value for '{name}'" in output
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize(
@@ -51,10 +57,8 @@ def test_an_id_past_the_column_range_is_a_usage_error_that_writes_nothing(
 def test_an_id_at_the_bound_reaches_the_database_and_is_not_found(
     initialised: Env, args: list[str], message: str
 ) -> None:
-    before = initialised.counts()
-    result = initialised.fails(*args)
-    assert f"error: {message}" in result.output
-    assert initialised.counts() == before
+    output = _refused(initialised, *args)
+    assert f"error: {message}" in output
 
 
 @pytest.mark.parametrize(
@@ -84,11 +88,9 @@ def test_a_date_at_the_ends_of_the_calendar_is_a_one_line_error_that_writes_noth
     initialised: Env, args: list[str], value: str
 ) -> None:
     # 9999-12-31T23:59:59Z has no local date east of UTC: it ended in a traceback.
-    before = initialised.counts()
-    result = initialised.fails(*args)
-    assert result.output.endswith(f"{value} is out of range (from 0001-01-02 to 9999-12-30)\n")
-    assert result.output.count("\n") == 1 and result.output.startswith("error: ")
-    assert initialised.counts() == before
+    output = _refused(initialised, *args)
+    assert output.endswith(f"{value} is out of range (from 0001-01-02 to 9999-12-30)\n")
+    assert output.count("\n") == 1 and output.startswith("error: ")
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,5 @@ def test_a_date_at_the_ends_of_the_calendar_is_a_one_line_error_that_writes_noth
 def test_a_name_with_a_control_character_or_too_long_is_refused_and_nothing_written(
     initialised: Env, name: str, message: str
 ) -> None:
-    before = initialised.counts()
-    result = initialised.fails("orgs", "add", "--id", "o1", "--name", name, "--kind", "owner")
-    assert result.output == f"error: {message}\n"
-    assert initialised.counts() == before
+    output = _refused(initialised, "orgs", "add", "--id", "o1", "--name", name, "--kind", "owner")
+    assert output == f"error: {message}\n"

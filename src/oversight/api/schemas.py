@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from oversight.clock import check_day, check_instant
+from oversight.clock import day_in_range, instant_in_range
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput
 
@@ -38,14 +38,14 @@ Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 """A datetime in a query or body: ISO 8601 text only (``aware`` then requires its zone)."""
 
 
-def _day_in_range(value: date) -> date:
+def _api_day(value: date) -> date:
     try:
-        return check_day(value, "date")
+        return day_in_range(value, "date")
     except InvalidInput as exc:
         raise ValueError(exc.message) from None
 
 
-Day = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_day_in_range)]
+Day = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_api_day)]
 """A date in a query or body: ISO 8601 text (YYYY-MM-DD) only."""
 
 
@@ -55,7 +55,7 @@ def aware(value: datetime | None, name: str) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise InvalidInput(f"{name} needs a time zone (e.g. 2026-01-01T00:00:00+08:00)")
-    return check_instant(value, name)
+    return instant_in_range(value, name)
 
 
 def required_aware(value: datetime, name: str) -> datetime:

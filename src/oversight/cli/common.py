@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oversight import bootstrap
-from oversight.clock import check_day, check_instant
+from oversight.clock import day_in_range, instant_in_range
 from oversight.config import Settings
 from oversight.domain.people import AuthenticationError, Person, require_role
 from oversight.errors import ConfigError, InvalidInput
@@ -123,7 +123,7 @@ def parse_date(value: str, option: str) -> date:
         day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{option}: {value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
-    return check_day(day, option)
+    return day_in_range(day, option)
 
 
 def parse_instant(value: str, option: str) -> datetime:
@@ -133,7 +133,7 @@ def parse_instant(value: str, option: str) -> datetime:
         raise InvalidInput(f"{option}: {value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"{option}: {value!r} needs a time zone (e.g. Z or +08:00)")
-    return check_instant(parsed, option)
+    return instant_in_range(parsed, option)
 
 
 def print_json(data: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from oversight.bootstrap import System
-from oversight.clock import check_day, check_instant
+from oversight.clock import day_in_range, instant_in_range
 from oversight.errors import InvalidInput
 
 
@@ -23,7 +23,7 @@ def a_date(value: str, what: str) -> date:
         day = date.fromisoformat(value.strip())
     except ValueError:
         raise InvalidInput(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
-    return check_day(day, what)
+    return day_in_range(day, what)
 
 
 def optional_date(value: str | None, what: str) -> date | None:
@@ -38,7 +38,7 @@ def local_instant(system: System, value: str, what: str) -> datetime:
         raise InvalidInput(f"{what}: {value!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=system.packs.timezone)
-    return check_instant(moment, what)
+    return instant_in_range(moment, what)
 
 
 def day_range(

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
-from oversight.clock import check_instant
+from oversight.clock import instant_in_range
 from oversight.db.models import MAX_ID
 from oversight.domain import access as rules
 from oversight.domain.people import MAX_PASSWORD_CHARS, Person, check_trained
@@ -70,7 +70,7 @@ def _instant(system: System, value: str, what: str) -> datetime:
         raise InvalidInput(f"{what}: {value!r} is not a date and time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=system.packs.timezone)
-    return check_instant(parsed, what)
+    return instant_in_range(parsed, what)
 
 
 async def _documents(request: Request, kinds: list[str]) -> dict[str, bytes]:
