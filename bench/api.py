@@ -34,10 +34,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from oversight import bootstrap
-from oversight.api.app import create_app
 from oversight.config import Settings
 from oversight.db import models as m
 from oversight.services import auth, people, registry, windows
+from oversight.web.app import create_app
 
 DAYS = 30
 SEGMENT_S = 60

@@ -84,7 +84,7 @@ train() { ov training record --user "$1" --date "$(days_ago 30)" \
 train admin
 add_person zhang "Zhang Wei (custodian)" ZHANG001 && train zhang && ov users grant zhang --role custodian
 add_person wang "Wang Fang (custodian)" WANG0001 && train wang && ov users grant wang --role custodian
-add_person li "Li Na (witness)" LINA0001 && train li
+add_person li "Li Na (witness)" LINA0001 && train li && ov users grant li --role witness
 add_person chen "Officer Chen (police requester)" CHEN0001 && train chen && ov users grant chen --role requester
 ov users list
 ov logout >/dev/null

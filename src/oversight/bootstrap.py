@@ -26,9 +26,12 @@ from oversight.storage.local import LocalStore
 from oversight.storage.s3 import S3Store, make_client
 
 
-@dataclass
+@dataclass(frozen=True)
 class System:
-    """Everything a service needs, built once per process (CLI run or API app)."""
+    """Everything a service needs, built once per process (CLI run or API app).
+
+    Immutable and shared: who acts is never stored here but passed to each service
+    call (``domain/policy.py``), so concurrent requests cannot name each other."""
 
     settings: Settings
     engine: Engine
@@ -39,8 +42,6 @@ class System:
     ledger: Ledger
     store: Store
     clock: Clock = field(default_factory=SystemClock)
-    # Who acts, as recorded in ledger leaves; the CLI sets the OS user until logins exist.
-    actor: str = "system"
 
     def close(self) -> None:
         self.engine.dispose()

@@ -85,6 +85,12 @@ class AuthenticationError(OversightError):
 
 
 class PermissionDenied(OversightError):
-    """The person is known but their roles do not allow the action."""
+    """The person is known but the policy (``domain/policy.py``) refuses the action.
+
+    ``rule`` names the policy rule that refused (``role``, ``site_scope``, ...)."""
 
     http_status = 403
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule

@@ -51,7 +51,7 @@ def deployment(env: Env, tmp_path: Path) -> Env:
     )
     system = bootstrap.build(Settings())
     try:
-        boss = people.get_user(system, "boss")
+        boss = people.person_by_id(system, "boss")
         today = system.packs.local_date(system.clock.now())
         for uid, doc, role in [
             ("cust", "CUST0001", "custodian"),

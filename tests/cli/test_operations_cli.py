@@ -43,7 +43,7 @@ def deployment(env: Env) -> Env:
     )
     system = bootstrap.build(Settings())
     try:
-        boss = people.get_user(system, "boss")
+        boss = people.person_by_id(system, "boss")
         for uid, role in [("op", "operator"), ("cust", "custodian"), ("cop", "requester")]:
             people.add_user(
                 system,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from oversight import bootstrap
 from oversight.db import models as m
 from oversight.services import registry
+from tests.actors import HOST
 from tests.conftest import Env
 
 
@@ -59,5 +60,5 @@ def test_a_write_in_a_read_session_fails_and_writes_nothing(system: bootstrap.Sy
         session.flush()
     assert _org_count(system) == 0
     # The same pooled connection serves a write session afterwards.
-    registry.add_org(system, org_id="o3", name="Three", kind="owner")
+    registry.add_org(system, HOST, org_id="o3", name="Three", kind="owner")
     assert _org_count(system) == 1

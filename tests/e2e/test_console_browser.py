@@ -18,6 +18,7 @@ from oversight.evidence.verify import verify_package
 from oversight.services import recording
 from oversight.sim.cameras import EncoderSpec, SimulatedCameraSet
 from oversight.sim.rtsp_relay import RelayThread
+from tests.actors import HOST
 from tests.e2e.conftest import Shots
 from tests.recorder.helpers import needs_ffmpeg, supervising
 from tests.services.test_people import leaves_of
@@ -109,11 +110,11 @@ def _record(web: Web, relay: RelayThread, urls: list[str], seconds: float) -> No
     with supervising(web.system, segment_seconds=2):
         deadline = time.monotonic() + seconds + 30
         while time.monotonic() < deadline:
-            found = recording.list_segments(web.system)
+            found = recording.list_segments(web.system, HOST)
             if {s.camera for s in found} == {"gate-1", "hall-1"} and len(found) >= 2 * seconds / 2:
                 break
             time.sleep(0.5)
-    assert {s.camera for s in recording.list_segments(web.system)} == {"gate-1", "hall-1"}
+    assert {s.camera for s in recording.list_segments(web.system, HOST)} == {"gate-1", "hall-1"}
 
 
 @pytest.mark.ffmpeg
@@ -157,7 +158,7 @@ def test_a_newcomer_registers_requests_approves_executes_plays_and_exports(
 
         # 2. The recorder seals real footage from the simulated RTSP cameras.
         _record(web, relay, cams.urls, seconds=8)
-    segments = recording.list_segments(web.system, camera="gate-1")
+    segments = recording.list_segments(web.system, HOST, camera="gate-1")
     start, end = segments[0].start, segments[-1].end
 
     # 3. A police requester asks for a copy, with the documents the pack requires.

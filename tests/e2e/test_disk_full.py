@@ -15,6 +15,7 @@ from oversight.config import Settings
 from oversight.services import recording
 from oversight.sim.cameras import SimulatedCamera
 from oversight.sim.rtsp_relay import RelayThread
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera, needs_ffmpeg
 
@@ -42,11 +43,13 @@ def test_the_recorder_stops_before_the_disk_is_full_and_deletes_nothing(
                 "record", "--duration", "25", "--segment-seconds", "2",
                 "--min-free-bytes", str(threshold),
             )  # fmt: skip
-        sealed = recording.list_segments(system)
+        sealed = recording.list_segments(system, HOST)
         assert sealed, "nothing was recorded before the disk filled"
         [alarm] = recording.list_events(system, kind="disk_full")
         assert "no footage deleted" in alarm.message
-        assert any(g.reason.startswith("disk full") for g in recording.list_gaps(system, "cam1"))
+        assert any(
+            g.reason.startswith("disk full") for g in recording.list_gaps(system, HOST, "cam1")
+        )
         assert shutil.disk_usage(small_fs).free > 0
     finally:
         system.close()

@@ -18,6 +18,7 @@ import pytest
 from oversight.health.monitor import Monitor, MonitorOptions
 from oversight.services import alarms
 from oversight.sim.cameras import EncoderSpec, SimulatedCameraSet
+from tests.actors import HOST
 from tests.recorder.helpers import add_camera, needs_ffmpeg
 from tests.web.conftest import Web
 
@@ -66,7 +67,7 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float) -> float:
 
 
 def open_kinds(web: Web, camera: str) -> set[str]:
-    return {a.kind for a in alarms.list_alarms(web.system, open_only=True, camera=camera)}
+    return {a.kind for a in alarms.list_alarms(web.system, HOST, open_only=True, camera=camera)}
 
 
 def test_a_covered_camera_and_a_dead_stream_raise_alarms_shown_everywhere(web: Web) -> None:
@@ -106,5 +107,7 @@ def test_a_covered_camera_and_a_dead_stream_raise_alarms_shown_everywhere(web: W
 
             cams[0].cover(False)
             wait_for("covered cleared", lambda: "covered" not in open_kinds(web, "cam1"), 40)
-    covered = [a for a in alarms.list_alarms(web.system, camera="cam1") if a.kind == "covered"]
+    covered = [
+        a for a in alarms.list_alarms(web.system, HOST, camera="cam1") if a.kind == "covered"
+    ]
     assert len(covered) == 1 and covered[0].ended_at is not None  # one alarm, deduplicated

@@ -11,6 +11,7 @@ from oversight import bootstrap
 from oversight.recorder.probe import probe_segment
 from oversight.services import recording
 from oversight.sim.http_mjpeg import HttpMjpegCamera
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera, needs_ffmpeg
 
@@ -28,7 +29,7 @@ def test_an_http_mjpeg_camera_is_recorded_copied_and_verified(
     with HttpMjpegCamera() as cam:
         add_camera(system, "web1", cam.url)
         env.ok("record", "--duration", "12", "--segment-seconds", "3")
-    segments = recording.list_segments(system, camera="web1")
+    segments = recording.list_segments(system, HOST, camera="web1")
     assert len(segments) >= 2
     first = system.settings.store_dir / segments[0].storage_key
     assert first.suffix == ".mkv"

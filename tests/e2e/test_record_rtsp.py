@@ -14,6 +14,7 @@ from oversight.services import recording
 from oversight.services.sealing import file_sha256
 from oversight.sim.cameras import SimulatedCameraSet
 from oversight.sim.rtsp_relay import RelayThread
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera, needs_ffmpeg
 
@@ -40,7 +41,7 @@ def test_three_rtsp_cameras_are_recorded_sealed_and_verified(
         out = env.ok("record", "--duration", str(SECONDS), "--segment-seconds", str(SEGMENT))
     assert "cam-pass-77" not in out.output
 
-    found = recording.list_segments(system)
+    found = recording.list_segments(system, HOST)
     per_camera = Counter(s.camera for s in found)
     assert set(per_camera) == {"cam1", "cam2", "cam3"}
     for camera, count in per_camera.items():
@@ -64,7 +65,7 @@ def test_three_rtsp_cameras_are_recorded_sealed_and_verified(
         stored = system.store.path(seg.storage_key)  # type: ignore[attr-defined]
         assert file_sha256(stored) == (seg.sha256, seg.size)
 
-    assert recording.list_gaps(system) == []
+    assert recording.list_gaps(system, HOST) == []
     assert recording.list_quarantined(system) == []
     statuses = json.loads(env.ok("cameras", "status", "--json").output)
     assert {s["state"] for s in statuses} == {"stopped"}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from oversight import bootstrap
-from oversight.recorder.ffmpeg import MOVFLAGS, run_tool
+from oversight.media.ffmpeg import MOVFLAGS, run_tool
 from oversight.services.sealing import SealedSegment, seal_file
 from tests.recorder.helpers import add_camera
 

@@ -12,7 +12,7 @@ import pytest
 
 from oversight.errors import InvalidInput, NotFound
 from oversight.health.frames import iter_keyframes, read_keyframes
-from oversight.recorder.ffmpeg import KeyframePlan, build_keyframe_command
+from oversight.media.ffmpeg import KeyframePlan, build_keyframe_command
 
 from .conftest import needs_ffmpeg
 

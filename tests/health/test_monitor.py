@@ -7,6 +7,7 @@ from oversight import bootstrap
 from oversight.health.monitor import CameraWatch, Monitor, MonitorOptions
 from oversight.health.probe import LiveProbe, StreamStats
 from oversight.services import alarms
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera
 
@@ -27,13 +28,13 @@ def test_a_bitrate_collapse_alarms_only_after_it_lasts_and_clears_on_recovery(
     low = StreamStats(fps=15.0, kbps=300.0, last_packet_at=0.0, packets=1)
     monitor._rates(watch, low, now=100.0)
     monitor._rates(watch, low, now=119.0)
-    assert alarms.list_alarms(system, open_only=True) == []  # 19 s: not yet
+    assert alarms.list_alarms(system, HOST, open_only=True) == []  # 19 s: not yet
     monitor._rates(watch, low, now=120.5)
-    [alarm] = alarms.list_alarms(system, open_only=True)
+    [alarm] = alarms.list_alarms(system, HOST, open_only=True)
     assert (alarm.kind, alarm.camera) == ("bitrate_collapse", "cam1")
     assert "300.0 kbit/s against a normal 2000.0 kbit/s" in alarm.detail
     monitor._rates(watch, StreamStats(15.0, 1900.0, 0.0, 2), now=121.5)
-    assert alarms.list_alarms(system, open_only=True) == []
+    assert alarms.list_alarms(system, HOST, open_only=True) == []
 
 
 def test_a_frame_rate_collapse_is_its_own_alarm(system: bootstrap.System) -> None:
@@ -41,7 +42,9 @@ def test_a_frame_rate_collapse_is_its_own_alarm(system: bootstrap.System) -> Non
     slow = StreamStats(fps=2.0, kbps=1900.0, last_packet_at=0.0, packets=1)
     monitor._rates(watch, slow, now=10.0)
     monitor._rates(watch, slow, now=31.0)
-    assert [a.kind for a in alarms.list_alarms(system, open_only=True)] == ["framerate_collapse"]
+    assert [a.kind for a in alarms.list_alarms(system, HOST, open_only=True)] == [
+        "framerate_collapse"
+    ]
 
 
 def test_health_learn_needs_a_login_and_a_registered_camera(initialised: Env) -> None:

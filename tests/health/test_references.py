@@ -10,6 +10,7 @@ from oversight import bootstrap
 from oversight.errors import InvalidInput, NotFound
 from oversight.health import references
 from oversight.health.tamper import classify, frame_stats
+from tests.actors import HOST
 
 from ..recorder.helpers import add_camera
 from ..services.test_people import leaves_of
@@ -20,7 +21,7 @@ def test_learn_then_load_round_trips(
     system: bootstrap.System, learning_frames: list[Frame]
 ) -> None:
     add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
-    learned = references.learn_reference(system, "cam1", learning_frames)
+    learned = references.learn_reference(system, HOST, "cam1", learning_frames)
     path = system.settings.data_dir / "health" / "cam1.npz"
     assert references.reference_path(system, "cam1") == path and path.is_file()
     loaded = references.load_reference(system, "cam1")
@@ -37,11 +38,11 @@ def test_relearning_replaces_the_reference(
     system: bootstrap.System, learning_frames: list[Frame]
 ) -> None:
     add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
-    references.learn_reference(system, "cam1", learning_frames)
+    references.learn_reference(system, HOST, "cam1", learning_frames)
     turned = [view(synthetic_scene(), x=0, y=0, seed=i) for i in range(5)]
     [[finding]] = references.analyse(turned[:1], references.load_reference(system, "cam1"))
     assert finding.kind == "moved"
-    references.learn_reference(system, "cam1", turned)  # the operator accepts the new view
+    references.learn_reference(system, HOST, "cam1", turned)  # the operator accepts the new view
     reloaded = references.load_reference(system, "cam1")
     assert reloaded.frames == 5
     assert references.analyse(turned[:1], reloaded) == [[]]
@@ -57,11 +58,11 @@ def test_refused_frames_leave_the_stored_reference_alone(
     system: bootstrap.System, learning_frames: list[Frame]
 ) -> None:
     add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
-    references.learn_reference(system, "cam1", learning_frames)
+    references.learn_reference(system, HOST, "cam1", learning_frames)
     before = references.reference_path(system, "cam1").read_bytes()
     size = len(leaves_of(system, "health"))
     with pytest.raises(InvalidInput, match="looks covered"):
-        references.learn_reference(system, "cam1", [np.zeros((180, 320), np.uint8)] * 4)
+        references.learn_reference(system, HOST, "cam1", [np.zeros((180, 320), np.uint8)] * 4)
     assert references.reference_path(system, "cam1").read_bytes() == before
     assert len(leaves_of(system, "health")) == size  # a refused learning is not recorded
 
@@ -70,7 +71,7 @@ def test_unknown_camera_and_missing_reference(
     system: bootstrap.System, learning_frames: list[Frame]
 ) -> None:
     with pytest.raises(NotFound, match="camera"):
-        references.learn_reference(system, "ghost", learning_frames)
+        references.learn_reference(system, HOST, "ghost", learning_frames)
     assert not (system.settings.data_dir / "health").exists()
     add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
     with pytest.raises(NotFound, match="no tamper reference"):
@@ -89,7 +90,7 @@ def test_damaged_or_foreign_files_are_refused(
     system: bootstrap.System, learning_frames: list[Frame]
 ) -> None:
     add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
-    references.learn_reference(system, "cam1", learning_frames)
+    references.learn_reference(system, HOST, "cam1", learning_frames)
     path = references.reference_path(system, "cam1")
     good = path.read_bytes()
     path.write_bytes(good[: len(good) // 2])

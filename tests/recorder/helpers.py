@@ -19,6 +19,7 @@ from oversight.errors import AlreadyExists
 from oversight.recorder.state import RecorderOptions
 from oversight.recorder.supervisor import Supervisor
 from oversight.services import registry
+from tests.actors import HOST
 
 T = TypeVar("T")
 
@@ -31,13 +32,16 @@ needs_ffmpeg = pytest.mark.skipif(
 def add_camera(system: bootstrap.System, camera: str, url: str) -> None:
     """Register ``camera`` (and the site and owner it needs, once)."""
     try:
-        registry.add_org(system, org_id="acme", name="Acme", kind="owner")
-        registry.add_site(system, site_id="s1", name="Site 1", category="school", owner_id="acme")
+        registry.add_org(system, HOST, org_id="acme", name="Acme", kind="owner")
+        registry.add_site(
+            system, HOST, site_id="s1", name="Site 1", category="school", owner_id="acme"
+        )
     except AlreadyExists:
         pass
     today = system.packs.local_date(system.clock.now())
     registry.add_camera(
         system,
+        HOST,
         camera_id=camera,
         site_id="s1",
         placement="general",

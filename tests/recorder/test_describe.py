@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from oversight.errors import InvalidInput
+from oversight.media.ffmpeg import SourceInfo
 from oversight.recorder.describe import _challenge, describe, digest_response, parse_sdp
-from oversight.recorder.ffmpeg import SourceInfo
 from oversight.recorder.probe import ffprobe_source, probe_source
 from oversight.sim.cameras import Audio, Codec, SimulatedCamera
 from oversight.sim.rtsp_relay import RelayThread

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oversight.errors import InvalidInput
-from oversight.recorder.ffmpeg import (
+from oversight.media.ffmpeg import (
     MOVFLAGS,
     RecordPlan,
     SourceInfo,
@@ -18,7 +18,7 @@ from oversight.recorder.ffmpeg import (
     input_target,
     new_run_id,
 )
-from oversight.recorder.scrub import scrub
+from oversight.media.scrub import scrub
 from oversight.recorder.state import backoff_delay
 
 WALLCLOCK = ["-use_wallclock_as_timestamps", "1"]

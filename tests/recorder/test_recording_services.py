@@ -14,6 +14,7 @@ from oversight.errors import InvalidInput, NotFound
 from oversight.ledger.leaves import decode
 from oversight.services import recording
 from oversight.services.sealing import seal_file
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera
 
@@ -43,8 +44,8 @@ def test_a_gap_is_an_index_row_and_a_ledger_leaf(cams: bootstrap.System) -> None
     assert leaf["start"] == "2026-05-01T12:00:00.000000Z"
     assert leaf["end"] == "2026-05-01T12:00:42.000000Z"
     assert leaf["reason"] == gap.reason
-    assert recording.list_gaps(cams, "cam1") == [gap]
-    assert recording.list_gaps(cams, "cam2") == []
+    assert recording.list_gaps(cams, HOST, "cam1") == [gap]
+    assert recording.list_gaps(cams, HOST, "cam2") == []
 
 
 def test_bad_gaps_are_refused(cams: bootstrap.System) -> None:
@@ -56,7 +57,7 @@ def test_bad_gaps_are_refused(cams: bootstrap.System) -> None:
         recording.record_gap(
             cams, camera="nope", start=T0, end=T0 + timedelta(seconds=1), reason="x"
         )
-    assert recording.list_gaps(cams) == []
+    assert recording.list_gaps(cams, HOST) == []
 
 
 def test_status_is_replaced_and_listed_for_every_camera(cams: bootstrap.System) -> None:
@@ -70,7 +71,7 @@ def test_status_is_replaced_and_listed_for_every_camera(cams: bootstrap.System) 
         last_segment_at=T0 + timedelta(seconds=59),
         last_error=f"cannot open {SECRET_URL}",
     )
-    one, two = recording.list_status(cams)
+    one, two = recording.list_status(cams, HOST)
     assert (one.camera, one.state, one.since) == ("cam1", "reconnecting", T0 + timedelta(minutes=1))
     assert one.last_segment_at == T0 + timedelta(seconds=59)
     assert one.last_error is not None and "hunter2" not in one.last_error
@@ -90,7 +91,7 @@ def test_statuses_of_several_cameras_are_stored_together_or_not_at_all(
             recording.StatusUpdate("cam2", "reconnecting", T0, last_error="stalled"),
         ],
     )
-    one, two = recording.list_status(cams)
+    one, two = recording.list_status(cams, HOST)
     assert (one.state, one.last_segment_at) == ("recording", later)
     assert (two.state, two.last_error) == ("reconnecting", "stalled")
     # One bad update refuses the whole batch: cam1's good one is not written either.
@@ -102,7 +103,7 @@ def test_statuses_of_several_cameras_are_stored_together_or_not_at_all(
                 recording.StatusUpdate("cam2", "sleeping", later),
             ],
         )
-    assert [s.state for s in recording.list_status(cams)] == ["recording", "reconnecting"]
+    assert [s.state for s in recording.list_status(cams, HOST)] == ["recording", "reconnecting"]
 
 
 def test_recordable_cameras_leave_out_removed_ones(cams: bootstrap.System, env: Env) -> None:
@@ -125,7 +126,7 @@ def test_segments_list_filters_by_camera_and_overlap(
     assert recording.coverage_end(cams, "cam1") == T0 + timedelta(seconds=30)
     assert recording.coverage_end(cams, "cam2") is None
     window = recording.list_segments(
-        cams, camera="cam1", start=T0 + timedelta(seconds=15), end=T0 + timedelta(seconds=25)
+        cams, HOST, camera="cam1", start=T0 + timedelta(seconds=15), end=T0 + timedelta(seconds=25)
     )
     assert [s.seq for s in window] == [2, 3]
     out = json.loads(
@@ -154,23 +155,25 @@ def test_segment_windows_agree_with_a_brute_force_overlap_filter(
             cams, camera="cam1", path=f,
             start=T0 + timedelta(seconds=a), end=T0 + timedelta(seconds=b),
         )  # fmt: skip
-    every = recording.list_segments(cams, camera="cam1")
+    every = recording.list_segments(cams, HOST, camera="cam1")
     assert len(every) == len(spans)
     for lo, hi in [(30, 90), (130, 135), (250, 399), (500, 1000), (0, 2000), (590, 610)]:
         start, end = T0 + timedelta(seconds=lo), T0 + timedelta(seconds=hi)
         want = [s.seq for s in every if s.end > start and s.start < end]
         for limit in (None, 1, 2, 50):
-            got = recording.list_segments(cams, camera="cam1", start=start, end=end, limit=limit)
+            got = recording.list_segments(
+                cams, HOST, camera="cam1", start=start, end=end, limit=limit
+            )
             assert [s.seq for s in got] == want[:limit], (lo, hi, limit)
             newest = recording.list_segments(
-                cams, camera="cam1", start=start, end=end, limit=limit, newest_first=True
+                cams, HOST, camera="cam1", start=start, end=end, limit=limit, newest_first=True
             )
             assert [s.seq for s in newest] == want[::-1][:limit], (lo, hi, limit)
         # Without a camera, and open-ended, the same answers.
-        assert [s.seq for s in recording.list_segments(cams, start=start, end=end)] == want
+        assert [s.seq for s in recording.list_segments(cams, HOST, start=start, end=end)] == want
     after = [s.seq for s in every if s.end > T0 + timedelta(seconds=500)]
     assert [
-        s.seq for s in recording.list_segments(cams, start=T0 + timedelta(seconds=500))
+        s.seq for s in recording.list_segments(cams, HOST, start=T0 + timedelta(seconds=500))
     ] == after
 
 

@@ -16,6 +16,7 @@ from oversight.db import models as m
 from oversight.recorder import procfs, sealer
 from oversight.services import recording
 from oversight.services.sealing import file_sha256, seal_file
+from tests.actors import HOST
 from tests.recorder.helpers import add_camera, make_clip, needs_ffmpeg
 
 pytestmark = [pytest.mark.ffmpeg, needs_ffmpeg]
@@ -68,7 +69,7 @@ def test_a_segment_is_probed_sealed_stored_and_removed_from_the_spool(
     assert not path.exists()
     assert system.store.size(outcome.sealed.storage_key) == size
     assert counts(system) == (1, 1, 0)
-    [listed] = recording.list_segments(system, camera="cam1")
+    [listed] = recording.list_segments(system, HOST, camera="cam1")
     assert (listed.start, listed.end, listed.seq) == (outcome.start, end, 1)
 
 
@@ -81,7 +82,7 @@ def test_crash_before_the_seal_the_rescan_seals_every_leftover_once_in_order(
     done = sealer.seal_leftovers(system, camera="cam1", busy=lambda p: False)
     assert done == [first, second]
     assert counts(system) == (2, 2, 0)
-    assert [s.seq for s in recording.list_segments(system, camera="cam1")] == [1, 2]
+    assert [s.seq for s in recording.list_segments(system, HOST, camera="cam1")] == [1, 2]
     assert sealer.leftovers(spool) == []
     # A second rescan finds nothing to do.
     assert sealer.seal_leftovers(system, camera="cam1", busy=lambda p: False) == []
@@ -98,7 +99,7 @@ def test_crash_after_the_seal_before_the_spool_file_is_removed(
     sealer.seal_leftovers(system, camera="cam1", busy=lambda p: False)
     assert not path.exists()
     assert counts(system) == (1, 1, 0)
-    [listed] = recording.list_segments(system, camera="cam1")
+    [listed] = recording.list_segments(system, HOST, camera="cam1")
     assert listed.id == sealed.id
 
 

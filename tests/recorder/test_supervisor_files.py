@@ -16,6 +16,7 @@ from oversight import bootstrap
 from oversight.clock import SystemClock
 from oversight.recorder import sealer
 from oversight.services import recording
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera, make_clip, needs_ffmpeg, supervising, wait_for
 
@@ -37,8 +38,12 @@ def sealed(system: bootstrap.System, camera: str, at_least: int) -> list[recordi
     return wait_for(
         f"{at_least} sealed segments of {camera}",
         lambda: (
-            [s for s in [recording.list_segments(system, camera=camera)] if len(s) >= at_least]
-            and recording.list_segments(system, camera=camera)
+            [
+                s
+                for s in [recording.list_segments(system, HOST, camera=camera)]
+                if len(s) >= at_least
+            ]
+            and recording.list_segments(system, HOST, camera=camera)
         ),
     )
 
@@ -59,15 +64,15 @@ def test_a_camera_is_recorded_and_stop_seals_the_open_segment(
                 and s.last_segment_at >= first[1].end
             ),
         )
-        before_stop = len(recording.list_segments(system, camera="cam1"))
-    after = recording.list_segments(system, camera="cam1")
+        before_stop = len(recording.list_segments(system, HOST, camera="cam1"))
+    after = recording.list_segments(system, HOST, camera="cam1")
     assert len(after) >= before_stop + 1  # the open segment was finished and sealed
     assert [s.seq for s in after] == list(range(1, len(after) + 1))
     for seg in after:
         assert 0.5 < (seg.end - seg.start).total_seconds() < 4.5
         assert system.store.size(seg.storage_key) == seg.size
     assert sealer.leftovers(sealer.spool_dir(system, "cam1")) == []
-    assert recording.list_gaps(system) == []  # first recording: nothing was missed
+    assert recording.list_gaps(system, HOST) == []  # first recording: nothing was missed
     status = recording.get_status(system, "cam1")
     assert status is not None and status.state == "stopped"
     assert sup.snapshot()[0].segments == len(after)
@@ -79,14 +84,16 @@ def test_a_restarted_recorder_records_the_time_it_was_not_running_as_a_gap(
     add_camera(system, "cam1", replay)
     with supervising(system):
         sealed(system, "cam1", 1)
-    last_end = recording.list_segments(system, camera="cam1")[-1].end
+    last_end = recording.list_segments(system, HOST, camera="cam1")[-1].end
     time.sleep(1.0)
     with supervising(system):
-        gap = wait_for("a gap", lambda: recording.list_gaps(system, "cam1"))
-    [gap] = recording.list_gaps(system, "cam1")
+        gap = wait_for("a gap", lambda: recording.list_gaps(system, HOST, "cam1"))
+    [gap] = recording.list_gaps(system, HOST, "cam1")
     assert gap.start == last_end
     assert gap.reason == "recorder was not running"
-    first_after = [s for s in recording.list_segments(system, camera="cam1") if s.start >= gap.end]
+    first_after = [
+        s for s in recording.list_segments(system, HOST, camera="cam1") if s.start >= gap.end
+    ]
     assert first_after and first_after[0].start == gap.end
 
 
@@ -122,7 +129,7 @@ def test_below_the_free_space_threshold_nothing_records_and_an_alarm_is_kept(
         sup.options = replace(sup.options, min_free_bytes=0)
         sealed(system, "cam1", 1)
         assert recording.list_events(system, kind="disk_ok")
-    [gap] = recording.list_gaps(system, "cam1")
+    [gap] = recording.list_gaps(system, HOST, "cam1")
     assert gap.reason.startswith("disk full")
 
 
@@ -137,9 +144,12 @@ class JumpyClock(SystemClock):
 @pytest.fixture
 def jumpy(system: bootstrap.System) -> Iterator[JumpyClock]:
     clock = JumpyClock()
-    original, system.clock = system.clock, clock
+    # System is frozen; the supervisor under test holds this very object, so the test
+    # swaps its clock in place and back.
+    original = system.clock
+    object.__setattr__(system, "clock", clock)
     yield clock
-    system.clock = original
+    object.__setattr__(system, "clock", original)
 
 
 def test_a_wall_clock_jump_is_recorded_not_absorbed(

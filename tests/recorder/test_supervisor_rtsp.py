@@ -22,6 +22,7 @@ from oversight.services import recording
 from oversight.services.sealing import file_sha256
 from oversight.sim.cameras import SimulatedCamera, _ffmpeg_lists
 from oversight.sim.rtsp_relay import RelayThread
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera, needs_ffmpeg, supervising, wait_for
 
@@ -51,12 +52,12 @@ def camera(relay: RelayThread, system: bootstrap.System) -> Iterator[SimulatedCa
 
 
 def segments(system: bootstrap.System, camera: str = "cam1") -> list[recording.SegmentRec]:
-    return recording.list_segments(system, camera=camera)
+    return recording.list_segments(system, HOST, camera=camera)
 
 
 def assert_no_secret(system: bootstrap.System) -> None:
-    texts = [g.reason for g in recording.list_gaps(system)]
-    texts += [s.last_error or "" for s in recording.list_status(system)]
+    texts = [g.reason for g in recording.list_gaps(system, HOST)]
+    texts += [s.last_error or "" for s in recording.list_status(system, HOST)]
     texts += [e.message for e in recording.list_events(system)]
     assert not [t for t in texts if PASSWORD in t]
 
@@ -68,7 +69,7 @@ def test_kill_9_of_a_cameras_ffmpeg_records_a_gap_and_recording_resumes(
         wait_for("a first segment", lambda: segments(system))
         pid = sup.pids()["cam1"]
         os.kill(pid, signal.SIGKILL)
-        [gap] = wait_for("a gap", lambda: recording.list_gaps(system, "cam1"))
+        [gap] = wait_for("a gap", lambda: recording.list_gaps(system, HOST, "cam1"))
         assert gap.reason.startswith("ffmpeg exited with code -9")
         assert 0 < (gap.end - gap.start).total_seconds() < 10
         wait_for(
@@ -103,7 +104,7 @@ def test_a_stalled_source_is_restarted_and_its_outage_is_a_gap(
             ),
         )
         camera.resume()
-        [gap] = wait_for("a gap", lambda: recording.list_gaps(system, "cam1"))
+        [gap] = wait_for("a gap", lambda: recording.list_gaps(system, HOST, "cam1"))
         assert gap.reason.startswith("stalled: no segment for")
         wait_for(
             "a segment after the gap", lambda: [s for s in segments(system) if s.start >= gap.end]
@@ -163,7 +164,9 @@ def test_kill_9_of_the_whole_recorder_loses_and_duplicates_nothing(
             wait_for(
                 "recording to resume",
                 lambda: [
-                    g for g in recording.list_gaps(system, "cam1") if "not running" in g.reason
+                    g
+                    for g in recording.list_gaps(system, HOST, "cam1")
+                    if "not running" in g.reason
                 ],
                 timeout=60,
             )
@@ -185,7 +188,7 @@ def test_kill_9_of_the_whole_recorder_loses_and_duplicates_nothing(
     # The partial one holds whole fragments: it is sealed, not quarantined.
     assert left[max(left)] in shas
     assert sealer.leftovers(sealer.spool_dir(system, "cam1")) == []
-    [gap] = [g for g in recording.list_gaps(system, "cam1") if "not running" in g.reason]
+    [gap] = [g for g in recording.list_gaps(system, HOST, "cam1") if "not running" in g.reason]
     assert "crash or kill" in gap.reason
     status = json.loads(env.ok("cameras", "status", "--json").output)
     assert status[0]["state"] == "stopped"

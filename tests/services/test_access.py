@@ -23,6 +23,7 @@ from oversight.services import export as export_module
 from oversight.services import footage, people, registry, windows
 from oversight.services.export import export_grant
 from oversight.services.sealing import seal_file
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera
 from tests.services.test_people import leaves_of
@@ -82,7 +83,7 @@ def add_person(
     )
     if role is not None:
         people.grant_role(system, admin, user_id, role)
-    return people.get_user(system, user_id)
+    return people.person_by_id(system, user_id)
 
 
 @pytest.fixture
@@ -91,8 +92,8 @@ def cast(sys_: bootstrap.System) -> dict[str, Person]:
     out = {"boss": boss}
     out["cust"] = add_person(sys_, boss, "cust", "CUST0001", "custodian")
     out["appr"] = add_person(sys_, boss, "appr", "APPR0001", "custodian")
-    out["wit"] = add_person(sys_, boss, "wit", "WIT00001")
-    out["twin"] = add_person(sys_, boss, "twin", "CUST0001")  # cust's second account
+    out["wit"] = add_person(sys_, boss, "wit", "WIT00001", "witness")
+    out["twin"] = add_person(sys_, boss, "twin", "CUST0001", "witness")  # cust's second account
     out["cop"] = add_person(sys_, boss, "cop", "COP00001", "requester")
     add_camera(sys_, "cam1", "rtsp://127.0.0.1:8554/cam1")
     add_camera(sys_, "cam2", "rtsp://127.0.0.1:8554/cam2")
@@ -282,7 +283,13 @@ def test_an_untrained_witness_cannot_take_part(
 ) -> None:
     grant = _grant(sys_, cast)
     plain = people.add_user(
-        sys_, cast["boss"], user_id="raw", name="Raw", roles=[], id_doc="RAW00001", password=PW
+        sys_,
+        cast["boss"],
+        user_id="raw",
+        name="Raw",
+        roles=["witness"],
+        id_doc="RAW00001",
+        password=PW,
     )
     with pytest.raises(RuleViolation, match="no valid training"):
         export_grant(sys_, cast["cust"], plain, grant_id=grant, out_dir=tmp_path / "pkg")
@@ -342,7 +349,7 @@ def test_a_failed_package_is_recorded_after_the_export_leaf(
 def test_a_custodian_limited_to_other_sites_cannot_handle_this_footage(
     sys_: bootstrap.System, cast: dict[str, Person]
 ) -> None:
-    registry.add_site(sys_, site_id="s2", name="Site 2", category="school", owner_id="acme")
+    registry.add_site(sys_, HOST, site_id="s2", name="Site 2", category="school", owner_id="acme")
     people.add_user(
         sys_, cast["boss"], user_id="far", name="far", roles=[], sites=["s2"],
         id_doc="FAR00001", password=PW,
@@ -354,6 +361,6 @@ def test_a_custodian_limited_to_other_sites_cannot_handle_this_footage(
     people.grant_role(sys_, cast["boss"], "far", "custodian")
     grant = _grant(sys_, cast)
     with pytest.raises(PermissionDenied, match="limited to sites s2"):
-        _release(sys_, grant, [people.get_user(sys_, "far"), cast["wit"]])
+        _release(sys_, grant, [people.person_by_id(sys_, "far"), cast["wit"]])
     last = access_leaves(sys_)[-1]
     assert last["action"] == "export.refused" and last["actors"] == ["far", "wit"]

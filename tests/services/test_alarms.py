@@ -23,6 +23,7 @@ from oversight.config import Settings
 from oversight.domain.people import PermissionDenied, Person
 from oversight.errors import AlreadyExists, InvalidInput, NotFound
 from oversight.services import alarms, compliance, people, registry
+from tests.actors import HOST
 from tests.conftest import Env
 from tests.services.test_people import leaves_of
 
@@ -87,19 +88,20 @@ def add_person(system: bootstrap.System, admin: Person | None, user_id: str, *ro
     )
     for role in roles:
         people.grant_role(system, admin, user_id, role)
-    return people.get_user(system, user_id)
+    return people.person_by_id(system, user_id)
 
 
 def add_site_and_cameras(
     system: bootstrap.System, *cameras: str, site: str = "s1", commissioned: date | None = None
 ) -> None:
     with contextlib.suppress(AlreadyExists):
-        registry.add_org(system, org_id="acme", name="Acme", kind="owner")
-    registry.add_site(system, site_id=site, name=site, category="school", owner_id="acme")
+        registry.add_org(system, HOST, org_id="acme", name="Acme", kind="owner")
+    registry.add_site(system, HOST, site_id=site, name=site, category="school", owner_id="acme")
     day = commissioned or system.packs.local_date(system.clock.now())
     for cam in cameras:
         registry.add_camera(
             system,
+            HOST,
             camera_id=cam,
             site_id=site,
             placement="general",
@@ -132,8 +134,8 @@ def test_raise_is_deduplicated_until_cleared(
     assert again.last_seen_at == NOW + timedelta(seconds=2) and again.started_at == NOW
     other = alarms.raise_alarm(sys_, camera="cam1", kind="offline", detail="no packets for 30 s")
     assert other.id != first.id
-    assert [a.id for a in alarms.list_alarms(sys_, open_only=True)] == [other.id, first.id]
-    assert [a.id for a in alarms.list_alarms(sys_, camera="cam2")] == []
+    assert [a.id for a in alarms.list_alarms(sys_, HOST, open_only=True)] == [other.id, first.id]
+    assert [a.id for a in alarms.list_alarms(sys_, HOST, camera="cam2")] == []
 
     # One leaf per new alarm, none for a repeat.
     raised = [leaf for leaf in leaves_of(sys_, "health") if leaf["action"] == "alarm.raise"]
@@ -155,7 +157,7 @@ def test_raise_is_deduplicated_until_cleared(
 
     reopened = alarms.raise_alarm(sys_, camera="cam1", kind="covered", detail="covered again")
     assert reopened.id not in (first.id, other.id) and reopened.seen == 1
-    assert alarms.get_alarm(sys_, first.id).to_json()["state"] == "closed"
+    assert alarms.get_alarm(sys_, HOST, first.id).to_json()["state"] == "closed"
 
 
 def test_acknowledge_by_a_person_once(
@@ -324,7 +326,7 @@ def test_failing_webhooks_never_break_or_delay_the_alarm(
             try:
                 rec = alarms.raise_alarm(system, camera=camera, kind="offline", detail="down")
                 alarms.wait_for_deliveries(10)
-                assert alarms.get_alarm(system, rec.id).is_open
+                assert alarms.get_alarm(system, HOST, rec.id).is_open
             finally:
                 system.close()
         assert failing.bodies and failing.bodies[0]["camera"] == "cam1"
@@ -336,7 +338,7 @@ def test_failing_webhooks_never_break_or_delay_the_alarm(
         system = build(clock, alarm_webhook_url=hanging.url, alarm_webhook_timeout_s=1)
         try:
             rec = alarms.raise_alarm(system, camera="cam1", kind="covered", detail="dark")
-            assert alarms.get_alarm(system, rec.id).is_open
+            assert alarms.get_alarm(system, HOST, rec.id).is_open
             assert hanging.got.wait(10)  # the POST arrived and is being held
             alarms.wait_for_deliveries(10)
         finally:

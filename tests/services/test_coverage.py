@@ -16,6 +16,7 @@ from oversight.services import purge
 from oversight.services.coverage import Span, merge
 from oversight.services.recording import utc
 from oversight.services.sealing import seal_file
+from tests.actors import HOST
 from tests.recorder.helpers import add_camera
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -89,7 +90,7 @@ def test_the_index_follows_seals_and_purges(system: bootstrap.System, tmp_path: 
     check(system)
     assert cov.coverage(system, "cam1", at(0), at(420)).recorded == [Span(at(0), at(420))]
     # T0 is months ago: the purge deletes it all, each deletion a ledger leaf.
-    assert purge.run(system).segments == 8
+    assert purge.run(system, HOST).segments == 8
     check(system)
     assert cov.coverage(system, "cam1", at(0), at(1000)).recorded == []
     seal(system, tmp_path, [900])

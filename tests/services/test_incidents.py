@@ -18,6 +18,7 @@ from oversight.domain.people import PermissionDenied, Person
 from oversight.errors import InvalidInput, NotFound
 from oversight.services import incidents, retention
 from oversight.services.sealing import SealedSegment, seal_file
+from tests.actors import admin
 from tests.conftest import Env
 from tests.evidence.helpers import SEGMENT_SECONDS, make_segments
 from tests.recorder.helpers import needs_ffmpeg
@@ -96,7 +97,7 @@ def test_report_marks_footage_important_for_two_years(
     expired = {d.segment.id for d in later.expired}
     assert other.id in expired and not expired & {s.id for s in covered}
 
-    html = incidents.render_report(sys_, rec.id)
+    html = incidents.render_report(sys_, admin(sys_), rec.id)
     assert "Art. 14(4)" in html and "发现涉及公共安全的可疑信息，及时向公安机关报告" in html
     assert "Unattended bag left by the east gate for 20 minutes &lt;b&gt;" in html
     for seg in covered:
@@ -105,9 +106,9 @@ def test_report_marks_footage_important_for_two_years(
     assert "731 days (xj-2014 Art. 14(5))" in html
     assert "oversight access request --kind copy --cameras cam1,cam2" in html
     assert "oversight export --grant" in html
-    assert [r.id for r in incidents.list_incidents(sys_, camera="cam2")] == [rec.id]
-    assert incidents.list_incidents(sys_, camera="cam9") == []
-    assert incidents.get_incident(sys_, rec.id).to_json()["marks"] == list(rec.marks)
+    assert [r.id for r in incidents.list_incidents(sys_, admin(sys_), camera="cam2")] == [rec.id]
+    assert incidents.list_incidents(sys_, admin(sys_), camera="cam9") == []
+    assert incidents.get_incident(sys_, admin(sys_), rec.id).to_json()["marks"] == list(rec.marks)
 
 
 @pytest.mark.parametrize(
@@ -143,4 +144,4 @@ def test_refused_report_writes_nothing(
         incidents.report_incident(sys_, cast["cust"], **args)  # custodians do not report
     assert initialised.counts() == before
     with pytest.raises(NotFound):
-        incidents.render_report(sys_, 1)
+        incidents.render_report(sys_, admin(sys_), 1)

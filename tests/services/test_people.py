@@ -231,7 +231,7 @@ def test_roles_need_training_and_admins(sys_: bootstrap.System, admin: Person) -
     assert svc.grant_role(sys_, admin, "ann", "custodian").roles == ("custodian",)
     with pytest.raises(AlreadyExists):
         svc.grant_role(sys_, admin, "ann", "custodian")
-    custodian = svc.get_user(sys_, "ann")
+    custodian = svc.person_by_id(sys_, "ann")
     with pytest.raises(PermissionDenied):
         svc.grant_role(sys_, custodian, "ann", "admin")  # self-elevation
     with pytest.raises(PermissionDenied):
@@ -246,7 +246,7 @@ def test_two_accounts_of_one_person(sys_: bootstrap.System, admin: Person) -> No
     add_plain(sys_, admin, "ann", doc="X1234567")
     add_plain(sys_, admin, "ann2", doc="x123 4567")
     add_plain(sys_, admin, "bob", doc="Y7654321")
-    ann, ann2, bob = (svc.get_user(sys_, u) for u in ("ann", "ann2", "bob"))
+    ann, ann2, bob = (svc.person_by_id(sys_, u) for u in ("ann", "ann2", "bob"))
     assert same_person(ann, ann2) and not same_person(ann, bob)
 
 

@@ -18,6 +18,7 @@ from oversight.ledger import leaves
 from oversight.services import purge
 from oversight.services.sealing import seal_file
 from oversight.services.verify import verify
+from tests.actors import HOST
 from tests.recorder.helpers import add_camera
 
 OLD = datetime.now(UTC) - timedelta(days=60)
@@ -43,7 +44,7 @@ def test_a_purge_of_several_batches_removes_and_notes_every_segment(
     spans = _seal(system, tmp_path, 7)
     monkeypatch.setattr(purge, "_BATCH", 2)  # four batches, three noted by the next one
     seen: list[int] = []
-    result = purge.run(system, progress=lambda segments, _bytes: seen.append(segments))
+    result = purge.run(system, HOST, progress=lambda segments, _bytes: seen.append(segments))
     assert result.segments == 7 and seen == [2, 2, 2, 1]
     assert list(system.store.objects()) == []
     with system.reads() as s:
@@ -75,7 +76,7 @@ def test_a_failed_removal_stops_the_run_and_the_next_run_finishes_it(
 
     monkeypatch.setattr(system.store, "delete_many", second_fails)
     with pytest.raises(OSError, match="simulated"):
-        purge.run(system)
+        purge.run(system, HOST)
     with system.reads() as s:
         pending = s.scalars(
             select(m.Segment.id).where(
@@ -86,7 +87,7 @@ def test_a_failed_removal_stops_the_run_and_the_next_run_finishes_it(
     # is recorded as deleted with its bytes not noted as gone; the fifth is untouched.
     assert len(pending) == 2
     monkeypatch.setattr(system.store, "delete_many", real)
-    again = purge.run(system)
+    again = purge.run(system, HOST)
     assert (again.resumed, again.segments) == (2, 1)
     assert list(system.store.objects()) == []
     assert verify(system).ok

@@ -3,6 +3,7 @@ range, migration 0014) and agrees exactly with filtering a full read of the ledg
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from oversight.db import models as m
 from oversight.errors import InvalidInput
 from oversight.services import audit
 from oversight.services.sealing import seal_file
+from tests.actors import admin
 from tests.recorder.helpers import add_camera
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -25,7 +27,7 @@ def sealed(system: bootstrap.System, tmp_path: Path) -> bootstrap.System:
     add_camera(system, "cam1", "rtsp://10.0.0.9/live")
     add_camera(system, "cam2", "rtsp://10.0.0.10/live")
     clock = FixedClock(T0)
-    system.clock = clock
+    system = dataclasses.replace(system, clock=clock)  # System is frozen
     for i in range(12):
         clock.set(T0 + timedelta(hours=i, microseconds=i))
         f = tmp_path / f"{i}.mp4"
@@ -38,7 +40,7 @@ def sealed(system: bootstrap.System, tmp_path: Path) -> bootstrap.System:
 
 
 def test_a_period_of_the_register_agrees_with_a_full_read(sealed: bootstrap.System) -> None:
-    every = audit.log(sealed)
+    every = audit.log(sealed, admin(sealed))
     assert len(every) == 12 and all(e.action == "record" for e in every)
     hour = timedelta(hours=1)
     periods = [
@@ -55,8 +57,8 @@ def test_a_period_of_the_register_agrees_with_a_full_read(sealed: bootstrap.Syst
         want = [
             e for e in every if (start is None or e.at >= start) and (end is None or e.at < end)
         ]
-        assert audit.log(sealed, start=start, end=end) == want, (start, end)
-        both = audit.log(sealed, camera="cam2", start=start, end=end)
+        assert audit.log(sealed, admin(sealed), start=start, end=end) == want, (start, end)
+        both = audit.log(sealed, admin(sealed), camera="cam2", start=start, end=end)
         assert both == [e for e in want if e.cameras == ("cam2",)]
     with sealed.reads() as s:
         stored = {
@@ -84,8 +86,10 @@ def test_a_stray_time_row_does_not_turn_another_leaf_into_an_entry(
             leaf.index for leaf in sealed.ledger.leaves(s) if leaf.kind == "registry"
         )
         s.add(m.RegisterTime(idx=registry_leaf, at=T0 + timedelta(minutes=30)))
-    within = audit.log(sealed, start=T0, end=T0 + timedelta(hours=1))
-    assert [e.leaf_index for e in within] == [e.leaf_index for e in audit.log(sealed)][:1]
+    within = audit.log(sealed, admin(sealed), start=T0, end=T0 + timedelta(hours=1))
+    assert [e.leaf_index for e in within] == [
+        e.leaf_index for e in audit.log(sealed, admin(sealed))
+    ][:1]
 
 
 def _with_views(system: bootstrap.System) -> list[audit.Entry]:
@@ -103,7 +107,7 @@ def _with_views(system: bootstrap.System) -> list[audit.Entry]:
         )
         with system.sessions.begin() as s:
             system.ledger.append(s, [leaf])
-    return audit.log(system)
+    return audit.log(system, admin(system))
 
 
 def _walk(system: bootstrap.System, limit: int, **filters: object) -> list[audit.Entry]:
@@ -111,7 +115,7 @@ def _walk(system: bootstrap.System, limit: int, **filters: object) -> list[audit
     pages: list[list[audit.Entry]] = []
     before: int | None = None
     while True:
-        found = audit.page(system, limit=limit, before=before, **filters)  # type: ignore[arg-type]
+        found = audit.page(system, admin(system), limit=limit, before=before, **filters)  # type: ignore[arg-type]
         assert len(found.entries) <= limit
         pages.insert(0, found.entries)
         if found.older is None:
@@ -136,12 +140,12 @@ def test_pages_from_the_newest_back_are_exactly_the_whole_register(
         {"camera": "cam1", "start": T0 + 3 * hour},
     ]
     for filters in cases:
-        want = audit.log(sealed, **filters)  # type: ignore[arg-type]
+        want = audit.log(sealed, admin(sealed), **filters)  # type: ignore[arg-type]
         for limit in (1, 2, 3, 5, len(every), len(every) + 1):
             assert _walk(sealed, limit, **filters) == want, (filters, limit)
-    newest = audit.page(sealed, limit=4)
+    newest = audit.page(sealed, admin(sealed), limit=4)
     assert newest.entries == every[-4:] and newest.older == every[-4].leaf_index
-    assert audit.page(sealed, limit=4, before=every[0].leaf_index).entries == []
+    assert audit.page(sealed, admin(sealed), limit=4, before=every[0].leaf_index).entries == []
 
 
 def test_a_page_reads_only_as_far_back_as_it_needs(
@@ -157,10 +161,10 @@ def test_a_page_reads_only_as_far_back_as_it_needs(
         return real(index, leaf)  # type: ignore[arg-type]
 
     monkeypatch.setattr(audit, "_entry", counting)
-    audit.page(sealed, limit=3)
+    audit.page(sealed, admin(sealed), limit=3)
     assert len(decoded) == 4  # two chunks of two: the page and one more to know of older
     decoded.clear()
-    audit.log(sealed)
+    audit.log(sealed, admin(sealed))
     assert len(decoded) == 15
 
 
@@ -178,4 +182,4 @@ def test_bad_page_requests_are_refused(
     system: bootstrap.System, args: dict[str, object], message: str
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
-        audit.page(system, **args)  # type: ignore[arg-type]
+        audit.page(system, admin(system), **args)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from oversight.config import Settings
 from oversight.errors import StorageError
 from oversight.services import purge, retention
 from oversight.services.sealing import SealedSegment, seal_file
+from tests.actors import HOST
 from tests.conftest import Env
 
 NOW = datetime.now(UTC)
@@ -157,7 +158,7 @@ def test_a_purge_interrupted_after_recording_finishes_on_the_next_run(
 
         monkeypatch.setattr(system.store, "delete_many", broken_delete)
         with pytest.raises(StorageError):
-            purge.run(system)
+            purge.run(system, HOST)
     finally:
         system.close()
     assert (env.data_dir / "store" / segs["old"].storage_key).exists()

@@ -12,6 +12,7 @@ from oversight import bootstrap
 from oversight.db import models as m
 from oversight.services import recording, windows
 from oversight.services.sealing import seal_file
+from tests.actors import HOST
 from tests.recorder.helpers import add_camera
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -61,9 +62,9 @@ def test_a_long_segment_far_back_is_found_and_the_range_stays_bounded(
     for i in range(30):
         _seal(cams, tmp_path, "cam2", i, 60 * i, 60 * i + 60)
     start, end = T0 + timedelta(seconds=7000), T0 + timedelta(seconds=7100)
-    assert [(s.camera, s.seq) for s in recording.list_segments(cams, start=start, end=end)] == [
-        ("cam1", 1)
-    ]
+    assert [
+        (s.camera, s.seq) for s in recording.list_segments(cams, HOST, start=start, end=end)
+    ] == [("cam1", 1)]
     # cam2's bound is its own one minute, not cam1's two hours.
     with cams.reads() as s:
         query = select(m.Segment.id).where(

@@ -20,10 +20,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from oversight import bootstrap
-from oversight.api.app import create_app
 from oversight.config import Settings
 from oversight.domain.people import Person
 from oversight.services import people
+from oversight.web.app import create_app
 from tests.conftest import Env
 
 PW = "user password 12"
@@ -33,7 +33,7 @@ CAST: dict[str, tuple[str, str | None]] = {
     "op": ("OPER0001", "operator"),
     "cust": ("CUST0001", "custodian"),
     "appr": ("APPR0001", "custodian"),
-    "wit": ("WIT00001", None),
+    "wit": ("WIT00001", "witness"),
     "aud": ("AUDI0001", "auditor"),
     "cop": ("COP00001", "requester"),
 }
@@ -75,7 +75,7 @@ def add_cast(system: bootstrap.System) -> dict[str, Person]:
         )
         if role is not None and user_id != "boss":
             people.grant_role(system, boss, user_id, role)
-    return {u: people.get_user(system, u) for u in CAST}
+    return {u: people.person_by_id(system, u) for u in CAST}
 
 
 @dataclass

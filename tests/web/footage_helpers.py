@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from oversight.services.sealing import SealedSegment, seal_file
+from tests.actors import admin
 from tests.evidence.helpers import make_segments
 from tests.recorder.helpers import add_camera, make_clip
 from tests.services.test_people import leaves_of
@@ -77,7 +78,7 @@ def submit_request(client: ConsoleClient, camera: str = "cam1", kind: str = "cop
 def grant_of(web: Web, request_id: int) -> int:
     from oversight.services import access
 
-    rec = access.get_request(web.system, request_id)
+    rec = access.get_request(web.system, admin(web.system), request_id)
     assert rec.grant is not None
     return rec.grant.id
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from oversight.services import recording
+from tests.actors import HOST
 from tests.web.api_data import SEGMENT, recent_start, sealed_camera
 from tests.web.conftest import Web
 
@@ -32,7 +33,7 @@ def test_a_window_from_year_one_lists_every_segment(web: Web, tmp_path: Path) ->
     # instants that close to the calendar's ends; the service lists them all.
     sealed = sealed_camera(web.system, tmp_path, count=2)
     year_one = datetime(1, 1, 1, tzinfo=UTC)
-    listed = recording.list_segments(web.system, start=year_one)
+    listed = recording.list_segments(web.system, HOST, start=year_one)
     assert [r.id for r in listed] == [s.id for s in sealed]
     api = web.api("op")
     for params in ({"from": "0001-01-01T00:00:00Z"}, {"to": "9999-12-31T23:59:59+08:00"}):

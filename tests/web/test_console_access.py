@@ -13,6 +13,7 @@ import pytest
 
 from oversight.evidence.verify import verify_package
 from oversight.services import access as svc
+from tests.actors import admin
 from tests.web.conftest import Web
 from tests.web.footage_helpers import (
     POLICE_DOCS,
@@ -44,7 +45,7 @@ def test_a_request_with_its_documents_is_stored_and_shown(web: Web, tmp_path: Pa
     seal(web, tmp_path, count=1)
     cop = web.console("cop")
     request_id = submit_request(cop)
-    rec = svc.get_request(web.system, request_id)
+    rec = svc.get_request(web.system, admin(web.system), request_id)
     assert rec.status == "pending" and set(rec.documents) == set(POLICE_DOCS)
     for kind, data in POLICE_DOCS.items():
         stored = web.system.settings.data_dir / "documents" / rec.documents[kind]
@@ -99,7 +100,7 @@ def test_a_custodian_approves_in_the_console_and_the_requester_sees_the_grant(
     assert 'id="approve-form"' in page and 'id="deny-form"' in page
     reply = appr.submit(f"/access/{request_id}/approve", {"note": "urgent", "valid_days": "2"})
     assert reply.status_code == 303 and reply.headers["location"] == f"/access/{request_id}"
-    rec = svc.get_request(web.system, request_id)
+    rec = svc.get_request(web.system, admin(web.system), request_id)
     assert rec.status == "approved" and rec.decision_note == "urgent" and rec.grant is not None
     assert (rec.grant.expires_at - web.system.clock.now()).days in (1, 2)
     shown = web.console("cop").get(f"/access/{request_id}").text
@@ -111,7 +112,7 @@ def test_a_denial_needs_a_reason_and_is_final(web: Web, tmp_path: Path) -> None:
     request_id = submit_request(web.console("cop"))
     appr = web.console("appr")
     assert appr.submit(f"/access/{request_id}/deny", {"reason": "no case"}).status_code == 303
-    assert svc.get_request(web.system, request_id).status == "denied"
+    assert svc.get_request(web.system, admin(web.system), request_id).status == "denied"
     reply = web.console("cust").submit(f"/access/{request_id}/approve", {}, headers=EN)
     assert reply.status_code == 422 and "denied already" in reply.text
     assert access_leaves(web)[-1]["action"] == "approve.refused"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from oversight.services import compliance, registry
+from tests.actors import HOST
 from tests.recorder.helpers import add_camera
 from tests.web.conftest import Web
 
@@ -15,6 +16,7 @@ def _unfiled_old_camera(web: Web) -> None:
     add_camera(web.system, "cam0", "rtsp://127.0.0.1/cam0")
     registry.add_camera(
         web.system,
+        HOST,
         camera_id="old",
         site_id="s1",
         placement="general",

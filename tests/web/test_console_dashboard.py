@@ -8,6 +8,7 @@ from pathlib import Path
 
 from oversight.services import compliance, recording, verify
 from oversight.web.console.dashboard import CameraLine
+from tests.actors import HOST
 from tests.web.api_data import sealed_camera
 from tests.web.conftest import Web
 
@@ -20,7 +21,7 @@ def test_the_dashboard_shows_status_coverage_storage_and_ledger(web: Web, tmp_pa
     with web.system.sessions.begin() as session:
         web.system.ledger.publish(session)
     started = web.system.clock.now()
-    verify.record_run(web.system, verify.verify(web.system), started)
+    verify.record_run(web.system, HOST, verify.verify(web.system), started)
     page = web.console("op").get("/?lang=en")
     assert page.status_code == 200
     html = page.text
@@ -37,15 +38,20 @@ def test_the_dashboard_shows_status_coverage_storage_and_ledger(web: Web, tmp_pa
 
 def test_the_status_fragment_is_the_table_alone(web: Web, tmp_path: Path) -> None:
     sealed_camera(web.system, tmp_path, count=1)
-    reply = web.console("wit").get("/fragments/camera-status")
+    reply = web.console("op").get("/fragments/camera-status")
     assert reply.status_code == 200
     assert reply.text.lstrip().startswith('<table class="grid" id="camera-status">')
     assert "cam1" in reply.text and "<html" not in reply.text
 
 
-def test_people_without_a_staff_role_see_no_findings_card(web: Web) -> None:
+def test_people_without_a_staff_role_see_no_cameras_and_no_findings_card(
+    web: Web, tmp_path: Path
+) -> None:
+    # Recorder state is the staff's (``recordings.read`` in the policy table).
+    sealed_camera(web.system, tmp_path, count=1)
     html = web.console("cop").get("/").text
-    assert 'id="camera-status"' in html and 'id="findings"' not in html
+    assert "cam1" not in html and 'id="findings"' not in html
+    assert "cam1" not in web.console("cop").get("/fragments/camera-status").text
 
 
 def test_an_empty_deployment_says_so(web: Web) -> None:

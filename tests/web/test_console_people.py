@@ -24,7 +24,7 @@ def test_an_admin_adds_trains_and_gives_a_role_in_the_console(web: Web) -> None:
     )
     assert trained.status_code == 303
     assert client.submit("/people/li/roles", {"role": "operator"}).status_code == 303
-    person = people.get_user(web.system, "li")
+    person = people.person_by_id(web.system, "li")
     assert person.roles == ("operator",) and len(person.trainings) == 1
     listing = client.get("/people").text
     assert "Li Wei" in listing and "****I001" in listing and "LIWEI001" not in listing

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from oversight.services import recording, retention
+from tests.actors import HOST
 from tests.web.api_data import SEGMENT, sealed_camera
 from tests.web.conftest import Web
 
@@ -50,7 +51,7 @@ def test_filters_by_camera_and_local_dates(web: Web, tmp_path: Path) -> None:
 def test_a_camera_page_draws_a_week_of_coverage(web: Web, tmp_path: Path) -> None:
     _seed(web, tmp_path)
     now = web.system.clock.now()
-    retention.place_hold(web.system, "cam1", now - timedelta(hours=3), now, "case 7")
+    retention.place_hold(web.system, HOST, "cam1", now - timedelta(hours=3), now, "case 7")
     html = web.console("cust").get("/recordings/cam1?lang=en").text
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert len(re.findall(r'<rect class="recorded"', svg)) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from oversight.services import registry
+from tests.actors import HOST
 from tests.web.conftest import ConsoleClient, Web
 
 
@@ -43,7 +44,7 @@ def test_an_operator_registers_an_org_a_site_and_a_camera(web: Web) -> None:
     _org_and_site(client)
     reply = client.submit("/registry/cameras", _camera(web))
     assert reply.status_code == 303 and reply.headers["location"] == "/registry#cameras"
-    [(cam, _)] = registry.list_cameras(web.system)
+    [(cam, _)] = registry.list_cameras(web.system, HOST)
     assert (cam.id, cam.site_id, cam.placement) == ("gate", "mall", "general")
     html = client.get("/registry?lang=en").text
     assert 'id="camera-gate"' in html and 'id="site-mall"' in html and "Acme Mall Ltd" in html
@@ -65,7 +66,7 @@ def test_a_camera_in_a_public_toilet_is_refused_with_the_article_and_nothing_wri
     assert "Art. 8(" in reply.text and 'class="article"' in reply.text
     assert "<html" in reply.text  # the console's error page, not JSON
     assert web.env.counts() == before
-    assert registry.list_cameras(web.system) == []
+    assert registry.list_cameras(web.system, HOST) == []
 
 
 def test_removing_a_camera_and_resolving_an_obstruction(web: Web) -> None:
@@ -82,7 +83,7 @@ def test_removing_a_camera_and_resolving_an_obstruction(web: Web) -> None:
         },
     )
     assert reported.status_code == 303
-    [ob] = registry.list_obstructions(web.system)
+    [ob] = registry.list_obstructions(web.system, HOST)
     assert ob.resolved_on is None and ob.responsible_party == "Ads Co"
     html = client.get("/registry?lang=en").text
     assert f'id="obstruction-{ob.id}"' in html and ">open<" in html
@@ -90,10 +91,10 @@ def test_removing_a_camera_and_resolving_an_obstruction(web: Web) -> None:
         f"/registry/obstructions/{ob.id}/resolve", {"resolved_on": _today(web)}
     )
     assert resolved.status_code == 303
-    assert registry.list_obstructions(web.system)[0].resolved_on is not None
+    assert registry.list_obstructions(web.system, HOST)[0].resolved_on is not None
     removed = client.submit("/registry/cameras/gate/remove", {"removed": _today(web)})
     assert removed.status_code == 303
-    assert registry.get_camera(web.system, "gate")[0].removed is not None
+    assert registry.get_camera(web.system, HOST, "gate")[0].removed is not None
 
 
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(web: Web) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from oversight.services import retention
+from tests.actors import HOST
 from tests.web.api_data import sealed_camera
 from tests.web.conftest import Web
 
@@ -37,7 +38,7 @@ def test_a_hold_is_placed_by_one_custodian_and_released_by_another(
     cust, appr = web.console("cust"), web.console("appr")
     placed = cust.submit("/retention/holds", _range(web, "case 42"))
     assert placed.status_code == 303 and placed.headers["location"] == "/retention#holds"
-    [held] = retention.state(web.system).holds
+    [held] = retention.state(web.system, HOST).holds
     assert held.placed_by == "cust" and held.camera_id == "cam1"
     # The datetime-local value was read in the deployment's time zone.
     start = held.start_at.astimezone(web.system.packs.timezone).strftime("%Y-%m-%dT%H:%M")
@@ -50,7 +51,7 @@ def test_a_hold_is_placed_by_one_custodian_and_released_by_another(
     assert web.env.counts() == before
     released = appr.submit(f"/retention/holds/{held.id}/release", {"reason": "case closed"})
     assert released.status_code == 303
-    [after] = retention.state(web.system).holds
+    [after] = retention.state(web.system, HOST).holds
     assert after.released_by == "appr" and after.release_reason == "case closed"
 
 
@@ -58,7 +59,7 @@ def test_a_custodian_marks_footage_important(web: Web, tmp_path: Path) -> None:
     sealed_camera(web.system, tmp_path, count=3)
     client = web.console("cust")
     assert client.submit("/retention/marks", _range(web, "assault")).status_code == 303
-    [mark] = retention.state(web.system).marks
+    [mark] = retention.state(web.system, HOST).marks
     assert mark.reason == "assault" and mark.marked_by == "cust"
     assert f'id="mark-{mark.id}"' in client.get("/retention").text
 
@@ -73,7 +74,7 @@ def test_keep_for_below_the_legal_minimum_is_refused_with_the_article(
     assert reply.status_code == 422 and 'class="article"' in reply.text
     assert web.env.counts() == before
     assert client.submit("/retention/keep", {"days": "400", "camera": "cam1"}).status_code == 303
-    [policy] = retention.state(web.system).policies
+    [policy] = retention.state(web.system, HOST).policies
     assert (policy.scope, policy.keep_days) == ("cam1", 400)
 
 
@@ -96,5 +97,11 @@ def test_roles_and_csrf(web: Web, tmp_path: Path) -> None:
     assert 'id="hold-form"' not in aud.get("/retention").text
     before = web.env.counts()
     assert aud.submit("/retention/holds", _range(web, "x")).status_code == 403
-    assert cust.post("/retention/holds", data=_range(web, "x")).status_code == 403
-    assert web.env.counts() == before
+    # The auditor's refused attempt is a leaf of the register; nothing else is written.
+    after = web.env.counts()
+    assert after["ledger_leaves"] == before["ledger_leaves"] + 1
+    assert {k: v for k, v in after.items() if not k.startswith(("ledger_", "register_"))} == {
+        k: v for k, v in before.items() if not k.startswith(("ledger_", "register_"))
+    }
+    assert cust.post("/retention/holds", data=_range(web, "x")).status_code == 403  # no CSRF
+    assert web.env.counts() == after

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from oversight.db.models import MAX_ID
 from oversight.services import alarms, health
+from tests.actors import HOST
 from tests.recorder.helpers import add_camera
 from tests.web.conftest import Web
 
@@ -50,7 +51,7 @@ def test_the_console_health_page_shows_alarms_and_takes_an_acknowledgement(web: 
     assert client.post(f"/alarms/{alarm_id}/ack", data={"note": "x"}).status_code == 403  # no CSRF
     assert client.submit(f"/alarms/{MAX_ID + 1}/ack", {"note": "x"}).status_code == 422
     assert client.submit(f"/alarms/{alarm_id}/ack", {"note": "checked"}).status_code == 303
-    [alarm] = alarms.list_alarms(web.system)
+    [alarm] = alarms.list_alarms(web.system, HOST)
     assert alarm.acked_by == "cust" and alarm.ack_note == "checked"
     assert web.console("cop").get("/health").status_code == 403
 

@@ -20,6 +20,7 @@ from oversight.services import recording, registry, retention, verify
 from oversight.web import i18n
 from oversight.web.console.dashboard import TIMELINE_KINDS
 from oversight.web.nav import NAV
+from tests.actors import HOST
 from tests.web.api_data import sealed_camera
 from tests.web.conftest import Web
 
@@ -104,13 +105,13 @@ def _seed(web: Web, tmp: Path) -> None:
         reason="timeout",
     )
     registry.report_obstruction(
-        system, camera_id="cam1", reported_on=system.packs.local_date(now), cause="tree"
+        system, HOST, camera_id="cam1", reported_on=system.packs.local_date(now), cause="tree"
     )
-    retention.mark_important(system, "cam1", now - timedelta(hours=3), now, "incident")
-    retention.place_hold(system, "cam1", now - timedelta(hours=3), now, "case")
+    retention.mark_important(system, HOST, "cam1", now - timedelta(hours=3), now, "incident")
+    retention.place_hold(system, HOST, "cam1", now - timedelta(hours=3), now, "case")
     with system.sessions.begin() as session:
         system.ledger.publish(session)
-    verify.record_run(system, verify.verify(system), now)
+    verify.record_run(system, HOST, verify.verify(system), now)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -1,13 +1,13 @@
-"""The FastAPI application: REST API under ``/api/v1``, console pages, static files."""
+"""The FastAPI application of the REST API: ``/api/v1`` and ``/metrics``, errors as JSON,
+login throttling and security headers. ``web/app.py`` adds the console on top of it (its
+pages, error page and static files): the API imports nothing from ``web/``."""
 
 from __future__ import annotations
 
 import pkgutil
-from importlib import import_module, metadata, resources
-from pathlib import Path
+from importlib import import_module, metadata
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from oversight.api import errors
 from oversight.api.security import LoginLimiter, SecurityHeaders
@@ -16,10 +16,10 @@ from oversight.bootstrap import System
 # Every module of these packages that defines ``router`` is included: each area stays in
 # its own file, and adding one needs no edit here.
 API_PACKAGE = "oversight.api.routers"
-CONSOLE_PACKAGES = ("oversight.api.docs", "oversight.api.metrics", "oversight.web.console")
+UNPREFIXED_PACKAGES = ("oversight.api.metrics",)
 
 
-def _routers(package: str) -> list[APIRouter]:
+def routers(package: str) -> list[APIRouter]:
     module = import_module(package)
     if not hasattr(module, "__path__"):
         return [module.router]
@@ -32,27 +32,23 @@ def _routers(package: str) -> list[APIRouter]:
     return found
 
 
-def static_dir() -> Path:
-    return Path(str(resources.files("oversight.web") / "static"))
-
-
-def create_app(system: System) -> FastAPI:
+def create_app(system: System, *, error_page: errors.ErrorPage | None = None) -> FastAPI:
+    """The API alone; with ``error_page``, console paths get that page on errors."""
     app = FastAPI(
         title="Oversight",
         version=metadata.version("oversight"),
         summary="Accountable custody of public-security CCTV footage",
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,  # served behind login by api/docs.py
+        openapi_url=None,  # served behind login by web/console/docs.py
     )
     app.state.system = system
     app.state.login_limiter = LoginLimiter()
-    errors.install(app)
+    errors.install(app, error_page)
     app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
-    for router in _routers(API_PACKAGE):
+    for router in routers(API_PACKAGE):
         app.include_router(router, prefix="/api/v1")
-    for package in CONSOLE_PACKAGES:
-        for router in _routers(package):
+    for package in UNPREFIXED_PACKAGES:
+        for router in routers(package):
             app.include_router(router)
     return app

@@ -9,6 +9,7 @@ carries no detail.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -17,9 +18,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oversight.errors import AuthenticationError, OversightError, RuleViolation
+from oversight.errors import AuthenticationError, OversightError, PermissionDenied, RuleViolation
 
 log = logging.getLogger(__name__)
+
+# The console's error page (``web.render.render_error``), registered by the app that
+# serves the console (``web/app.py``): the API itself renders no pages.
+ErrorPage = Callable[[Request, int, dict[str, Any]], Response]
 
 
 def is_api_path(path: str) -> bool:
@@ -47,21 +52,25 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def respond(request: Request, status: int, payload: dict[str, Any]) -> Response:
-    if is_api(request):
+    error_page: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if is_api(request) or error_page is None:
         return JSONResponse(payload, status_code=status)
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    from oversight.web.render import render_error  # the console's page, lazily: no cycle
-
-    return render_error(request, status, payload)
+    return error_page(request, status, payload)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, error_page: ErrorPage | None = None) -> None:
+    """Answer every error as JSON, or on console paths with ``error_page`` (if given)."""
+    app.state.error_page = error_page
+
     @app.exception_handler(OversightError)
     async def _oversight(request: Request, exc: OversightError) -> Response:
         if isinstance(exc, RuleViolation):
             payload = body(exc.message, rule=exc.rule, article=exc.article)
+        elif isinstance(exc, PermissionDenied):
+            payload = body(exc.message, rule=exc.rule and f"policy.{exc.rule}")
         else:
             payload = body(exc.message)
         if isinstance(exc, AuthenticationError):

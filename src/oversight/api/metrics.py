@@ -12,12 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import func, select
 
-from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
-from oversight.db import models as m
+from oversight.domain import policy
 from oversight.services import alarms, compliance, recording
 from oversight.services.verify import latest_run
 
@@ -40,18 +38,12 @@ def _label(**values: str) -> str:
 
 
 def exposition(system: System) -> str:
-    states = Counter(s.state for s in recording.list_status(system))
-    with system.reads() as s:
-        live, size = s.execute(
-            select(func.count(), func.coalesce(func.sum(m.Segment.size_bytes), 0)).where(
-                m.Segment.deleted_at.is_(None)
-            )
-        ).one()
-        sealed = s.scalar(select(func.count()).select_from(m.Segment)) or 0
-        gaps = s.scalar(select(func.count()).select_from(m.Gap)) or 0
-        ledger_size = system.ledger.size(s)
+    states = Counter(s.state for s in recording.list_status(system, policy.SYSTEM))
+    totals = recording.footage_totals(system)
+    sealed, live, size = totals.segments_sealed, totals.segments_live, totals.bytes_live
+    gaps, ledger_size = totals.gaps, totals.ledger_size
     run = latest_run(system)
-    open_alarms = Counter(a.kind for a in alarms.list_alarms(system, open_only=True))
+    open_alarms = Counter(a.kind for a in alarms.list_alarms(system, policy.SYSTEM, open_only=True))
     findings = Counter(f.severity for f in compliance.report(system).findings)
     parts = [
         _metric(
@@ -94,5 +86,5 @@ def exposition(system: System) -> str:
 
 
 @router.get("/metrics")
-def metrics(caller: Annotated[Caller, Depends(need(*roles.STAFF))]) -> PlainTextResponse:
+def metrics(caller: Annotated[Caller, Depends(need("recordings.read"))]) -> PlainTextResponse:
     return PlainTextResponse(exposition(caller.system), media_type=CONTENT_TYPE)

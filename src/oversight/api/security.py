@@ -3,8 +3,10 @@
 One path for both: a machine sends ``Authorization: Bearer <token>`` (a token from
 ``POST /api/v1/session`` or ``oversight login``), the console sends the same kind of
 token in the ``ov_session`` cookie (``HttpOnly``, ``SameSite=Strict``). Either is
-resolved by ``services.auth.resolve`` and the person's roles are checked against the
-route's role set; anything doubtful fails closed with 401 or 403.
+resolved by ``services.auth.resolve``; a route names the policy action it serves
+(``need("registry.write")``) and the person must hold a role the policy gives it, then
+the service decides on the target. Anything doubtful fails closed with 401 or 403. The
+person travels with each call (``Caller.person``): the shared System never holds them.
 
 Cookie-borne requests that change state must carry the CSRF token (form field
 ``csrf`` or header ``X-CSRF-Token``): a digest of the session token under its own
@@ -13,24 +15,25 @@ label, so it needs no server secret and a cross-site page cannot know it.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oversight.bootstrap import System
+from oversight.domain import policy
 from oversight.domain.people import Person, require_role
 from oversight.errors import AuthenticationError, OversightError, PermissionDenied
-from oversight.services import auth
+from oversight.services import access, auth
 
 COOKIE = "ov_session"
 CSRF_FIELD = "csrf"
@@ -44,7 +47,7 @@ def csrf_token(session_token: str) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """The person behind one request, and a System whose ledger leaves name them."""
+    """The person behind one request, and the app's (immutable, shared) System."""
 
     person: Person
     token: str
@@ -59,12 +62,6 @@ class Caller:
 def base_system(request: Request) -> System:
     system: System = request.app.state.system
     return system
-
-
-def acting_system(request: Request, actor: str) -> System:
-    """A shallow copy of the app's System for one request: services set ``actor`` on
-    the System they get, so concurrent requests must not share one."""
-    return dataclasses.replace(base_system(request), actor=actor)
 
 
 def _bearer(request: Request) -> str | None:
@@ -101,27 +98,56 @@ async def authenticate(request: Request) -> Caller:
         raise AuthenticationError("log in first")
     # On the loop, not in the pool: one indexed read through a read session (see inline.py).
     login = auth.resolve(base_system(request), token)
-    caller = Caller(login.person, token, via, acting_system(request, login.person.id))
+    caller = Caller(login.person, token, via, base_system(request))
     if via == "cookie" and request.method not in SAFE_METHODS:
         await _check_csrf(request, caller.csrf)
     request.state.caller = caller
     return caller
 
 
-def need(*roles: str) -> Callable[[Request], object]:
-    """A dependency: the logged-in caller, who must hold one of ``roles`` (any if none)."""
+def need(*actions: str) -> Callable[[Request], object]:
+    """A dependency: the logged-in caller, whose roles the policy allows one of
+    ``actions`` (any logged-in person if none). The target is the service's to decide."""
 
     async def dependency(request: Request) -> Caller:
         caller = await authenticate(request)
-        require_role(caller.person, roles)
+        if actions and not any(policy.may_take(caller.person, a) for a in actions):
+            policy.require(caller.person, actions[0])
+        require_role(caller.person, ())
         return caller
 
-    dependency.__name__ = f"need_{'_'.join(roles) or 'login'}"
+    dependency.__name__ = f"need_{'_'.join(a.replace('.', '_') for a in actions) or 'login'}"
     return dependency
 
 
-def may(person: Person, roles: Collection[str]) -> bool:
-    return not roles or person.has_role(*roles)
+def need_governed(action: str, verb: str, target: str) -> Callable[[Request], object]:
+    """A dependency for a route about footage or its governance: like :func:`need`, but
+    a person whose roles the policy never allows ``action`` is refused with a
+    ``<verb>.refused`` leaf naming ``target`` (a pattern of the route's numeric path
+    parameters, e.g. ``request:{request_id}``), before the body is read."""
+
+    async def dependency(request: Request) -> Caller:
+        caller = await authenticate(request)
+        require_role(caller.person, ())
+        if not policy.may_take(caller.person, action):
+            ids = {k: v if v.isdigit() else "?" for k, v in request.path_params.items()}
+            await run_in_threadpool(
+                access.refuse_unless_allowed,
+                caller.system,
+                caller.person,
+                action,
+                verb=verb,
+                target=target.format(**ids),
+            )
+        return caller
+
+    dependency.__name__ = f"need_{action.replace('.', '_')}_or_refused"
+    return dependency
+
+
+def may(person: Person, *actions: str) -> bool:
+    """Whether a page should offer ``actions`` (what it does is the service's to decide)."""
+    return any(policy.may_take(person, a) for a in actions)
 
 
 class LoginLimiter:

@@ -11,6 +11,7 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     parse_instant,
@@ -18,9 +19,9 @@ from oversight.cli.common import (
     print_table,
     require_login,
 )
-from oversight.db.models import MAX_ID
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
+from oversight.services.limits import MAX_ID
 
 access = typer.Typer(
     help="Access to footage: requests, approvals, denials, grants.", no_args_is_help=True
@@ -118,7 +119,7 @@ def approve(
     """Approve a pending request (custodian or admin, trained, not the requester);
     prints the grant id."""
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.APPROVERS)
+        actor = require_login(system)
         grant = svc.approve(
             system, actor, request_id, note=note, valid_for=timedelta(days=valid_days)
         )
@@ -133,7 +134,7 @@ def deny(
 ) -> None:
     """Deny a pending request (custodian or admin, not the requester)."""
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.APPROVERS)
+        actor = require_login(system)
         svc.deny(system, actor, request_id, reason=reason)
     console.print(f"Denied request {request_id}.")
 
@@ -146,7 +147,7 @@ def revoke(
 ) -> None:
     """Revoke a grant (custodian or admin): it can no longer be used."""
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.APPROVERS)
+        actor = require_login(system)
         svc.revoke(system, actor, grant_id, reason=reason)
     console.print(f"Revoked grant {grant_id}.")
 
@@ -161,8 +162,8 @@ def list_requests(
 ) -> None:
     """List access requests (custodians, admins, auditors)."""
     with open_system(data_dir) as system:
-        require_login(system, (*svc.APPROVERS, "auditor"))
-        recs = svc.list_requests(system, status)
+        require_login(system)
+        recs = svc.list_requests(system, acting(system), status)
     if as_json:
         print_json([r.to_json() for r in recs])
         return
@@ -189,5 +190,5 @@ def list_requests(
 def show(request_id: RequestArg, data_dir: DataDirOption = None) -> None:
     """Show one request and its grant as JSON (identity document masked)."""
     with open_system(data_dir) as system:
-        require_login(system, (*svc.APPROVERS, "auditor"))
-        print_json(svc.get_request(system, request_id).to_json())
+        require_login(system)
+        print_json(svc.get_request(system, acting(system), request_id).to_json())

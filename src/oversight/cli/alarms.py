@@ -9,14 +9,15 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     print_json,
     print_table,
     require_login,
 )
-from oversight.db.models import MAX_ID
 from oversight.services import alarms as svc
+from oversight.services.limits import MAX_ID
 
 alarms = typer.Typer(
     help="Camera alarms: list, acknowledge, raise or clear by hand.", no_args_is_help=True
@@ -44,7 +45,7 @@ def list_alarms(
 ) -> None:
     """List alarms, newest first."""
     with open_system(data_dir) as system:
-        recs = svc.list_alarms(system, open_only=open_only, camera=camera)
+        recs = svc.list_alarms(system, acting(system), open_only=open_only, camera=camera)
     if as_json:
         print_json([r.to_json() for r in recs])
         return
@@ -72,7 +73,7 @@ def list_alarms(
 def show(alarm_id: AlarmArg, data_dir: DataDirOption = None) -> None:
     """Show one alarm as JSON."""
     with open_system(data_dir) as system:
-        print_json(svc.get_alarm(system, alarm_id).to_json())
+        print_json(svc.get_alarm(system, acting(system), alarm_id).to_json())
 
 
 @alarms.command("ack")
@@ -84,7 +85,7 @@ def ack(
     """Acknowledge an alarm (operator, custodian or admin; logged in). It stays open
     until the camera recovers or it is cleared."""
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.ACK_ROLES)
+        actor = require_login(system, "alarms.ack")
         svc.acknowledge(system, actor, alarm_id, note)
     console.print(f"Acknowledged alarm {alarm_id}.")
 
@@ -99,7 +100,7 @@ def raise_(
     """Raise an alarm by hand (logged in), e.g. a guard finds a camera covered; prints
     its id (an open alarm of the same camera and kind is reused)."""
     with open_system(data_dir) as system:
-        require_login(system, svc.RAISE_ROLES)
+        require_login(system, "alarms.raise")
         rec = svc.raise_alarm(system, camera=camera, kind=kind, detail=detail)
     svc.wait_for_deliveries()
     typer.echo(rec.id)
@@ -109,7 +110,7 @@ def raise_(
 def clear(camera: CameraOpt, kind: KindOpt, data_dir: DataDirOption = None) -> None:
     """Close the open alarm of a camera and kind (logged in)."""
     with open_system(data_dir) as system:
-        require_login(system, svc.RAISE_ROLES)
+        require_login(system, "alarms.raise")
         rec = svc.clear_alarm(system, camera=camera, kind=kind)
     svc.wait_for_deliveries()
     if rec is None:

@@ -12,6 +12,7 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     open_system,
     parse_instant,
     print_json,
@@ -22,7 +23,6 @@ from oversight.errors import InvalidInput
 from oversight.services import audit as svc
 
 audit = typer.Typer(help="The register of recordings and accesses.", no_args_is_help=True)
-READERS = ("auditor", "admin", "custodian")
 
 
 def register(app: typer.Typer) -> None:
@@ -50,15 +50,18 @@ def log(
     if as_json and as_csv:
         raise InvalidInput("give --json or --csv, not both")
     with open_system(data_dir) as system:
-        require_login(system, READERS)
+        require_login(system, "audit.read")
         since = parse_instant(start, "--from") if start else None
         until = parse_instant(end, "--to") if end else None
         older = None
         if limit is None and before is None:
-            entries = svc.log(system, camera=camera, person=person, start=since, end=until)
+            entries = svc.log(
+                system, acting(system), camera=camera, person=person, start=since, end=until
+            )
         else:
             found = svc.page(
                 system,
+                acting(system),
                 limit=svc.MAX_PAGE if limit is None else limit,
                 before=before,
                 camera=camera,

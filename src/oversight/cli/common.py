@@ -6,7 +6,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -21,6 +21,7 @@ from rich.table import Table
 from oversight import bootstrap
 from oversight.clock import day_in_range, instant_in_range
 from oversight.config import Settings
+from oversight.domain import policy
 from oversight.domain.people import AuthenticationError, Person, require_role
 from oversight.errors import ConfigError, InvalidInput
 from oversight.services import auth
@@ -55,27 +56,33 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 @contextmanager
 def open_system(data_dir: Path | None, *, login: bool = True) -> Iterator[bootstrap.System]:
-    """The System for one command. With a session token (OVERSIGHT_TOKEN or the token
-    file) the logged-in user acts, and a doubtful token fails the command; without one,
-    the interim :func:`cli_actor`. ``login=False`` ignores any token (login, logout)."""
+    """The System for one command. A session token (OVERSIGHT_TOKEN or the token file) is
+    checked first: a doubtful token fails the command. ``login=False`` ignores any token
+    (login, logout). Who acts is :func:`acting`'s answer, passed to each service."""
     system = bootstrap.build(settings_for(data_dir))
     try:
-        system.actor = cli_actor()
         token = read_token(system.settings) if login else None
         if token is not None:
-            system.actor = auth.resolve(system, token).person.id
+            auth.resolve(system, token)
         yield system
     finally:
         system.close()
 
 
 def cli_actor() -> str:
-    """Who acts when nobody is logged in: the OS user, or OVERSIGHT_ACTOR.
-
-    Interim, for commands that do not require a login: the CLI trusts the account that
-    runs it, like git's author. Commands on people and footage use :func:`require_login`.
-    """
+    """The OS user (or OVERSIGHT_ACTOR) behind a command run without a login."""
     return os.environ.get("OVERSIGHT_ACTOR") or getpass.getuser()
+
+
+def acting(system: bootstrap.System) -> Person:
+    """Who acts in this command: the logged-in person, or, without a login, the host
+    principal (``domain.policy.host``): the OS account that owns the data directory,
+    which the policy lets keep the registry and run operations, never handle footage,
+    decide access, read the register or manage people (those need a login)."""
+    token = read_token(system.settings)
+    if token is not None:
+        return auth.resolve(system, token).person
+    return policy.host(cli_actor())
 
 
 TOKEN_FILE = "session.token"  # noqa: S105 - a file name, not a secret
@@ -107,14 +114,16 @@ def read_token(settings: Settings, *, use_env: bool = True) -> str | None:
         return fh.read().strip() or None
 
 
-def require_login(system: bootstrap.System, roles: Collection[str] = ()) -> Person:
-    """The logged-in person, who must hold one of ``roles`` (if given); fails closed."""
+def require_login(system: bootstrap.System, *actions: str) -> Person:
+    """The logged-in person, whose roles the policy gives one of ``actions`` (if any);
+    fails closed. The service decides on the target."""
     token = read_token(system.settings)
     if token is None:
         raise AuthenticationError("log in first: `oversight login --user ID`")
     person = auth.resolve(system, token).person
-    require_role(person, roles)
-    system.actor = person.id
+    require_role(person, ())
+    if actions and not any(policy.may_take(person, a) for a in actions):
+        policy.require(person, actions[0])
     return person
 
 

@@ -9,10 +9,9 @@ import typer
 
 from oversight.cli.common import DataDirOption, console, open_system, require_login
 from oversight.cli.login import read_secret
-from oversight.db.models import MAX_ID
 from oversight.services import auth
 from oversight.services import export as svc
-from oversight.services.access import APPROVERS
+from oversight.services.limits import MAX_ID
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +34,7 @@ def export(
     """Export a grant's footage (logged-in custodian plus a witness who enters their own
     password); the evidence package verifies with `oversight evidence verify DIR`."""
     with open_system(data_dir) as system:
-        custodian = require_login(system, APPROVERS)
+        custodian = require_login(system)
         password = read_secret(witness_password_stdin, f"Password of witness {witness}")
         second = auth.authenticate(system, witness, password)
         path = svc.export_grant(

@@ -10,6 +10,7 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     parse_date,
@@ -43,6 +44,7 @@ def record(
     with open_system(data_dir) as system:
         rec = svc.record_filing(
             system,
+            acting(system),
             camera_id=camera,
             kind=kind,
             filed_on=day,
@@ -115,7 +117,7 @@ def form(
     if out.exists() and out.is_dir():
         raise InvalidInput(f"--out {out} is a directory")
     with open_system(data_dir) as system:
-        html = filing_form.render(system, site)
+        html = filing_form.render(system, acting(system), site)
     try:
         out.write_text(html, encoding="utf-8")
     except OSError as exc:

@@ -12,6 +12,7 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     print_json,
@@ -47,7 +48,7 @@ def show(
     if ctx.invoked_subcommand is not None:
         return
     with open_system(data_dir) as system:
-        rows = svc.report(system)
+        rows = svc.report(system, acting(system))
         tz = system.packs.timezone
     if as_json:
         print_json([r.to_json() for r in rows])
@@ -90,14 +91,14 @@ def learn(
     from oversight.health.references import learn_reference
 
     with open_system(data_dir) as system:
-        require_login(system, ("admin", "operator"))
+        require_login(system, "alarms.raise")
         sources = recording.recordable_cameras(system, (camera,))
         if not sources:
             raise NotFound(f"camera {camera} is not registered (or was removed)")
         sampled = read_keyframes(sources[0].stream_url, max_frames=frames)
         if len(sampled) < frames:
             raise InvalidInput(f"camera {camera}: only {len(sampled)} keyframes arrived")
-        learn_reference(system, camera, sampled)
+        learn_reference(system, acting(system), camera, sampled)
     console.print(f"Learned the tamper reference of {camera} from {frames} keyframes.")
 
 

@@ -11,6 +11,7 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     parse_instant,
@@ -18,16 +19,15 @@ from oversight.cli.common import (
     print_table,
     require_login,
 )
-from oversight.db.models import MAX_ID
 from oversight.errors import InvalidInput
 from oversight.services import incidents as svc
+from oversight.services.limits import MAX_ID
 
 incidents = typer.Typer(
     help="Incident reports to the police: report, list, show, print.", no_args_is_help=True
 )
 
 IncidentArg = Annotated[int, typer.Argument(help="Incident report id.", min=1, max=MAX_ID)]
-READERS = (*svc.ROLES, "custodian", "auditor")
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +49,7 @@ def report(
     """Report suspicious public-security information (operator or admin; logged in):
     marks the footage important and prints the report's id."""
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.ROLES)
+        actor = require_login(system, "incidents.report")
         rec = svc.report_incident(
             system,
             actor,
@@ -73,8 +73,8 @@ def list_(
 ) -> None:
     """List incident reports, newest first (logged in)."""
     with open_system(data_dir) as system:
-        require_login(system, READERS)
-        recs = svc.list_incidents(system, camera=camera)
+        require_login(system, "incidents.read")
+        recs = svc.list_incidents(system, acting(system), camera=camera)
     if as_json:
         print_json([r.to_json() for r in recs])
         return
@@ -100,8 +100,8 @@ def list_(
 def show(incident_id: IncidentArg, data_dir: DataDirOption = None) -> None:
     """Show one report as JSON (logged in)."""
     with open_system(data_dir) as system:
-        require_login(system, READERS)
-        print_json(svc.get_incident(system, incident_id).to_json())
+        require_login(system, "incidents.read")
+        print_json(svc.get_incident(system, acting(system), incident_id).to_json())
 
 
 @incidents.command("print")
@@ -115,8 +115,8 @@ def print_(
     """The printable report for the police (HTML): article, description, footage by
     hash and how to obtain the evidence package (logged in)."""
     with open_system(data_dir) as system:
-        require_login(system, READERS)
-        html = svc.render_report(system, incident_id)
+        require_login(system, "incidents.read")
+        html = svc.render_report(system, acting(system), incident_id)
     if out is None:
         typer.echo(html)
         return

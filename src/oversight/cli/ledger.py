@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from oversight.cli.common import DataDirOption, JsonOption, console, open_system, print_json
+from oversight.cli.common import DataDirOption, JsonOption, acting, console, open_system, print_json
 from oversight.cli.common import settings_for as _settings_for
-from oversight.db import models as m
-from oversight.db.models import MAX_LEAF
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import keys, leaves, note, proof
 from oversight.ledger.log import StoredCheckpoint
+from oversight.services import ledger as svc
+from oversight.services.limits import MAX_LEAF
 
 ledger = typer.Typer(help="The tamper-evident ledger (RFC 9162 Merkle log).", no_args_is_help=True)
 
@@ -43,8 +42,8 @@ def pubkey(data_dir: DataDirOption = None) -> None:
 @ledger.command("checkpoint")
 def checkpoint(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """Print the latest signed checkpoint (C2SP tlog-checkpoint)."""
-    with open_system(data_dir) as system, system.reads() as session:
-        latest = system.ledger.latest_checkpoint(session)
+    with open_system(data_dir) as system:
+        latest = svc.latest_checkpoint(system)
     if latest is None:
         raise NotFound("the ledger has no checkpoint yet: run `oversight ledger publish`")
     if json_out:
@@ -56,8 +55,8 @@ def checkpoint(json_out: JsonOption = False, data_dir: DataDirOption = None) -> 
 @ledger.command("publish")
 def publish(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """Sign a checkpoint of the log as it is now (unless the latest already covers it)."""
-    with open_system(data_dir) as system, system.sessions.begin() as session:
-        cp = system.ledger.publish(session)
+    with open_system(data_dir) as system:
+        cp = svc.publish(system)
     if json_out:
         print_json(_cp_json(cp))
     else:
@@ -76,8 +75,8 @@ def checkpoints(
     data_dir: DataDirOption = None,
 ) -> None:
     """Export every checkpoint (for witnesses): signed notes, one after another."""
-    with open_system(data_dir) as system, system.reads() as session:
-        found = system.ledger.checkpoints(session, since=since)
+    with open_system(data_dir) as system:
+        found = svc.checkpoints(system, since=since)
     if json_out:
         print_json([_cp_json(cp) for cp in found])
     else:
@@ -98,24 +97,13 @@ def prove(
     """Write a C2SP tlog-proof of one leaf against the latest checkpoint."""
     if (index is None) == (segment is None):
         raise InvalidInput("give exactly one of --index and --segment")
-    with open_system(data_dir) as system, system.reads() as session:
-        if segment is not None:
-            row = session.get(m.Segment, segment)
-            if row is None:
-                raise NotFound(f"segment {segment} does not exist")
-            index = row.leaf_index
-        assert index is not None
-        latest = system.ledger.latest_checkpoint(session)
-        if latest is None or index >= latest.size:
-            raise NotFound(f"no checkpoint covers leaf {index} yet")
-        leaf = system.ledger.leaf(session, index)
-        path = system.ledger.inclusion_proof(session, index, latest.size)
-    text = proof.make(index, path, latest.note, leaf.data)
+    with open_system(data_dir) as system:
+        made = svc.prove(system, acting(system), index=index, segment=segment)
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(made.text)
     else:
-        out.write_text(text)
-        console.print(f"Wrote the proof of leaf {index} (tree size {latest.size}) to {out}.")
+        out.write_text(made.text)
+        console.print(f"Wrote the proof of leaf {made.index} (tree size {made.size}) to {out}.")
 
 
 @ledger.command("verify-proof")
@@ -165,19 +153,23 @@ def show(
     data_dir: DataDirOption = None,
 ) -> None:
     """Show one leaf: its index, hash and decoded content."""
-    with open_system(data_dir) as system, system.reads() as session:
-        stored = system.ledger.leaf(session, index)
+    with open_system(data_dir) as system:
+        stored = svc.leaf(system, acting(system), index)
     data = {
         "index": stored.index,
         "kind": stored.kind,
         "leaf_hash": stored.leaf_hash.hex(),
-        "leaf": leaves.decode(stored.data),
+        "leaf": None if stored.data is None else leaves.decode(stored.data),
+        "withheld": stored.withheld,
     }
     if json_out:
         print_json(data)
     else:
         console.print(f"leaf {stored.index} ({stored.kind}) hash {stored.leaf_hash.hex()}")
-        console.print_json(data=data["leaf"])
+        if stored.withheld:
+            console.print("(content withheld: access-register leaves need the audit.read role)")
+        else:
+            console.print_json(data=data["leaf"])
 
 
 @ledger.command("list")
@@ -195,20 +187,25 @@ def list_leaves(
         raise InvalidInput(f"--limit must be between 1 and {MAX_LEAF}")
     if kind is not None and kind not in leaves.LEAF_TYPES:
         raise InvalidInput(f"--kind {kind!r} is not one of {', '.join(leaves.LEAF_TYPES)}")
-    with open_system(data_dir) as system, system.reads() as session:
-        query = select(m.LedgerLeaf).where(m.LedgerLeaf.idx >= since).order_by(m.LedgerLeaf.idx)
-        if kind:
-            query = query.where(m.LedgerLeaf.kind == kind)
-        rows = list(session.scalars(query.limit(limit)))
-        items = [
-            {"index": r.idx, "kind": r.kind, "leaf": leaves.decode(bytes(r.data))} for r in rows
-        ]
+    with open_system(data_dir) as system:
+        found = svc.list_leaves(system, acting(system), since=since, limit=limit, kind=kind)
+    items = [
+        {
+            "index": r.index,
+            "kind": r.kind,
+            "leaf": None if r.data is None else leaves.decode(r.data),
+            "withheld": r.withheld,
+        }
+        for r in found
+    ]
     if json_out:
         print_json(items)
         return
     for item in items:
         leaf = item["leaf"]
-        assert isinstance(leaf, dict)
+        if not isinstance(leaf, dict):
+            console.print(f"{item['index']:>8}  {'(withheld)':<20}  {item['kind']:<16}")
+            continue
         what = leaf.get("action") or leaf.get("camera") or leaf.get("target") or ""
         console.print(f"{item['index']:>8}  {leaf['at']}  {item['kind']:<16} {what}")
 

@@ -58,7 +58,7 @@ def schedule(
     admin; logged in)."""
     starts = parse_date(start, "--from") if start else None
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.ROLES)
+        actor = require_login(system, "maintenance.write")
         rec = svc.set_schedule(
             system, actor, site=site, camera=camera, interval_days=every, starts_on=starts
         )
@@ -80,7 +80,7 @@ def inspect(
     prints its id."""
     on = parse_date(day, "--date") if day else None
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.ROLES)
+        actor = require_login(system, "maintenance.write")
         rec = svc.record_inspection(
             system, actor, site=site, camera=camera, on=on, result=result, notes=notes
         )
@@ -115,7 +115,7 @@ def procedure(
     data = _read(document, "--document") if document is not None else None
     on = parse_date(adopted, "--adopted") if adopted else None
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.ROLES)
+        actor = require_login(system, "maintenance.write")
         rec = svc.add_procedure(
             system,
             actor,
@@ -142,7 +142,7 @@ def repair(
     """Record a repair of a camera (operator or admin; logged in); prints its id."""
     on = parse_date(day, "--date") if day else None
     with open_system(data_dir) as system:
-        actor = require_login(system, svc.ROLES)
+        actor = require_login(system, "maintenance.write")
         rec = svc.record_repair(
             system, actor, camera=camera, description=description, on=on, alarm_id=alarm
         )

@@ -21,6 +21,7 @@ from rich.table import Table
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     err_console,
     open_system,
@@ -160,7 +161,7 @@ def segments_list(
     begin = parse_instant(start, "--from") if start else None
     until = parse_instant(end, "--to") if end else None
     with open_system(data_dir) as system:
-        items = svc.list_segments(system, camera=camera, start=begin, end=until)
+        items = svc.list_segments(system, acting(system), camera=camera, start=begin, end=until)
     if as_json:
         print_json([asdict(s) for s in items])
         return
@@ -210,7 +211,7 @@ def gaps_list(
 ) -> None:
     """List recorded gaps in the footage, oldest first."""
     with open_system(data_dir) as system:
-        items = svc.list_gaps(system, camera)
+        items = svc.list_gaps(system, acting(system), camera)
     if as_json:
         print_json([asdict(g) for g in items])
         return
@@ -235,7 +236,7 @@ def gaps_list(
 def cameras_status(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """Recording state of each camera, as the recorder last stored it."""
     with open_system(data_dir) as system:
-        items = svc.list_status(system)
+        items = svc.list_status(system, acting(system))
     if as_json:
         print_json([asdict(s) for s in items])
         return

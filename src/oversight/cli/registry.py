@@ -12,15 +12,16 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     parse_date,
     print_json,
     print_table,
 )
-from oversight.db.models import MAX_ID
 from oversight.errors import InvalidInput
 from oversight.services import registry as svc
+from oversight.services.limits import MAX_ID
 from oversight.services.redact import redact_url
 
 orgs = typer.Typer(
@@ -67,6 +68,7 @@ def orgs_add(
     with open_system(data_dir) as system:
         org = svc.add_org(
             system,
+            acting(system),
             org_id=org_id,
             name=name,
             kind=kind,
@@ -80,7 +82,7 @@ def orgs_add(
 def orgs_list(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """List organisations."""
     with open_system(data_dir) as system:
-        items = svc.list_orgs(system)
+        items = svc.list_orgs(system, acting(system))
     if as_json:
         print_json([asdict(o) for o in items])
         return
@@ -95,7 +97,7 @@ def orgs_list(as_json: JsonOption = False, data_dir: DataDirOption = None) -> No
 def orgs_show(org_id: str, as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """Show one organisation."""
     with open_system(data_dir) as system:
-        org = svc.get_org(system, org_id)
+        org = svc.get_org(system, acting(system), org_id)
     if as_json:
         print_json(asdict(org))
         return
@@ -124,6 +126,7 @@ def sites_add(
     with open_system(data_dir) as system:
         site = svc.add_site(
             system,
+            acting(system),
             site_id=site_id,
             name=name,
             category=category,
@@ -138,7 +141,7 @@ def sites_add(
 def sites_list(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """List sites."""
     with open_system(data_dir) as system:
-        items = svc.list_sites(system)
+        items = svc.list_sites(system, acting(system))
     if as_json:
         print_json([asdict(s) for s in items])
         return
@@ -153,7 +156,7 @@ def sites_list(as_json: JsonOption = False, data_dir: DataDirOption = None) -> N
 def sites_show(site_id: str, as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """Show a site and its cameras."""
     with open_system(data_dir) as system:
-        site, cams = svc.get_site(system, site_id)
+        site, cams = svc.get_site(system, acting(system), site_id)
     if as_json:
         print_json({**asdict(site), "cameras": [asdict(c) for c in cams]})
         return
@@ -207,6 +210,7 @@ def cameras_add(
     with open_system(data_dir) as system:
         cam = svc.add_camera(
             system,
+            acting(system),
             camera_id=camera_id,
             site_id=site,
             placement=placement,
@@ -228,7 +232,7 @@ def cameras_remove(
     """Record that a camera was removed (its footage stays under retention)."""
     day = parse_date(on, "--date")
     with open_system(data_dir) as system:
-        cam = svc.remove_camera(system, camera_id, day)
+        cam = svc.remove_camera(system, acting(system), camera_id, day)
     console.print(f"Camera {cam.id} removed on {cam.removed}; file the removal with the police.")
 
 
@@ -240,7 +244,7 @@ def cameras_list(
 ) -> None:
     """List cameras (stream credentials are redacted)."""
     with open_system(data_dir) as system:
-        items = svc.list_cameras(system, site)
+        items = svc.list_cameras(system, acting(system), site)
     if as_json:
         print_json([{**asdict(c), "stream": redact_url(url)} for c, url in items])
         return
@@ -268,7 +272,7 @@ def cameras_show(
 ) -> None:
     """Show one camera (stream credentials are redacted)."""
     with open_system(data_dir) as system:
-        cam, url, polygons = svc.get_camera(system, camera_id)
+        cam, url, polygons = svc.get_camera(system, acting(system), camera_id)
     data = {**asdict(cam), "stream": redact_url(url), "privacy_masks": polygons}
     if as_json:
         print_json(data)
@@ -296,6 +300,7 @@ def obstructions_report(
     with open_system(data_dir) as system:
         ob = svc.report_obstruction(
             system,
+            acting(system),
             camera_id=camera,
             reported_on=day,
             cause=cause,
@@ -314,7 +319,7 @@ def obstructions_resolve(
     """Record that an obstruction was cleared."""
     day = parse_date(on, "--date")
     with open_system(data_dir) as system:
-        ob = svc.resolve_obstruction(system, obstruction_id, day)
+        ob = svc.resolve_obstruction(system, acting(system), obstruction_id, day)
     console.print(f"Obstruction {ob.id} resolved on {ob.resolved_on}.")
 
 
@@ -322,7 +327,7 @@ def obstructions_resolve(
 def obstructions_list(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """List obstruction reports."""
     with open_system(data_dir) as system:
-        items = svc.list_obstructions(system)
+        items = svc.list_obstructions(system, acting(system))
     if as_json:
         print_json([asdict(o) for o in items])
         return

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     err_console,
     open_system,
@@ -20,11 +21,11 @@ from oversight.cli.common import (
     print_table,
 )
 from oversight.cli.recording import segments as segments_group
-from oversight.db.models import MAX_ID
 from oversight.domain.retention import Decision
 from oversight.errors import InvalidInput
 from oversight.services import purge
 from oversight.services import retention as svc
+from oversight.services.limits import MAX_ID
 
 retention = typer.Typer(
     help="Retention: legal minimums, important marks, legal holds and the purge.",
@@ -57,7 +58,7 @@ def keep(
 ) -> None:
     """Set how long footage is kept; never shorter than the rule pack's minimum."""
     with open_system(data_dir) as system:
-        svc.set_keep_for(system, days, camera)
+        svc.set_keep_for(system, acting(system), days, camera)
     console.print(
         f"Footage of {f'camera {camera}' if camera else 'all cameras'} is kept {days} days."
     )
@@ -74,7 +75,7 @@ def mark(
     """Mark footage important to public security: kept for the 2-year class."""
     begin, finish = _range(start, end)
     with open_system(data_dir) as system:
-        row = svc.mark_important(system, camera, begin, finish, reason)
+        row = svc.mark_important(system, acting(system), camera, begin, finish, reason)
     console.print(f"Mark {row.id}: camera {camera} {start} .. {end} is important.")
 
 
@@ -89,7 +90,7 @@ def hold(
     """Place a legal hold: nothing it covers is deleted until a second person releases it."""
     begin, finish = _range(start, end)
     with open_system(data_dir) as system:
-        row = svc.place_hold(system, camera, begin, finish, reason)
+        row = svc.place_hold(system, acting(system), camera, begin, finish, reason)
     console.print(f"Hold {row.id} placed on camera {camera} {start} .. {end}.")
 
 
@@ -103,7 +104,7 @@ def release(
 ) -> None:
     """Release a legal hold (by someone other than who placed it)."""
     with open_system(data_dir) as system:
-        row = svc.release_hold(system, hold_id, reason)
+        row = svc.release_hold(system, acting(system), hold_id, reason)
     console.print(f"Hold {row.id} released by {row.released_by}.")
 
 
@@ -111,7 +112,7 @@ def release(
 def list_state(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """List keep-for settings, marks and holds."""
     with open_system(data_dir) as system:
-        state = svc.state(system)
+        state = svc.state(system, acting(system))
     data: dict[str, list[dict[str, Any]]] = {
         "keep_for": [
             {"scope": p.scope, "days": p.keep_days, "set_by": p.set_by, "set_at": p.set_at}
@@ -254,6 +255,7 @@ def run(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
     with bar, open_system(data_dir) as system:
         result = purge.run(
             system,
+            acting(system),
             progress=lambda n, _b: bar.advance(task, n),
             on_total=lambda n, _b: bar.update(task, total=n),
         )
@@ -311,5 +313,5 @@ def delete_segment(
 ) -> None:
     """Delete one segment by hand: refused within retention (Art. 15(2)); the attempt is logged."""
     with open_system(data_dir) as system:
-        purge.delete_segment(system, segment_id, reason)
+        purge.delete_segment(system, acting(system), segment_id, reason)
     console.print(f"Deleted segment {segment_id}; the deletion is recorded in the ledger.")

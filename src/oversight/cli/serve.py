@@ -23,7 +23,7 @@ def serve(
     127.0.0.1: cookies are marked Secure only over HTTPS."""
     import uvicorn
 
-    from oversight.api.app import create_app
+    from oversight.web.app import create_app
 
     with open_system(data_dir, login=False) as system:
         app = create_app(system)

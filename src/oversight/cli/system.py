@@ -10,11 +10,11 @@ from oversight import bootstrap
 from oversight.cli.common import DataDirOption, cli_actor, console, settings_for
 from oversight.cli.login import read_secret
 from oversight.config import Settings
-from oversight.db import migrate
+from oversight.domain import policy
 from oversight.domain.people import check_password, check_user_id, normalise_id_doc
 from oversight.errors import InvalidInput
 from oversight.ledger import keys
-from oversight.services import people
+from oversight.services import people, schema
 
 
 def register(app: typer.Typer) -> None:
@@ -53,11 +53,10 @@ def init(
             normalise_id_doc(admin_id_doc)
     system = bootstrap.build(settings, require_schema=False)
     try:
-        before = migrate.current_revision(system.engine)
-        migrate.upgrade(system.engine)
-        after = migrate.current_revision(system.engine)
+        upgraded = schema.upgrade(system)
     finally:
         system.close()
+    before, after = upgraded.before, upgraded.after
     created = keys.ensure_key(settings.keys_dir, settings.ledger_origin)
     where = (settings.database_url and "the configured database") or str(settings.data_dir)
     if before == after:
@@ -76,10 +75,9 @@ def _first_admin(
 ) -> None:
     system = bootstrap.build(settings)
     try:
-        system.actor = cli_actor()
         people.add_user(
             system,
-            None,
+            policy.host(cli_actor()),
             user_id=admin_id,
             name=name,
             roles=["admin"],

@@ -9,6 +9,7 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     parse_date,
@@ -16,7 +17,6 @@ from oversight.cli.common import (
     print_table,
     require_login,
 )
-from oversight.cli.users import READERS
 from oversight.services import people as svc
 
 training = typer.Typer(
@@ -69,8 +69,8 @@ def list_training(
 ) -> None:
     """List training records (admins and auditors)."""
     with open_system(data_dir) as system:
-        require_login(system, READERS)
-        items = svc.list_training(system, user)
+        require_login(system, "people.read")
+        items = svc.list_training(system, acting(system), user)
         today = system.packs.local_date(system.clock.now())
     rows = [
         {

@@ -9,6 +9,7 @@ import typer
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     open_system,
     print_json,
@@ -28,7 +29,6 @@ RoleOption = Annotated[
     str, typer.Option("--role", help="admin | operator | custodian | auditor | requester.")
 ]
 # Who may see the list of people (names, roles, masked identity documents).
-READERS = ("admin", "auditor")
 
 
 def register(app: typer.Typer) -> None:
@@ -78,8 +78,8 @@ def add(
 def list_users(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
     """List users (admins and auditors); identity documents are masked."""
     with open_system(data_dir) as system:
-        require_login(system, READERS)
-        items = svc.list_users(system)
+        require_login(system, "people.read")
+        items = svc.list_users(system, acting(system))
     rows = [person_json(p) for p in items]
     if as_json:
         print_json(rows)

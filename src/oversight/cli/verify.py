@@ -18,6 +18,7 @@ from rich.progress import (
 from oversight.cli.common import (
     DataDirOption,
     JsonOption,
+    acting,
     console,
     err_console,
     open_system,
@@ -78,7 +79,7 @@ def verify(
             progress=lambda n: bar.advance(task, n),
             on_total=lambda total: bar.update(task, total=total),
         )
-        svc.record_run(system, report, started)
+        svc.record_run(system, acting(system), report, started)
     if json_out:
         print_json(report.to_json())
     else:

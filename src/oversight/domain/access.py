@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from oversight.domain.people import Person
 from oversight.errors import InvalidInput, RuleViolation
 from oversight.rules.layering import PackSet
 from oversight.rules.schema import AccessApprovalRule, PersonsPresentRule
@@ -132,6 +133,44 @@ def check_persons(packs: PackSet, on: date, people: Sequence[tuple[str, str]]) -
             rule=rule.id,
             article=rule.cite,
         )
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who wants the footage: the account that entered the request and every identity
+    document known for them (the one named in the request, the account's own)."""
+
+    user_id: str
+    id_docs: frozenset[str]
+
+    def is_(self, person: Person) -> bool:
+        return person.id == self.user_id or (
+            person.id_doc is not None and person.id_doc in self.id_docs
+        )
+
+
+def check_present(
+    packs: PackSet, on: date, present: Sequence[Person], requester: Requester
+) -> None:
+    """The two-person rule, exactly (Art. 17(3)): the people present are distinct
+    people of the operator (by account and by identity document); the requester may be
+    present but never counts as one of them, under any account."""
+    rules = packs.rules(PersonsPresentRule, on)
+    counted = [p for p in present if not requester.is_(p)]
+    need = max((r.params.min_persons for _, r in rules), default=1)
+    if len(counted) < len(present) and len(counted) < need:
+        if rules:
+            pack, rule = max(rules, key=lambda pr: pr[1].params.min_persons)
+            rule_id, cite, where = rule.id, rule.cite, f" (rule {rule.id} of {pack.pack.id})"
+        else:
+            rule_id, cite, where = "requester_not_counted", "Art. 17", ""
+        raise RuleViolation(
+            f"the requester ({requester.user_id}) never counts as one of the {need} "
+            f"people present{where}",
+            rule=rule_id,
+            article=cite,
+        )
+    check_persons(packs, on, [(p.id, p.id_doc or f"account:{p.id}") for p in counted])
 
 
 def check_use(

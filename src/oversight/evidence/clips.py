@@ -21,7 +21,7 @@ Pure: :func:`plan_pieces`, :func:`concat_list`, :func:`mask_boxes`,
 :func:`mask_filters`, :func:`watermark_filter`, :func:`build_cut_command`,
 :func:`codec_setup_argv`, :func:`parse_codec_setup`.
 Shell: :func:`find_font`, :func:`codec_setup`, :func:`cut_clip` (through
-``recorder.ffmpeg.run_tool``).
+``media.ffmpeg.run_tool``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from oversight.errors import InvalidInput
-from oversight.recorder.ffmpeg import run_tool
+from oversight.media.ffmpeg import run_tool
 
 Point = tuple[float, float]
 Polygon = Sequence[Sequence[float]]  # [[x, y], ...], 0 <= x, y <= 1

@@ -5,8 +5,8 @@ ffmpeg decodes only keyframes (``-skip_frame nokey``), scales them to
 becomes a ``numpy.uint8`` array of shape (height, width). Cameras usually send a keyframe
 every 1-2 s, which is the low sample rate tamper detection wants, at a fraction of the
 cost of decoding every frame. The argv comes from the pure builder
-:func:`oversight.recorder.ffmpeg.build_keyframe_command`; ffmpeg runs only in
-``recorder/ffmpeg.py``.
+:func:`oversight.media.ffmpeg.build_keyframe_command`; ffmpeg runs only in
+``media/ffmpeg.py``.
 
 Every read has a deadline: a network input gets ffmpeg's own I/O timeout, and each
 frame must arrive within ``frame_timeout`` seconds. Unreadable input raises
@@ -24,14 +24,14 @@ import numpy as np
 import numpy.typing as npt
 
 from oversight.errors import InvalidInput, NotFound
-from oversight.recorder.ffmpeg import (
+from oversight.media.ffmpeg import (
     KEYFRAME_HEIGHT,
     KEYFRAME_WIDTH,
     KeyframePlan,
     RawVideoPipe,
     build_keyframe_command,
 )
-from oversight.recorder.scrub import scrub
+from oversight.media.scrub import scrub
 
 Frame = npt.NDArray[np.uint8]
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from oversight.bootstrap import System
+from oversight.domain import policy
 from oversight.errors import OversightError
 from oversight.health import tamper
 from oversight.health.probe import LiveProbe, StreamStats
@@ -229,7 +230,9 @@ class Monitor:
             watch.learning.append(frame)
             if len(watch.learning) >= self.options.learn_frames:
                 try:
-                    watch.reference = learn_reference(self.system, watch.camera, watch.learning)
+                    watch.reference = learn_reference(
+                        self.system, policy.SYSTEM, watch.camera, watch.learning
+                    )
                     watch.reference_mtime = (
                         reference_path(self.system, watch.camera).stat().st_mtime
                     )

@@ -2,7 +2,7 @@
 (never decoded) and decodes only the keyframes, small and grey, for tamper analysis.
 
 Packets give the frame rate and bitrate as they arrive; their absence is an outage.
-The argv comes from ``recorder.ffmpeg.build_health_probe_command``; two threads read
+The argv comes from ``media.ffmpeg.build_health_probe_command``; two threads read
 the packet lines and the frames, and the monitor polls :meth:`LiveProbe.stats` and
 drains :meth:`LiveProbe.frames`.
 """
@@ -20,7 +20,7 @@ import numpy as np
 
 from oversight.errors import OversightError
 from oversight.health.tamper import Frame
-from oversight.recorder.ffmpeg import (
+from oversight.media.ffmpeg import (
     KEYFRAME_HEIGHT,
     KEYFRAME_WIDTH,
     KeyframePlan,

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from oversight.bootstrap import System
+from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound
 from oversight.health.tamper import (
     DETAIL_SIZE,
@@ -35,7 +36,7 @@ from oversight.health.tamper import (
     learn,
 )
 from oversight.ledger import leaves
-from oversight.services import registry
+from oversight.services import authz
 
 __all__ = ["analyse", "learn_reference", "load_reference", "reference_path", "save_reference"]
 
@@ -112,14 +113,15 @@ def read_reference(path: Path) -> Reference:
 
 
 def learn_reference(
-    system: System, camera: str, frames: Sequence[npt.NDArray[np.generic]]
+    system: System, actor: Person, camera: str, frames: Sequence[npt.NDArray[np.generic]]
 ) -> Reference:
     """Learn ``camera``'s reference from ``frames`` (untampered keyframes, at least 3, a
     few seconds apart) and store it, replacing any earlier one. The camera must be
     registered; frames that look covered or washed out are refused (InvalidInput) and
     the stored reference, if any, is left as it was."""
     path = reference_path(system, camera)
-    registry.get_camera(system, camera)  # NotFound for an unknown camera
+    # NotFound for an unknown camera, then the policy on re-learning its reference.
+    authz.check_cameras(system, actor, "alarms.raise", [camera])
     reference = learn(frames)
     # On record before it takes effect: a re-learned reference could hide a turned
     # camera, so who re-learned it, and when, is a ledger leaf.
@@ -129,7 +131,7 @@ def learn_reference(
             [
                 leaves.health(
                     at=system.clock.now(),
-                    actor=system.actor,
+                    actor=actor.id,
                     action="reference.learn",
                     subject=f"camera:{camera}",
                     details={"camera": camera, "frames": len(frames)},

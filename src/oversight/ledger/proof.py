@@ -105,5 +105,6 @@ def verify(
     return checkpoint, data
 
 
-def make(index: int, proof: Sequence[bytes], checkpoint: str, leaf_data: bytes) -> str:
+def make(index: int, proof: Sequence[bytes], checkpoint: str, leaf_data: bytes | None) -> str:
+    """The proof's text; without ``leaf_data`` no extra line (the leaf is given apart)."""
     return TlogProof(index, tuple(proof), checkpoint, leaf_data).format()

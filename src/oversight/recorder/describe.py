@@ -27,7 +27,7 @@ import secrets
 import socket
 from urllib.parse import unquote, urlsplit
 
-from oversight.recorder.ffmpeg import SourceInfo
+from oversight.media.ffmpeg import SourceInfo
 
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024  # an SDP is a few hundred bytes

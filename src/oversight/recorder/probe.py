@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from oversight.errors import InvalidInput
+from oversight.media.ffmpeg import SourceInfo, input_options, input_target, run_tool
+from oversight.media.scrub import scrub
 from oversight.recorder.describe import describe
-from oversight.recorder.ffmpeg import SourceInfo, input_options, input_target, run_tool
-from oversight.recorder.scrub import scrub
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from oversight.bootstrap import System
 from oversight.errors import InvalidInput
+from oversight.media.ffmpeg import SEGMENT_EXTENSIONS
 from oversight.recorder import mp4check, probe
-from oversight.recorder.ffmpeg import SEGMENT_EXTENSIONS
 from oversight.services import recording
 from oversight.services.sealing import SealedSegment, file_sha256, seal_file
 

@@ -6,7 +6,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from oversight.recorder.ffmpeg import AudioPolicy, FfmpegProcess, SourceInfo
+from oversight.media.ffmpeg import AudioPolicy, FfmpegProcess, SourceInfo
 
 
 def backoff_delay(failures: int, base: float, cap: float, rand: float) -> float:

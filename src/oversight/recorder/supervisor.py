@@ -31,8 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oversight.bootstrap import System
 from oversight.errors import OversightError
-from oversight.recorder import probe, procfs, sealer
-from oversight.recorder.ffmpeg import (
+from oversight.media.ffmpeg import (
     FfmpegProcess,
     RecordPlan,
     SegmentDone,
@@ -40,7 +39,8 @@ from oversight.recorder.ffmpeg import (
     build_record_command,
     new_run_id,
 )
-from oversight.recorder.scrub import scrub
+from oversight.media.scrub import scrub
+from oversight.recorder import probe, procfs, sealer
 from oversight.recorder.state import (
     CameraState,
     CameraView,

@@ -21,23 +21,23 @@ from sqlalchemy.orm import Session
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import access as rules
+from oversight.domain import policy
 from oversight.domain.people import (
     PermissionDenied,
     Person,
     check_trained,
     mask_id_doc,
     normalise_id_doc,
-    require_role,
 )
 from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
-from oversight.services import people
+from oversight.services import authz
 from oversight.services.documents import store_document
 from oversight.services.recording import utc
 
 DEFAULT_VALIDITY = timedelta(days=7)
-APPROVERS = ("custodian", "admin")
+APPROVERS = policy.CUSTODIANS  # who may decide and execute (the policy table says)
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,20 @@ def record_refusal(
         return system.ledger.append(s, [leaf])[0]
 
 
+def refuse_unless_allowed(
+    system: System, person: Person, action: str, *, verb: str, target: str
+) -> None:
+    """The role half of the policy for an action on footage or its governance, asked
+    before a request is read any further (a route, a form): a refusal is a
+    ``<verb>.refused`` leaf of the register (Art. 14(3)), then raised."""
+    try:
+        with system.reads() as s:
+            policy.require(authz.current(s, person), action)
+    except PermissionDenied as exc:
+        record_refusal(system, exc, actors=[person.id], action=verb, target=target)
+        raise
+
+
 # ---- conversions ----
 
 
@@ -247,7 +261,6 @@ def submit_request(
 ) -> RequestRec:
     """Record a request; refused (with the article, only a ``request.refused`` leaf
     written) when the packs require a document that is not attached."""
-    require_role(actor, ())
     scope = rules.check_scope(kind, [c.strip() for c in cameras if c.strip()], start, end)
     name = check_text(requester_name, "--requester-name")
     work = check_text(work_id, "--work-id")
@@ -267,15 +280,13 @@ def submit_request(
         "org_class": org_class,
         "documents": hashes,
     }
-    with system.reads() as s:
-        for cam in cams:
-            if s.get(m.Camera, cam) is None:
-                raise NotFound(f"camera {cam!r} does not exist")
     try:
+        with system.reads() as s:
+            authz.on_cameras(s, actor, "access.request", cams, kind="request", id="new")
         needed = rules.check_documents(system.packs, org_class, kind, _today(system), hashes)
         cite = needed.cites[0].rsplit("(", 1)[-1].rstrip(")") if needed.cites else "Art. 16"
         _check_approvals(needed, hashes, cite)
-    except RuleViolation as exc:
+    except (RuleViolation, PermissionDenied) as exc:
         record_refusal(
             system,
             exc,
@@ -290,7 +301,7 @@ def submit_request(
     for data in docs.values():
         store_document(system, data)
     with system.sessions.begin() as s:
-        system.actor = actor.id
+        authz.on_cameras(s, actor, "access.request", cams, kind="request", id="new")
         row = m.AccessRequest(
             kind=kind,
             cameras=cams,
@@ -364,8 +375,9 @@ def _check_pending(row: m.AccessRequest) -> None:
 
 
 def _check_decider(session: Session, system: System, actor: Person, row: m.AccessRequest) -> None:
-    current = people.load_person(session, actor.id)
-    require_role(current, APPROVERS, "decide access requests")
+    current = authz.on_cameras(
+        session, actor, "access.decide", row.cameras, kind="request", id=row.id
+    )
     entered_by = session.get(m.User, row.requested_by)
     rules.check_approver(row.requested_by, current.id, current.id_doc, row.id_doc)
     if entered_by is not None:
@@ -391,7 +403,6 @@ def approve(
         _check_decider(s, system, actor, row)
         _check_pending(row)
         now = system.clock.now()
-        system.actor = actor.id
         grant = m.AccessGrant(
             request_id=row.id,
             kind=row.kind,
@@ -439,7 +450,6 @@ def deny(system: System, actor: Person, request_id: int, *, reason: str) -> Requ
         _check_decider(s, system, actor, row)
         _check_pending(row)
         now = system.clock.now()
-        system.actor = actor.id
         leaf = access_leaf(
             system,
             actors=[actor.id],
@@ -460,15 +470,30 @@ def deny(system: System, actor: Person, request_id: int, *, reason: str) -> Requ
 
 def revoke(system: System, actor: Person, grant_id: int, *, reason: str) -> GrantRec:
     why = check_text(reason, "--reason")
+    try:
+        with system.reads() as s:
+            row = s.get(m.AccessGrant, grant_id)
+            if row is None:
+                raise NotFound(f"grant {grant_id} does not exist")
+            authz.on_cameras(s, actor, "access.revoke", row.cameras, kind="grant", id=grant_id)
+    except PermissionDenied as exc:
+        record_refusal(
+            system,
+            exc,
+            actors=[actor.id],
+            action="revoke",
+            target=f"grant:{grant_id}",
+            grant=str(grant_id),
+        )
+        raise
     with system.sessions.begin() as s:
-        require_role(people.load_person(s, actor.id), APPROVERS, "revoke grants")
         row = s.get(m.AccessGrant, grant_id, with_for_update=True)
         if row is None:
             raise NotFound(f"grant {grant_id} does not exist")
+        authz.on_cameras(s, actor, "access.revoke", row.cameras, kind="grant", id=grant_id)
         if row.revoked_at is not None:
             raise InvalidInput(f"grant {grant_id} was revoked already")
         request = _request_row(s, row.request_id)
-        system.actor = actor.id
         leaf = access_leaf(
             system,
             actors=[actor.id],
@@ -484,24 +509,48 @@ def revoke(system: System, actor: Person, grant_id: int, *, reason: str) -> Gran
         return _grant_rec(row)
 
 
-def list_requests(system: System, status: str | None = None) -> list[RequestRec]:
+def _sites(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(m.Camera.id, m.Camera.site_id)).all())
+
+
+def list_requests(system: System, actor: Person, status: str | None = None) -> list[RequestRec]:
+    """The requests ``actor`` may see (``access.read``: in their scope, or their own)."""
     with system.reads() as s:
+        person = authz.current(s, actor)
+        sites = _sites(s)
         query = select(m.AccessRequest).order_by(m.AccessRequest.id)
         if status is not None:
             query = query.where(m.AccessRequest.status == status)
-        return [_request_rec(r, _grant_of(s, r.id)) for r in s.scalars(query)]
+        return [
+            _request_rec(r, _grant_of(s, r.id))
+            for r in s.scalars(query)
+            if policy.visible(
+                person,
+                "access.read",
+                [sites.get(c, "") for c in r.cameras],
+                owner=r.requested_by,
+            )
+        ]
 
 
-def get_request(system: System, request_id: int) -> RequestRec:
+def _check_reader(s: Session, actor: Person, row: m.AccessRequest) -> None:
+    authz.on_cameras(
+        s, actor, "access.read", row.cameras, kind="request", id=row.id, owner=row.requested_by
+    )
+
+
+def get_request(system: System, actor: Person, request_id: int) -> RequestRec:
     with system.reads() as s:
         row = _request_row(s, request_id)
+        _check_reader(s, actor, row)
         return _request_rec(row, _grant_of(s, row.id))
 
 
-def get_grant(system: System, grant_id: int) -> tuple[GrantRec, RequestRec]:
+def get_grant(system: System, actor: Person, grant_id: int) -> tuple[GrantRec, RequestRec]:
     with system.reads() as s:
         row = s.get(m.AccessGrant, grant_id)
         if row is None:
             raise NotFound(f"grant {grant_id} does not exist")
         request = _request_row(s, row.request_id)
+        _check_reader(s, actor, request)
         return _grant_rec(row), _request_rec(request, row)

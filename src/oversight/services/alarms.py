@@ -28,13 +28,14 @@ from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
 from oversight.db import models as m
+from oversight.domain import policy
 from oversight.domain.alarms import KINDS as KINDS
 from oversight.domain.alarms import Alarm, check_instant, check_kind
-from oversight.domain.people import Person, require_role
+from oversight.domain.people import Person
 from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.services import people
+from oversight.services import authz
 from oversight.services.recording import utc
 
 log = logging.getLogger("oversight.alarms")
@@ -42,8 +43,6 @@ log = logging.getLogger("oversight.alarms")
 AlarmRec = Alarm
 """An alarm as services return it (``to_json()`` for scripts, the API and webhooks)."""
 
-ACK_ROLES = ("operator", "custodian", "admin")
-RAISE_ROLES = ("operator", "custodian", "admin")
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 # Deliveries in flight: non-daemon threads, so a short-lived process (a CLI command)
@@ -74,10 +73,12 @@ def _rec(row: m.Alarm) -> AlarmRec:
     )
 
 
-def _leaf(system: System, action: str, alarm_id: int, details: dict[str, Any]) -> dict[str, Any]:
+def _leaf(
+    system: System, actor: Person, action: str, alarm_id: int, details: dict[str, Any]
+) -> dict[str, Any]:
     return leaves.health(
         at=system.clock.now(),
-        actor=system.actor,
+        actor=actor.id,
         action=action,
         subject=f"alarm:{alarm_id}",
         details={k: v for k, v in details.items() if v is not None},
@@ -93,16 +94,22 @@ def _open_row(session: Session, camera: str, kind: str) -> m.Alarm | None:
 
 
 def raise_alarm(
-    system: System, *, camera: str, kind: str, detail: str, at: datetime | None = None
+    system: System,
+    *,
+    camera: str,
+    kind: str,
+    detail: str,
+    at: datetime | None = None,
+    actor: Person = policy.SYSTEM,
 ) -> AlarmRec:
     """The open alarm of (camera, kind), seen again; or a new one (row, leaf, log line,
-    webhook)."""
+    webhook). The monitor raises as the system principal; a person passes themselves."""
     check_kind(kind)
     text = _scrub(check_text(detail, "the alarm detail"))
     moment = check_instant(at, "the alarm time") if at is not None else system.clock.now()
     for attempt in range(2):
         try:
-            rec, new = _raise(system, camera, kind, text, moment)
+            rec, new = _raise(system, actor, camera, kind, text, moment)
             break
         except IntegrityError:
             # Another process opened the same alarm between our look and our insert: the
@@ -123,11 +130,10 @@ def raise_alarm(
 
 
 def _raise(
-    system: System, camera: str, kind: str, detail: str, moment: datetime
+    system: System, actor: Person, camera: str, kind: str, detail: str, moment: datetime
 ) -> tuple[AlarmRec, bool]:
     with system.sessions.begin() as s:
-        if s.get(m.Camera, camera) is None:
-            raise NotFound(f"camera {camera!r} does not exist")
+        authz.on_cameras(s, actor, "alarms.raise", [camera])
         row = _open_row(s, camera, kind)
         if row is not None:
             row.last_seen_at = max(utc(row.last_seen_at), moment)
@@ -149,6 +155,7 @@ def _raise(
             [
                 _leaf(
                     system,
+                    actor,
                     "alarm.raise",
                     row.id,
                     {
@@ -164,12 +171,18 @@ def _raise(
 
 
 def clear_alarm(
-    system: System, *, camera: str, kind: str, at: datetime | None = None
+    system: System,
+    *,
+    camera: str,
+    kind: str,
+    at: datetime | None = None,
+    actor: Person = policy.SYSTEM,
 ) -> AlarmRec | None:
     """Close the open alarm of (camera, kind), if any: its end time and a leaf."""
     check_kind(kind)
     moment = check_instant(at, "the clear time") if at is not None else system.clock.now()
     with system.sessions.begin() as s:
+        authz.on_cameras(s, actor, "alarms.raise", [camera])
         row = _open_row(s, camera, kind)
         if row is None:
             return None
@@ -180,6 +193,7 @@ def clear_alarm(
             [
                 _leaf(
                     system,
+                    actor,
                     "alarm.clear",
                     row.id,
                     {
@@ -201,21 +215,22 @@ def acknowledge(system: System, actor: Person, alarm_id: int, note: str) -> Alar
     """A person (operator, custodian or admin) takes note of an alarm, once."""
     text = check_text(note, "the note", required=False)
     with system.sessions.begin() as s:
-        current = people.load_person(s, actor.id)
-        require_role(current, ACK_ROLES, "acknowledge alarms")
         row = s.get(m.Alarm, alarm_id, with_for_update=True)
         if row is None:
             raise NotFound(f"alarm {alarm_id} does not exist")
+        current = authz.on_cameras(
+            s, actor, "alarms.ack", [row.camera_id], kind="alarm", id=alarm_id
+        )
         if row.acked_by is not None:
             raise InvalidInput(f"alarm {alarm_id} was acknowledged already by {row.acked_by}")
         now = system.clock.now()
-        system.actor = current.id
         row.acked_by, row.acked_at, row.ack_note = current.id, now, text
         row.ack_leaf = system.ledger.append(
             s,
             [
                 _leaf(
                     system,
+                    current,
                     "alarm.ack",
                     row.id,
                     {"camera": row.camera_id, "kind": row.kind, "note": text},
@@ -225,24 +240,28 @@ def acknowledge(system: System, actor: Person, alarm_id: int, note: str) -> Alar
         return _rec(row)
 
 
-def get_alarm(system: System, alarm_id: int) -> AlarmRec:
+def get_alarm(system: System, actor: Person, alarm_id: int) -> AlarmRec:
     with system.reads() as s:
         row = s.get(m.Alarm, alarm_id)
         if row is None:
             raise NotFound(f"alarm {alarm_id} does not exist")
+        authz.on_cameras(s, actor, "recordings.read", [row.camera_id], kind="alarm", id=alarm_id)
         return _rec(row)
 
 
 def list_alarms(
-    system: System, *, open_only: bool = False, camera: str | None = None
+    system: System, actor: Person, *, open_only: bool = False, camera: str | None = None
 ) -> list[AlarmRec]:
-    """Newest first."""
+    """Newest first; a scoped person sees their cameras' alarms only."""
     query = select(m.Alarm).order_by(m.Alarm.id.desc())
     if open_only:
         query = query.where(m.Alarm.ended_at.is_(None))
     if camera is not None:
         query = query.where(m.Alarm.camera_id == camera)
     with system.reads() as s:
+        cameras = authz.visible_cameras(s, actor, "recordings.read")
+        if cameras is not None:
+            query = query.where(m.Alarm.camera_id.in_(sorted(cameras)))
         return [_rec(r) for r in s.scalars(query)]
 
 

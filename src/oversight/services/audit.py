@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
 from oversight.db import models as m
+from oversight.domain.people import Person
 from oversight.errors import InvalidInput
 from oversight.ledger import leaves
+from oversight.services import authz
 
 KINDS = leaves.REGISTER_TYPES
 _CHUNK = 500  # leaves per query, well under every driver's parameter limit
@@ -50,6 +52,17 @@ class Entry:
         }
 
 
+def cameras_of(leaf: dict[str, Any]) -> list[str]:
+    """The cameras a register leaf is about (a sealed segment's, or an access leaf's
+    requested cameras and those of its uses)."""
+    if leaf.get("type") == "segment_sealed":
+        return [leaf["camera"]]
+    details = dict(leaf.get("details", {}))
+    cameras: list[str] = list(details.get("cameras", []))
+    cameras += [u["camera"] for u in details.get("uses", []) if u["camera"] not in cameras]
+    return cameras
+
+
 def _entry(index: int, leaf: dict[str, Any]) -> Entry:
     at = leaves.parse_instant(leaf["at"])
     if leaf["type"] == "segment_sealed":
@@ -66,8 +79,7 @@ def _entry(index: int, leaf: dict[str, Any]) -> Entry:
             {"start": leaf["start"], "end": leaf["end"], "sha256": leaf["sha256"]},
         )
     details = dict(leaf.get("details", {}))
-    cameras: list[str] = list(details.get("cameras", []))
-    cameras += [u["camera"] for u in details.get("uses", []) if u["camera"] not in cameras]
+    cameras = cameras_of(leaf)
     return Entry(
         index,
         at,
@@ -96,6 +108,8 @@ class _Match:
     person: str | None
     start: datetime | None
     end: datetime | None
+    # The reader's cameras (None: all): a scoped reader sees entries about them only.
+    seen: frozenset[str] | None = None
 
     def entries(self, rows: Iterable[Any]) -> list[Entry]:
         """Entries of these (idx, data) rows that pass every filter, in row order."""
@@ -110,12 +124,15 @@ class _Match:
                 continue
             if self.end is not None and entry.at >= self.end:
                 continue
+            if self.seen is not None and not (entry.cameras and set(entry.cameras) <= self.seen):
+                continue
             out.append(entry)
         return out
 
 
 def log(
     system: System,
+    actor: Person,
     *,
     camera: str | None = None,
     person: str | None = None,
@@ -124,8 +141,8 @@ def log(
 ) -> list[Entry]:
     """Register entries, oldest first, filtered by camera, person (an actor) and time."""
     _check_query(start, end)
-    match = _Match(camera, person, start, end)
     with system.reads() as s:
+        match = _Match(camera, person, start, end, _seen(s, actor, camera))
         if start is None and end is None:
             rows = s.execute(
                 select(m.LedgerLeaf.idx, m.LedgerLeaf.data)
@@ -145,6 +162,7 @@ class Page:
 
 def page(
     system: System,
+    actor: Person,
     *,
     limit: int,
     before: int | None = None,
@@ -164,7 +182,6 @@ def page(
     if before is not None and not 0 <= before <= m.MAX_LEAF:
         raise InvalidInput(f"before must be a leaf index (0 to {m.MAX_LEAF})")
     _check_query(start, end)
-    match = _Match(camera, person, start, end)
     terms = []
     if start is not None:
         terms.append(m.RegisterTime.at >= start)
@@ -173,6 +190,7 @@ def page(
     found: list[Entry] = []  # newest first
     bound = before
     with system.reads() as s:
+        match = _Match(camera, person, start, end, _seen(s, actor, camera))
         while len(found) <= limit:  # one more than the page tells whether older ones exist
             query = select(m.RegisterTime.idx).where(*terms)
             if bound is not None:
@@ -186,6 +204,13 @@ def page(
     shown = found[:limit]
     older = shown[-1].leaf_index if len(found) > limit else None
     return Page(list(reversed(shown)), older)
+
+
+def _seen(s: Session, actor: Person, camera: str | None) -> frozenset[str] | None:
+    """The cameras whose entries ``actor`` may read (``audit.read``; None: all)."""
+    if camera is not None:
+        authz.on_cameras(s, actor, "audit.read", [camera])
+    return authz.visible_cameras(s, actor, "audit.read")
 
 
 def _leaves(s: Session, indexes: Sequence[int]) -> list[Any]:

@@ -96,11 +96,11 @@ def _count_failure(system: System, user_id: str) -> int:
         now = system.clock.now()
         row.failed_logins += 1
         row.locked_until = rules.locked_until(row.failed_logins, now)
-        system.actor = "unauthenticated"  # whoever tried is not known; the subject is
         details: dict[str, object] = {"failures": row.failed_logins}
         if row.locked_until is not None:
             details["locked_until"] = row.locked_until.isoformat()
-        people.record(s, system, "login.failed", user_id, details)
+        # Whoever tried is not known; the subject is.
+        people.record(s, system, "unauthenticated", "login.failed", user_id, details)
         return row.failed_logins
 
 
@@ -134,8 +134,7 @@ def login(
                 revoked_at=None,
             )
         )
-        system.actor = user_id
-        people.record(s, system, "login", user_id, {"expires_at": expires.isoformat()})
+        people.record(s, system, user_id, "login", user_id, {"expires_at": expires.isoformat()})
     log.info("user %s logged in until %s", user_id, expires.isoformat())
     return token, Login(person, expires)
 
@@ -204,6 +203,5 @@ def logout(system: System, token: str) -> str | None:
             return None
         if row.revoked_at is None:
             row.revoked_at = system.clock.now()
-            system.actor = row.user_id
-            people.record(s, system, "logout", row.user_id, {})
+            people.record(s, system, row.user_id, "logout", row.user_id, {})
         return row.user_id

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from oversight.bootstrap import System
+from oversight.domain.people import Person
 from oversight.services import registry as svc
 from oversight.services.compliance import due_filings
 from oversight.services.reports import _env
 
 
-def render(system: System, site_id: str) -> str:
-    site, cameras = svc.get_site(system, site_id)
-    owner = svc.get_org(system, site.owner_id)
+def render(system: System, actor: Person, site_id: str) -> str:
+    site, cameras = svc.get_site(system, actor, site_id)
+    owner = svc.get_org(system, actor, site.owner_id)
     installers = {
-        c.installer_id: svc.get_org(system, c.installer_id) for c in cameras if c.installer_id
+        c.installer_id: svc.get_org(system, actor, c.installer_id)
+        for c in cameras
+        if c.installer_id
     }
     day, obligations = due_filings(system, include_filed=True)
     deadlines = {(o.camera_id, o.kind): o for o in obligations if o.site_id == site_id}

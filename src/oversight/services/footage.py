@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
 from oversight.db import models as m
@@ -36,7 +37,7 @@ from oversight.domain.people import PermissionDenied, Person, check_trained
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.evidence.package import SegmentFile
 from oversight.services import access as svc
-from oversight.services import people, windows
+from oversight.services import authz, windows
 from oversight.services.recording import utc
 
 
@@ -74,16 +75,77 @@ def _today(system: System) -> date:
     return system.packs.local_date(system.clock.now())
 
 
-def _check(
-    system: System, grant: rules.Grant, kind: str, uses: Sequence[Use], present: Sequence[Person]
-) -> None:
+# The action each kind of use needs of the person acting (the policy table's rows).
+ACTIONS = {"view": "footage.view", "copy": "footage.export", "retrieve": "footage.export"}
+
+
+def _check_uses(system: System, grant: rules.Grant, kind: str, uses: Sequence[Use]) -> None:
     now = system.clock.now()
     for use in uses:
         rules.check_use(grant, kind, use.camera, use.start, use.end, now)
-    pairs = [(p.id, p.id_doc or f"account:{p.id}") for p in present]
-    rules.check_persons(system.packs, _today(system), pairs)
-    for person in present:
-        check_trained(person, system.packs, _today(system))
+
+
+def check_people(
+    session: Session,
+    system: System,
+    grant: svc.GrantRec,
+    kind: str,
+    present: Sequence[Person],
+    cameras: Collection[str],
+) -> list[Person]:
+    """The people present as stored now, once the policy allows each of them: the first
+    acts (``footage.view`` or ``footage.export``), every other one is a witness
+    (``footage.witness``), all within the cameras' site scope; then the two-person rule
+    (``domain.access.check_present``: distinct trained people, the requester never
+    counting) and each one's training."""
+    if not present:
+        raise PermissionDenied("nobody is acting: log in first", rule="role")
+    action = ACTIONS.get(kind)
+    if action is None:
+        raise InvalidInput(f"access kind {kind!r} is not one of {', '.join(ACTIONS)}")
+    current = [authz.on_cameras(session, present[0], action, cameras, kind="grant", id=grant.id)]
+    current += [
+        authz.on_cameras(session, p, "footage.witness", cameras, kind="grant", id=grant.id)
+        for p in present[1:]
+    ]
+    today = _today(system)
+    rules.check_present(system.packs, today, current, _requester(session, grant.request_id))
+    for person in current:
+        check_trained(person, system.packs, today)
+    return current
+
+
+def check_execution(
+    system: System, custodian: Person, witness: Person, *, grant_id: int, kind: str = "view"
+) -> None:
+    """Refuse early what :func:`release` would refuse at every use of the grant by these
+    two people (the console opens an execution with it); a refusal is an
+    ``execute.refused`` leaf of the register."""
+    present = [custodian, witness]
+    context: dict[str, Any] = {"purpose": "", "destination": ""}
+    try:
+        with system.reads() as s:
+            row = s.get(m.AccessGrant, grant_id)
+            if row is None:
+                raise NotFound(f"grant {grant_id} does not exist")
+            grant = svc._grant_rec(row)
+            request = s.get_one(m.AccessRequest, row.request_id)
+            context.update(purpose=request.purpose, destination=request.destination)
+            check_people(s, system, grant, kind, present, grant.cameras)
+            uses = [Use(c, grant.start, grant.end) for c in sorted(grant.cameras)]
+            _check_uses(system, grant.to_domain(), kind, uses)
+    except (RuleViolation, PermissionDenied) as exc:
+        svc.record_refusal(
+            system,
+            exc,
+            actors=[p.id for p in present],
+            action="execute",
+            target=f"grant:{grant_id}",
+            grant=str(grant_id),
+            details={"kind": kind},
+            **context,
+        )
+        raise
 
 
 @contextmanager
@@ -95,13 +157,13 @@ def release(
     action: str,
     present: Sequence[Person],
     uses: Sequence[Use] | None = None,
-    roles: Sequence[str] = svc.APPROVERS,
     segment_ids: Collection[int] | None = None,
 ) -> Iterator[Handover]:
     """Check, log, then hand over the sealed segments of ``uses`` (default: the whole
-    scope of the grant). ``present[0]`` acts and must hold one of ``roles``.
-    ``segment_ids`` narrows the handover to those segments (one HLS request, one
-    segment); each must lie in the scope checked, else the use is refused."""
+    scope of the grant). ``present[0]`` acts; the others witness (see
+    :func:`check_people`). ``segment_ids`` narrows the handover to those segments (one
+    HLS request, one segment); each must lie in the scope checked, else the use is
+    refused."""
     actors = [p.id for p in present]
     context: dict[str, Any] = {"purpose": "", "destination": ""}
     try:
@@ -112,13 +174,6 @@ def release(
             grant_rec = svc._grant_rec(row)
             request = svc._request_rec(s.get_one(m.AccessRequest, row.request_id), row)
             context.update(purpose=request.purpose, destination=request.destination)
-            # The people as stored now: roles, training or disabled may have changed.
-            current = [people.load_person(s, p.id) for p in present]
-            if not current or not current[0].has_role(*roles):
-                raise PermissionDenied(
-                    f"user {actors[0] if actors else '?'} may not {kind} footage: it needs the "
-                    f"role {' or '.join(sorted(roles))}"
-                )
             wanted = (
                 list(uses)
                 if uses is not None
@@ -126,8 +181,12 @@ def release(
             )
             if not wanted:
                 raise InvalidInput("nothing to release: no camera and time range given")
-            _check(system, grant_rec.to_domain(), kind, wanted, current)
-            _check_sites(s, current[0], wanted)
+            # The people as stored now (roles, scope, training may have changed), each
+            # allowed by the policy for every camera used; then the uses and the
+            # two-person rule.
+            cameras = sorted({u.camera for u in wanted})
+            check_people(s, system, grant_rec, kind, present, cameras)
+            _check_uses(system, grant_rec.to_domain(), kind, wanted)
             found = _segments(s, wanted)
             if segment_ids is not None:
                 found = _only(found, segment_ids, grant_id)
@@ -137,7 +196,7 @@ def release(
                 system,
                 actors=actors,
                 action=action,
-                target=",".join(sorted({u.camera for u in wanted})),
+                target=",".join(cameras),
                 purpose=request.purpose,
                 destination=request.destination,
                 grant=str(grant_id),
@@ -148,7 +207,6 @@ def release(
                     "segments": [seg.storage_key for seg in found],
                 },
             )
-            system.actor = actors[0]
             index = system.ledger.append(s, [leaf])[0]
     except (RuleViolation, PermissionDenied) as exc:
         svc.record_refusal(
@@ -168,17 +226,13 @@ def release(
         yield Handover(index, grant_rec, request, segments)
 
 
-def _check_sites(session: Any, actor: Person, uses: Sequence[Use]) -> None:
-    """An account scoped to some sites handles footage of their cameras only."""
-    if not actor.sites:
-        return
-    for use in uses:
-        camera = session.get(m.Camera, use.camera)
-        if camera is None or camera.site_id not in actor.sites:
-            raise PermissionDenied(
-                f"user {actor.id} is limited to sites {', '.join(actor.sites)}: "
-                f"camera {use.camera} is outside them"
-            )
+def _requester(session: Session, request_id: int) -> rules.Requester:
+    """Who wants the footage: the account that entered the request and the identity
+    documents of the requester named in it and of that account."""
+    request = session.get_one(m.AccessRequest, request_id)
+    entered_by = session.get(m.User, request.requested_by)
+    docs = {request.id_doc, entered_by.id_doc if entered_by is not None else None}
+    return rules.Requester(request.requested_by, frozenset(d for d in docs if d))
 
 
 def _only(found: Sequence[_Row], wanted: Collection[int], grant_id: int) -> list[_Row]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from oversight.bootstrap import System
 from oversight.db import models as m
+from oversight.domain.people import Person
 from oversight.services import alarms, recording
 from oversight.services.recording import utc
 
@@ -94,12 +95,13 @@ class CameraHealth:
         }
 
 
-def report(system: System) -> list[CameraHealth]:
+def report(system: System, actor: Person) -> list[CameraHealth]:
+    """Live health of the cameras ``actor`` may see."""
     now = system.clock.now()
     midnight = system.packs.start_of_day(system.packs.local_date(now))
     live = snapshots(system)
     open_by_camera: dict[str, list[str]] = {}
-    for alarm in alarms.list_alarms(system, open_only=True):
+    for alarm in alarms.list_alarms(system, actor, open_only=True):
         open_by_camera.setdefault(alarm.camera, []).append(alarm.kind)
     with system.reads() as s:
         gaps = dict(
@@ -110,7 +112,7 @@ def report(system: System) -> list[CameraHealth]:
             ).all()
         )
     out = []
-    for status in recording.list_status(system):
+    for status in recording.list_status(system, actor):
         snap = live.get(status.camera)
         fresh = snap is not None and now - snap.updated_at <= STALE_AFTER
         out.append(

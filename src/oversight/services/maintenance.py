@@ -20,15 +20,15 @@ from sqlalchemy.orm import Session
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import maintenance as domain
+from oversight.domain import policy
 from oversight.domain.maintenance import InspectionDone, Procedure, RepairDone, Schedule
-from oversight.domain.people import Person, require_role
+from oversight.domain.people import Person
 from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.services import people
+from oversight.services import authz
 from oversight.services.documents import store_document
 
-ROLES = ("operator", "admin")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 
@@ -54,17 +54,19 @@ def _today(system: System) -> date:
     return system.packs.local_date(system.clock.now())
 
 
-def _acting(session: Session, system: System, actor: Person, action: str) -> Person:
-    current = people.load_person(session, actor.id)
-    require_role(current, ROLES, action)
-    system.actor = current.id
-    return current
+def _acting(session: Session, actor: Person, site_id: str) -> Person:
+    """The actor as stored now, once the policy lets them keep records of ``site_id``."""
+    return authz.decide(
+        session, actor, "maintenance.write", policy.at_sites("site", site_id, [site_id])
+    )
 
 
-def _leaf(system: System, action: str, subject: str, details: dict[str, Any]) -> dict[str, Any]:
+def _leaf(
+    system: System, actor: Person, action: str, subject: str, details: dict[str, Any]
+) -> dict[str, Any]:
     return leaves.operations(
         at=system.clock.now(),
-        actor=system.actor,
+        actor=actor.id,
         action=action,
         subject=subject,
         details={k: v for k, v in details.items() if v is not None},
@@ -74,6 +76,7 @@ def _leaf(system: System, action: str, subject: str, details: dict[str, Any]) ->
 def _add_with_leaf(
     s: Session,
     system: System,
+    actor: Person,
     row: Any,
     action: str,
     subject: str,
@@ -83,7 +86,9 @@ def _add_with_leaf(
     the row's id, so the row is flushed first and then given the leaf's index."""
     s.add(row)
     s.flush()
-    row.leaf_index = system.ledger.append(s, [_leaf(system, action, subject, details(row.id))])[0]
+    row.leaf_index = system.ledger.append(
+        s, [_leaf(system, actor, action, subject, details(row.id))]
+    )[0]
 
 
 def _check_day(system: System, day: date, what: str) -> date:
@@ -163,8 +168,8 @@ def set_schedule(
     today = _today(system)
     start = starts_on or today
     with system.sessions.begin() as s:
-        _acting(s, system, actor, "set inspection schedules")
         site_id, cam = _scope(s, site, camera)
+        current = _acting(s, actor, site_id)
         domain.check_interval(system.packs, interval_days, today, _site_category(s, site_id))
         scope = f"camera:{cam}" if cam else f"site:{site_id}"
         [index] = system.ledger.append(
@@ -172,6 +177,7 @@ def set_schedule(
             [
                 _leaf(
                     system,
+                    current,
                     "inspection.schedule",
                     scope,
                     {"interval_days": interval_days, "starts_on": start.isoformat()},
@@ -181,7 +187,7 @@ def set_schedule(
         row = s.get(m.InspectionSchedule, scope) or m.InspectionSchedule(scope=scope)
         row.site_id, row.camera_id = site_id, cam
         row.interval_days, row.starts_on = interval_days, start
-        row.set_by, row.set_at, row.leaf_index = system.actor, system.clock.now(), index
+        row.set_by, row.set_at, row.leaf_index = current.id, system.clock.now(), index
         s.add(row)
         s.flush()
         return _schedule(row)
@@ -202,8 +208,8 @@ def record_inspection(
     text = check_text(notes, "--notes", required=result != "ok")
     day = _check_day(system, on or _today(system), "the inspection date")
     with system.sessions.begin() as s:
-        inspector = _acting(s, system, actor, "record inspections")
         site_id, cam = _scope(s, site, camera)
+        inspector = _acting(s, actor, site_id)
         row = m.Inspection(
             site_id=site_id,
             camera_id=cam,
@@ -218,6 +224,7 @@ def record_inspection(
         _add_with_leaf(
             s,
             system,
+            inspector,
             row,
             "inspection.record",
             f"camera:{cam}" if cam else f"site:{site_id}",
@@ -260,12 +267,12 @@ def add_procedure(
     digest = hashlib.sha256(document).hexdigest() if document is not None else None
     day = _check_day(system, adopted_on or _today(system), "the adoption date")
     with system.reads() as s:
-        _acting(s, system, actor, "file emergency procedures")
         _scope(s, site, None)
+        _acting(s, actor, site)
     if document is not None:
         store_document(system, document)
     with system.sessions.begin() as s:
-        _acting(s, system, actor, "file emergency procedures")
+        current = _acting(s, actor, site)
         row = m.EmergencyProcedure(
             site_id=site,
             title=name,
@@ -273,13 +280,14 @@ def add_procedure(
             document_sha256=digest,
             filename=file_name,
             adopted_on=day,
-            recorded_by=system.actor,
+            recorded_by=current.id,
             created_at=system.clock.now(),
             leaf_index=-1,
         )
         _add_with_leaf(
             s,
             system,
+            current,
             row,
             "procedure.add",
             f"site:{site}",
@@ -328,8 +336,8 @@ def record_repair(
     text = check_text(description, "--description")
     day = _check_day(system, on or _today(system), "the repair date")
     with system.sessions.begin() as s:
-        _acting(s, system, actor, "record repairs")
-        _scope(s, None, camera)
+        site_id, _ = _scope(s, None, camera)
+        current = _acting(s, actor, site_id)
         if alarm_id is not None:
             alarm = s.get(m.Alarm, alarm_id)
             if alarm is None:
@@ -341,13 +349,14 @@ def record_repair(
             repaired_on=day,
             description=text,
             alarm_id=alarm_id,
-            recorded_by=system.actor,
+            recorded_by=current.id,
             created_at=system.clock.now(),
             leaf_index=-1,
         )
         _add_with_leaf(
             s,
             system,
+            current,
             row,
             "repair.record",
             f"camera:{camera}",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import people as rules
+from oversight.domain import policy
 from oversight.domain.people import Person, Training
 from oversight.errors import AlreadyExists, NotFound
 from oversight.ledger import leaves
@@ -89,6 +90,15 @@ def _acting(session: Session, actor: Person) -> Person:
     return load_person(session, actor.id)
 
 
+def _manage(session: Session, actor: Person, user_id: str, sites: Sequence[str]) -> Person:
+    """The policy's ``people.manage`` on an account scoped to ``sites`` (none: the whole
+    deployment, so only an unscoped admin manages it); the actor as stored now."""
+    current = _acting(session, actor)
+    target = policy.Target("user", user_id, frozenset(sites) if sites else None)
+    policy.decide(current, "people.manage", target)
+    return current
+
+
 def site_categories(session: Session, sites: Sequence[str]) -> list[str] | None:
     """Categories of a site scope (None: every site), for the packs' exemptions."""
     if not sites:
@@ -103,13 +113,18 @@ def site_categories(session: Session, sites: Sequence[str]) -> list[str] | None:
 
 
 def record(
-    session: Session, system: System, action: str, user_id: str, details: dict[str, object]
+    session: Session,
+    system: System,
+    actor: str,
+    action: str,
+    user_id: str,
+    details: dict[str, object],
 ) -> int:
-    """Append a ``person`` leaf in the caller's transaction; its index."""
+    """Append a ``person`` leaf by ``actor`` in the caller's transaction; its index."""
     values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in details.items()}
     leaf = leaves.person(
         at=system.clock.now(),
-        actor=system.actor,
+        actor=actor,
         action=action,
         subject=f"user:{user_id}",
         details={k: v for k, v in values.items() if v is not None},
@@ -131,8 +146,11 @@ def add_user(
     id_doc: str | None,
     password: str,
 ) -> Person:
-    """Add an account. ``actor`` None is the bootstrap (``oversight init --admin-id``):
-    allowed only while no admin exists, and only for an admin account."""
+    """Add an account. ``actor`` None (or the CLI's host principal) is the bootstrap
+    (``oversight init --admin-id``): allowed only while no admin exists, and only for
+    an admin account."""
+    bootstrap = actor is None or actor.has_role(policy.HOST_ROLE)
+    by = "bootstrap" if actor is None else actor.id
     rules.check_user_id(user_id)
     name = rules.check_name(name)
     wanted = rules.check_roles(roles)
@@ -140,17 +158,17 @@ def add_user(
     doc = rules.normalise_id_doc(id_doc) if id_doc is not None else None
     password_hash = hash_password(password)  # validates first: nothing written if too short
     with system.sessions.begin() as s:
-        if actor is None:
+        if bootstrap:
             _check_bootstrap(system, s, wanted)
         else:
-            rules.check_may_manage(_acting(s, actor), "add users")
+            assert actor is not None
+            _manage(s, actor, user_id, scope)
         if s.get(m.User, user_id) is not None:
             raise AlreadyExists(f"user {user_id!r} already exists")
         categories = site_categories(s, scope)
         new = Person(user_id, name, wanted, scope, doc)
-        if actor is not None:  # the bootstrap admin cannot have been trained yet
+        if not bootstrap:  # the bootstrap admin cannot have been trained yet
             rules.check_role_grant(new, wanted, system.packs, _today(system), categories)
-            system.actor = actor.id
         s.add(
             m.User(
                 id=user_id,
@@ -162,15 +180,15 @@ def add_user(
                 failed_logins=0,
                 locked_until=None,
                 disabled_at=None,
-                created_by=system.actor,
+                created_by=by,
                 created_at=system.clock.now(),
             )
         )
         s.flush()
         details: dict[str, object] = {"roles": list(wanted), "sites": list(scope)}
-        if actor is None:
+        if bootstrap:
             details["bootstrap"] = "first admin"
-        record(s, system, "user.add", user_id, details)
+        record(s, system, by, "user.add", user_id, details)
         return new
 
 
@@ -185,12 +203,36 @@ def _check_bootstrap(system: System, session: Session, roles: tuple[str, ...]) -
             )
 
 
-def list_users(system: System) -> list[Person]:
+def _visible(person: Person, other: Person) -> bool:
+    target = policy.Target("user", other.id, frozenset(other.sites) if other.sites else None)
+    return policy.allowed(person, "people.read", target)
+
+
+def list_users(system: System, actor: Person) -> list[Person]:
+    """The accounts ``actor`` may see (``people.read``; a scoped reader: those scoped
+    within their sites)."""
     with system.reads() as s:
-        return load_people(s)
+        current = _acting(s, actor) if not actor.has_role(policy.HOST_ROLE) else actor
+        policy.require(current, "people.read")
+        return [p for p in load_people(s) if _visible(current, p)]
 
 
-def get_user(system: System, user_id: str) -> Person:
+def get_user(system: System, actor: Person, user_id: str) -> Person:
+    """One account, for ``actor``: themselves, or one they may read."""
+    with system.reads() as s:
+        other = load_person(s, user_id)
+        if actor.id == user_id:
+            return other
+        current = _acting(s, actor)
+        target = policy.Target("user", user_id, frozenset(other.sites) if other.sites else None)
+        policy.decide(current, "people.read", target)
+        return other
+
+
+def person_by_id(system: System, user_id: str) -> Person:
+    """An account as stored now, for the enforcement point and the witness sign-in: the
+    person is then decided on by the policy where they take part (not a read for
+    someone)."""
     with system.reads() as s:
         return load_person(s, user_id)
 
@@ -198,13 +240,13 @@ def get_user(system: System, user_id: str) -> Person:
 def disable_user(system: System, actor: Person, user_id: str) -> Person:
     with system.sessions.begin() as s:
         target = load_person(s, user_id)
-        rules.check_may_disable(_acting(s, actor), target)
-        system.actor = actor.id
+        current = _manage(s, actor, user_id, target.sites)
+        rules.check_may_disable(current, target)
         row = user_row(s, user_id, for_update=True)
         now = system.clock.now()
         row.disabled_at = now
         revoked = _revoke_sessions(s, user_id, now)
-        record(s, system, "user.disable", user_id, {"sessions_revoked": revoked})
+        record(s, system, current.id, "user.disable", user_id, {"sessions_revoked": revoked})
         return load_person(s, user_id)
 
 
@@ -213,15 +255,17 @@ def set_password(system: System, actor: Person, user_id: str, password: str) -> 
     user ends. Returns how many sessions were ended."""
     password_hash = hash_password(password)
     with system.sessions.begin() as s:
-        rules.check_may_set_password(_acting(s, actor), user_id)
-        system.actor = actor.id
+        current = _acting(s, actor)
+        if current.id != user_id:
+            _manage(s, actor, user_id, load_person(s, user_id).sites)
+        rules.check_may_set_password(current, user_id)
         row = user_row(s, user_id, for_update=True)
         now = system.clock.now()
         row.password_hash = password_hash
         # An admin's reset also lifts a lockout.
         row.failed_logins, row.locked_until = 0, None
         revoked = _revoke_sessions(s, user_id, now)
-        record(s, system, "user.passwd", user_id, {"sessions_revoked": revoked})
+        record(s, system, current.id, "user.passwd", user_id, {"sessions_revoked": revoked})
         return revoked
 
 
@@ -242,32 +286,41 @@ def _revoke_sessions(session: Session, user_id: str, now: datetime) -> int:
 def grant_role(system: System, actor: Person, user_id: str, role: str) -> Person:
     (wanted,) = rules.check_roles([role])
     with system.sessions.begin() as s:
-        rules.check_may_change_roles(_acting(s, actor), user_id)
         target = load_person(s, user_id)
+        current = _manage(s, actor, user_id, target.sites)
+        rules.check_may_change_roles(current, user_id)
         if target.disabled:
             raise rules.PermissionDenied(f"user {user_id} is disabled")
         if wanted in target.roles:
             raise AlreadyExists(f"user {user_id} has the role {wanted} already")
         categories = site_categories(s, target.sites)
         rules.check_role_grant(target, [wanted], system.packs, _today(system), categories)
-        system.actor = actor.id
         row = user_row(s, user_id, for_update=True)
         row.roles = list(rules.check_roles([*target.roles, wanted]))
-        record(s, system, "role.grant", user_id, {"role": wanted, "roles": list(row.roles)})
+        record(
+            s, system, current.id, "role.grant", user_id, {"role": wanted, "roles": list(row.roles)}
+        )
         return load_person(s, user_id)
 
 
 def revoke_role(system: System, actor: Person, user_id: str, role: str) -> Person:
     (unwanted,) = rules.check_roles([role])
     with system.sessions.begin() as s:
-        rules.check_may_change_roles(_acting(s, actor), user_id)
         target = load_person(s, user_id)
+        current = _manage(s, actor, user_id, target.sites)
+        rules.check_may_change_roles(current, user_id)
         if unwanted not in target.roles:
             raise NotFound(f"user {user_id} does not have the role {unwanted}")
-        system.actor = actor.id
         row = user_row(s, user_id, for_update=True)
         row.roles = [r for r in target.roles if r != unwanted]
-        record(s, system, "role.revoke", user_id, {"role": unwanted, "roles": list(row.roles)})
+        record(
+            s,
+            system,
+            current.id,
+            "role.revoke",
+            user_id,
+            {"role": unwanted, "roles": list(row.roles)},
+        )
         return load_person(s, user_id)
 
 
@@ -286,12 +339,11 @@ def record_training(
     chosen = rules.normalise_topics(topics, rules.known_topics(system.packs))
     rules.check_training_dates(trained_on, valid_until, _today(system))
     with system.sessions.begin() as s:
-        rules.check_may_manage(_acting(s, actor), "record training")
-        user_row(s, user_id)
-        system.actor = actor.id
+        _manage(s, actor, user_id, load_person(s, user_id).sites)
         leaf = record(
             s,
             system,
+            actor.id,
             "training.record",
             user_id,
             {"trained_on": trained_on, "valid_until": valid_until, "topics": list(chosen)},
@@ -310,13 +362,17 @@ def record_training(
         return to_training(row)
 
 
-def list_training(system: System, user_id: str | None = None) -> list[Training]:
+def list_training(system: System, actor: Person, user_id: str | None = None) -> list[Training]:
+    """Training records of the accounts ``actor`` may see."""
     with system.reads() as s:
+        current = _acting(s, actor)
+        policy.require(current, "people.read")
+        seen = {p.id for p in load_people(s) if _visible(current, p)}
         query = select(m.TrainingRecord).order_by(m.TrainingRecord.id)
         if user_id is not None:
             user_row(s, user_id)
             query = query.where(m.TrainingRecord.user_id == user_id)
-        return [to_training(r) for r in s.scalars(query)]
+        return [to_training(r) for r in s.scalars(query) if r.user_id in seen]
 
 
 def people_with_scope(system: System) -> list[tuple[Person, list[str] | None]]:

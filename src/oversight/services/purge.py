@@ -27,10 +27,13 @@ from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.db.driver import bind_value, driver_rows, placeholder
 from oversight.domain import retention as domain
+from oversight.domain.people import Person
 from oversight.domain.text import check_text
-from oversight.errors import InvalidInput, NotFound, RuleViolation
+from oversight.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from oversight.ledger import leaves
 from oversight.rules.schema import IntegrityRule
+from oversight.services import authz
+from oversight.services.access import record_refusal
 from oversight.services.retention import (
     live_segments,
     make_plan,
@@ -53,7 +56,7 @@ def _integrity_article(system: System) -> tuple[str, str]:
     return rule.id, rule.cite
 
 
-def delete_segment(system: System, segment_id: int, reason: str) -> None:
+def delete_segment(system: System, actor: Person, segment_id: int, reason: str) -> None:
     """The only way to delete one segment by hand: refused within retention (Art. 15(2)),
     and the refused attempt is itself recorded in the ledger."""
     reason = check_text(reason, "the reason")
@@ -61,6 +64,20 @@ def delete_segment(system: System, segment_id: int, reason: str) -> None:
         row = session.get(m.Segment, segment_id)
         if row is None or row.deleted_at is not None:
             raise NotFound(f"segment {segment_id} does not exist or was already deleted")
+        try:
+            authz.on_cameras(
+                session, actor, "segments.delete", [row.camera_id], kind="segment", id=segment_id
+            )
+        except PermissionDenied as exc:
+            denied: PermissionDenied | None = exc
+        else:
+            denied = None
+    if denied is not None:
+        record_refusal(
+            system, denied, actors=[actor.id], action="delete", target=f"segment:{segment_id}"
+        )
+        raise denied
+    with system.reads() as session:
         marks, holds, keep = plan_inputs(session)
         [decision] = domain.plan(
             live_segments(session, [segment_id]),
@@ -80,7 +97,7 @@ def delete_segment(system: System, segment_id: int, reason: str) -> None:
         with system.sessions.begin() as session:
             details = {"reason": reason, "rule": rule}
             refusal = retention_leaf(
-                system, "delete.refused", f"segment:{row.storage_key}", details
+                system, actor, "delete.refused", f"segment:{row.storage_key}", details
             )
             system.ledger.append(session, [refusal])
         log.warning("refused to delete segment %s within retention (%s)", segment_id, article)
@@ -237,6 +254,7 @@ def _chunks(items: Sequence[domain.Decision], size: int) -> Iterator[Sequence[do
 
 def run(
     system: System,
+    actor: Person,
     *,
     at: datetime | None = None,
     progress: Progress | None = None,
@@ -247,6 +265,8 @@ def run(
     plan_at = at or now
     if plan_at > now:
         raise InvalidInput("a purge cannot plan for a future instant: footage would go early")
+    with system.reads() as session:
+        authz.deployment(session, actor, "retention.run")
     resumed = _finish_interrupted(system)
     plan = make_plan(system, plan_at)
     expired = plan.expired
@@ -254,7 +274,7 @@ def run(
         on_total(len(expired), plan.expired_bytes)
     with system.sessions.begin() as session:
         run_row = m.PurgeRun(
-            started_at=now, plan_at=plan_at, actor=system.actor, segments=0, size_bytes=0
+            started_at=now, plan_at=plan_at, actor=actor.id, segments=0, size_bytes=0
         )
         session.add(run_row)
         session.flush()
@@ -271,7 +291,7 @@ def run(
         entries += done
         if progress is not None:
             progress(len(done), sum(e["bytes"] for e in done))
-    certificate = _write_certificate(system, run_id, plan_at, entries) if entries else None
+    certificate = _write_certificate(system, actor, run_id, plan_at, entries) if entries else None
     with system.sessions.begin() as session:
         if removed:
             _mark_removed(session, removed, system.clock.now())
@@ -298,7 +318,7 @@ def run(
 
 
 def _write_certificate(
-    system: System, run_id: int, plan_at: datetime, entries: list[dict[str, Any]]
+    system: System, actor: Person, run_id: int, plan_at: datetime, entries: list[dict[str, Any]]
 ) -> Path:
     with system.reads() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
@@ -308,7 +328,7 @@ def _write_certificate(
         "run": run_id,
         "planned_at": leaves.instant(plan_at),
         "issued_at": leaves.instant(system.clock.now()),
-        "actor": system.actor,
+        "actor": actor.id,
         "rule_packs": [p.pack.id for p in system.packs.active(system.packs.local_date(plan_at))],
         "ledger": {
             "origin": system.ledger.origin,

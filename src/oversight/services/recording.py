@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from oversight.bootstrap import System
 from oversight.db import models as m
+from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.recorder.scrub import scrub
-from oversight.services import windows
+from oversight.media.scrub import scrub
+from oversight.services import authz, windows
 
 STATES = ("starting", "recording", "reconnecting", "offline", "disk_full", "stopped")
 
@@ -154,11 +155,22 @@ def record_gap(
         return _gap(row)
 
 
-def list_gaps(system: System, camera: str | None = None) -> list[GapRec]:
+def _visible(s: Any, actor: Person, camera: str | None) -> frozenset[str] | None:
+    """The cameras ``actor`` may see recordings of (None: all); a named camera must be
+    one of them (``recordings.read``)."""
+    if camera is not None:
+        authz.on_cameras(s, actor, "recordings.read", [camera])
+    return authz.visible_cameras(s, actor, "recordings.read")
+
+
+def list_gaps(system: System, actor: Person, camera: str | None = None) -> list[GapRec]:
     with system.reads() as s:
+        seen = _visible(s, actor, camera)
         query = select(m.Gap).order_by(m.Gap.start_at, m.Gap.id)
         if camera is not None:
             query = query.where(m.Gap.camera_id == camera)
+        if seen is not None:
+            query = query.where(m.Gap.camera_id.in_(sorted(seen)))
         return [_gap(r) for r in s.scalars(query)]
 
 
@@ -228,15 +240,21 @@ def _status(camera: str, row: m.CameraStatus | None) -> StatusRec:
     )
 
 
-def list_status(system: System) -> list[StatusRec]:
-    """Every camera not removed, and removed ones the recorder still has a status for."""
+def list_status(system: System, actor: Person) -> list[StatusRec]:
+    """Every camera not removed, and removed ones the recorder still has a status for
+    (a scoped person: their cameras)."""
     with system.reads() as s:
+        seen = _visible(s, actor, None)
         rows = s.execute(
             select(m.Camera.id, m.Camera.removed, m.CameraStatus)
             .outerjoin(m.CameraStatus, m.CameraStatus.camera_id == m.Camera.id)
             .order_by(m.Camera.id)
         ).all()
-        return [_status(cid, st) for cid, removed, st in rows if removed is None or st is not None]
+        return [
+            _status(cid, st)
+            for cid, removed, st in rows
+            if (removed is None or st is not None) and (seen is None or cid in seen)
+        ]
 
 
 # ---- quarantine and events ----
@@ -325,6 +343,7 @@ def list_events(
 
 def list_segments(
     system: System,
+    actor: Person,
     *,
     camera: str | None = None,
     start: datetime | None = None,
@@ -347,25 +366,62 @@ def list_segments(
         else (m.Segment.start_at, m.Segment.id)
     )
     with system.reads() as s:
-        if camera is not None and s.get(m.Camera, camera) is None:
-            raise NotFound(f"camera {camera!r} does not exist")
+        seen = _visible(s, actor, camera)
+        if seen is not None:
+            terms.append(m.Segment.camera_id.in_(sorted(seen)))
         if start is not None:
             terms += windows.overlapping(s, start, end, None if camera is None else [camera])
         elif end is not None:
             terms.append(m.Segment.start_at < end)
         rows = list(s.scalars(select(m.Segment).where(*terms).order_by(*order).limit(limit)))
-        return [
-            SegmentRec(
-                r.id,
-                r.camera_id,
-                r.seq,
-                utc(r.start_at),
-                utc(r.end_at),
-                r.size_bytes,
-                r.sha256,
-                r.storage_key,
-                r.leaf_index,
-                _opt_utc(r.deleted_at),
+        return [_segment(r) for r in rows]
+
+
+def get_segment(system: System, actor: Person, segment_id: int) -> SegmentRec | None:
+    """One segment of the index (metadata only, no bytes), deleted or not."""
+    with system.reads() as s:
+        row = s.get(m.Segment, segment_id)
+        if row is not None:
+            authz.on_cameras(s, actor, "recordings.read", [row.camera_id], kind="segment")
+        return None if row is None else _segment(row)
+
+
+def _segment(r: m.Segment) -> SegmentRec:
+    return SegmentRec(
+        r.id,
+        r.camera_id,
+        r.seq,
+        utc(r.start_at),
+        utc(r.end_at),
+        r.size_bytes,
+        r.sha256,
+        r.storage_key,
+        r.leaf_index,
+        _opt_utc(r.deleted_at),
+    )
+
+
+# ---- totals ----
+
+
+@dataclass(frozen=True)
+class FootageTotals:
+    """Counts of the segment index and the ledger, read in one transaction (/metrics)."""
+
+    segments_sealed: int  # ever sealed, deleted ones included
+    segments_live: int  # sealed and not deleted
+    bytes_live: int
+    gaps: int
+    ledger_size: int
+
+
+def footage_totals(system: System) -> FootageTotals:
+    with system.reads() as s:
+        live, size = s.execute(
+            select(func.count(), func.coalesce(func.sum(m.Segment.size_bytes), 0)).where(
+                m.Segment.deleted_at.is_(None)
             )
-            for r in rows
-        ]
+        ).one()
+        sealed = s.scalar(select(func.count()).select_from(m.Segment)) or 0
+        gaps = s.scalar(select(func.count()).select_from(m.Gap)) or 0
+        return FootageTotals(sealed, live, size, gaps, system.ledger.size(s))

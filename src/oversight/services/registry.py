@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from oversight.bootstrap import System
 from oversight.db import models as m
+from oversight.domain import policy
 from oversight.domain import registry as rules
 from oversight.domain.model import (
     FILING_KINDS,
@@ -29,9 +30,11 @@ from oversight.domain.model import (
     RegistryState,
     SiteRec,
 )
+from oversight.domain.people import Person
 from oversight.domain.text import check_text
 from oversight.errors import AlreadyExists, InvalidInput, NotFound
 from oversight.ledger import leaves
+from oversight.services import authz
 from oversight.services.redact import redact_url
 
 _T = TypeVar("_T")
@@ -96,13 +99,18 @@ def load_state(session: Session) -> RegistryState:
 
 
 def _record(
-    session: Session, system: System, action: str, subject: str, changes: dict[str, object]
+    session: Session,
+    system: System,
+    actor: Person,
+    action: str,
+    subject: str,
+    changes: dict[str, object],
 ) -> None:
     """Append the registry change as a ledger leaf in the caller's transaction."""
     values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changes.items()}
     leaf = leaves.registry(
         at=system.clock.now(),
-        actor=system.actor,
+        actor=actor.id,
         action=action,
         subject=subject,
         changes={k: v for k, v in values.items() if v is not None},
@@ -122,6 +130,7 @@ def _get(session: Session, model: type[_T], key: object, noun: str) -> _T:
 
 def add_org(
     system: System,
+    actor: Person,
     *,
     org_id: str,
     name: str,
@@ -138,6 +147,7 @@ def add_org(
     if qualification_no and kind != "installer":
         raise InvalidInput("only an installer holds a security-technology qualification")
     with system.sessions.begin() as s:
+        authz.deployment(s, actor, "registry.write")
         if s.get(m.Organisation, org_id) is not None:
             raise AlreadyExists(f"organisation {org_id!r} already exists")
         row = m.Organisation(
@@ -152,6 +162,7 @@ def add_org(
         _record(
             s,
             system,
+            actor,
             "org.add",
             f"org:{org_id}",
             {
@@ -164,13 +175,15 @@ def add_org(
         return to_org(row)
 
 
-def list_orgs(system: System) -> list[Org]:
+def list_orgs(system: System, actor: Person) -> list[Org]:
     with system.reads() as s:
+        authz.deployment(s, actor, "registry.read")
         return [to_org(r) for r in s.scalars(select(m.Organisation).order_by(m.Organisation.id))]
 
 
-def get_org(system: System, org_id: str) -> Org:
+def get_org(system: System, actor: Person, org_id: str) -> Org:
     with system.reads() as s:
+        authz.deployment(s, actor, "registry.read")
         return to_org(_get(s, m.Organisation, org_id, "organisation"))
 
 
@@ -179,6 +192,7 @@ def get_org(system: System, org_id: str) -> Org:
 
 def add_site(
     system: System,
+    actor: Person,
     *,
     site_id: str,
     name: str,
@@ -191,6 +205,9 @@ def add_site(
     name = _check_text(name, "--name")
     system.packs.require_site_category(category)
     with system.sessions.begin() as s:
+        # A new site lies at itself: only an unscoped registrar (or one whose scope
+        # already names it) may create it.
+        authz.decide(s, actor, "registry.write", policy.at_sites("site", site_id, [site_id]))
         if s.get(m.Site, site_id) is not None:
             raise AlreadyExists(f"site {site_id!r} already exists")
         owner = _get(s, m.Organisation, owner_id, "organisation")
@@ -209,6 +226,7 @@ def add_site(
         _record(
             s,
             system,
+            actor,
             "site.add",
             f"site:{site_id}",
             {"name": name, "category": category, "owner": owner_id, "address": address},
@@ -216,13 +234,20 @@ def add_site(
         return to_site(row)
 
 
-def list_sites(system: System) -> list[SiteRec]:
+def list_sites(system: System, actor: Person) -> list[SiteRec]:
     with system.reads() as s:
-        return [to_site(r) for r in s.scalars(select(m.Site).order_by(m.Site.id))]
+        person = authz.current(s, actor)
+        sites = policy.site_filter(person, "registry.read")
+        return [
+            to_site(r)
+            for r in s.scalars(select(m.Site).order_by(m.Site.id))
+            if sites is None or r.id in sites
+        ]
 
 
-def get_site(system: System, site_id: str) -> tuple[SiteRec, list[CameraRec]]:
+def get_site(system: System, actor: Person, site_id: str) -> tuple[SiteRec, list[CameraRec]]:
     with system.reads() as s:
+        authz.on_site(s, actor, "registry.read", site_id)
         site = to_site(_get(s, m.Site, site_id, "site"))
         cams = s.scalars(select(m.Camera).where(m.Camera.site_id == site_id).order_by(m.Camera.id))
         return site, [to_camera(c) for c in cams]
@@ -257,6 +282,7 @@ def _check_masks(masks: Sequence[Sequence[Sequence[float]]]) -> list[list[list[f
 
 def add_camera(
     system: System,
+    actor: Person,
     *,
     camera_id: str,
     site_id: str,
@@ -277,6 +303,7 @@ def add_camera(
         if s.get(m.Camera, camera_id) is not None:
             raise AlreadyExists(f"camera {camera_id!r} already exists")
         site = _get(s, m.Site, site_id, "site")
+        authz.decide(s, actor, "registry.write", policy.at_sites("camera", camera_id, [site_id]))
         owner = _get(s, m.Organisation, site.owner_id, "organisation")
         installer = (
             to_org(_get(s, m.Organisation, installer_id, "organisation")) if installer_id else None
@@ -301,6 +328,7 @@ def add_camera(
         _record(
             s,
             system,
+            actor,
             "camera.add",
             f"camera:{camera_id}",
             {
@@ -316,9 +344,10 @@ def add_camera(
         return camera
 
 
-def remove_camera(system: System, camera_id: str, removed: date) -> CameraRec:
+def remove_camera(system: System, actor: Person, camera_id: str, removed: date) -> CameraRec:
     with system.sessions.begin() as s:
         row = _get(s, m.Camera, camera_id, "camera")
+        authz.on_cameras(s, actor, "registry.write", [camera_id])
         if row.removed is not None:
             raise InvalidInput(f"camera {camera_id!r} was already removed on {row.removed}")
         if removed < row.commissioned:
@@ -328,23 +357,44 @@ def remove_camera(system: System, camera_id: str, removed: date) -> CameraRec:
         if removed > _today(system):
             raise InvalidInput(f"--date {removed} is in the future")
         row.removed = removed
-        _record(s, system, "camera.remove", f"camera:{camera_id}", {"removed": removed})
+        _record(s, system, actor, "camera.remove", f"camera:{camera_id}", {"removed": removed})
         return to_camera(row)
 
 
-def list_cameras(system: System, site_id: str | None = None) -> list[tuple[CameraRec, str]]:
+def list_cameras(
+    system: System, actor: Person, site_id: str | None = None
+) -> list[tuple[CameraRec, str]]:
     """Cameras with their stream URL (the caller redacts it before showing)."""
     with system.reads() as s:
+        person = authz.current(s, actor)
+        sites = policy.site_filter(person, "registry.read")
         query = select(m.Camera).order_by(m.Camera.id)
         if site_id is not None:
-            _get(s, m.Site, site_id, "site")
+            authz.on_site(s, person, "registry.read", site_id)
             query = query.where(m.Camera.site_id == site_id)
+        if sites is not None:
+            query = query.where(m.Camera.site_id.in_(sorted(sites)))
         return [(to_camera(r), r.stream_url) for r in s.scalars(query)]
 
 
-def get_camera(system: System, camera_id: str) -> tuple[CameraRec, str, list[list[list[float]]]]:
+def requestable_cameras(system: System, actor: Person) -> list[CameraRec]:
+    """The cameras ``actor`` may request footage of (``access.request``), without their
+    streams: a requester needs to name and find them, not to reach them."""
+    with system.reads() as s:
+        person = authz.current(s, actor)
+        sites = policy.site_filter(person, "access.request")
+        query = select(m.Camera).where(m.Camera.removed.is_(None)).order_by(m.Camera.id)
+        if sites is not None:
+            query = query.where(m.Camera.site_id.in_(sorted(sites)))
+        return [to_camera(r) for r in s.scalars(query)]
+
+
+def get_camera(
+    system: System, actor: Person, camera_id: str
+) -> tuple[CameraRec, str, list[list[list[float]]]]:
     with system.reads() as s:
         row = _get(s, m.Camera, camera_id, "camera")
+        authz.on_cameras(s, actor, "registry.read", [camera_id])
         return to_camera(row), row.stream_url, list(row.privacy_masks or [])
 
 
@@ -353,6 +403,7 @@ def get_camera(system: System, camera_id: str) -> tuple[CameraRec, str, list[lis
 
 def record_filing(
     system: System,
+    actor: Person,
     *,
     camera_id: str,
     kind: str,
@@ -367,6 +418,7 @@ def record_filing(
         raise InvalidInput(f"--date {filed_on} is in the future")
     with system.sessions.begin() as s:
         cam = _get(s, m.Camera, camera_id, "camera")
+        authz.on_cameras(s, actor, "registry.write", [camera_id])
         event = cam.commissioned if kind == "commissioning" else cam.removed
         if event is None:
             raise InvalidInput(f"camera {camera_id!r} has not been removed; nothing to file")
@@ -393,6 +445,7 @@ def record_filing(
         _record(
             s,
             system,
+            actor,
             "filing.record",
             f"camera:{camera_id}",
             {
@@ -407,6 +460,7 @@ def record_filing(
 
 def report_obstruction(
     system: System,
+    actor: Person,
     *,
     camera_id: str,
     reported_on: date,
@@ -420,6 +474,7 @@ def report_obstruction(
         raise InvalidInput(f"--date {reported_on} is in the future")
     with system.sessions.begin() as s:
         _get(s, m.Camera, camera_id, "camera")
+        authz.on_cameras(s, actor, "registry.write", [camera_id])
         row = m.Obstruction(
             camera_id=camera_id,
             reported_on=reported_on,
@@ -434,6 +489,7 @@ def report_obstruction(
         _record(
             s,
             system,
+            actor,
             "obstruction.report",
             f"camera:{camera_id}",
             {"id": row.id, "cause": cause, "reported_on": reported_on, "party": responsible_party},
@@ -441,9 +497,12 @@ def report_obstruction(
         return ObstructionRec(row.id, camera_id, reported_on, cause, None, responsible_party)
 
 
-def resolve_obstruction(system: System, obstruction_id: int, resolved_on: date) -> ObstructionRec:
+def resolve_obstruction(
+    system: System, actor: Person, obstruction_id: int, resolved_on: date
+) -> ObstructionRec:
     with system.sessions.begin() as s:
         row = _get(s, m.Obstruction, obstruction_id, "obstruction report")
+        authz.on_cameras(s, actor, "registry.write", [row.camera_id])
         if row.resolved_on is not None:
             raise InvalidInput(f"obstruction {obstruction_id} was resolved on {row.resolved_on}")
         if resolved_on < row.reported_on:
@@ -452,6 +511,7 @@ def resolve_obstruction(system: System, obstruction_id: int, resolved_on: date) 
         _record(
             s,
             system,
+            actor,
             "obstruction.resolve",
             f"camera:{row.camera_id}",
             {"id": row.id, "resolved_on": resolved_on},
@@ -461,9 +521,10 @@ def resolve_obstruction(system: System, obstruction_id: int, resolved_on: date) 
         )
 
 
-def list_obstructions(system: System) -> list[ObstructionRec]:
+def list_obstructions(system: System, actor: Person) -> list[ObstructionRec]:
     with system.reads() as s:
-        return load_state(s).obstructions
+        cameras = authz.visible_cameras(s, actor, "registry.read")
+        return [o for o in load_state(s).obstructions if cameras is None or o.camera_id in cameras]
 
 
 def registry_state(system: System) -> RegistryState:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,15 +17,61 @@ from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.db.driver import driver_rows, placeholder
 from oversight.domain import retention as domain
+from oversight.domain.people import Person
 from oversight.domain.text import check_text
-from oversight.errors import InvalidInput, NotFound
+from oversight.errors import InvalidInput, NotFound, PermissionDenied
 from oversight.ledger import leaves
-from oversight.services import windows
+from oversight.services import authz, windows
 
 log = logging.getLogger(__name__)
 _R = TypeVar("_R", m.RetentionMark, m.RetentionHold)
 
 DEPLOYMENT = "*"
+
+
+# What the interfaces get: copies of the rows (same attribute names), not the rows.
+@dataclass(frozen=True)
+class PolicyRec:
+    scope: str
+    keep_days: int
+    set_by: str
+    set_at: datetime
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class MarkRec:
+    id: int
+    camera_id: str
+    start_at: datetime
+    end_at: datetime
+    reason: str
+    marked_by: str
+    created_at: datetime
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class HoldRec:
+    id: int
+    camera_id: str
+    start_at: datetime
+    end_at: datetime
+    reason: str
+    placed_by: str
+    created_at: datetime
+    leaf_index: int
+    released_at: datetime | None
+    released_by: str | None
+    release_reason: str | None
+    release_leaf: int | None
+
+
+_Rec = TypeVar("_Rec", PolicyRec, MarkRec, HoldRec)
+
+
+def _rec(kind: type[_Rec], row: object) -> _Rec:
+    return kind(**{f.name: getattr(row, f.name) for f in fields(kind)})
 
 
 def _check_range(start: datetime, end: datetime) -> None:
@@ -43,28 +89,47 @@ def _camera(session: Session, camera: str) -> m.Camera:
 
 
 def retention_leaf(
-    system: System, action: str, subject: str, details: dict[str, Any]
+    system: System, actor: Person, action: str, subject: str, details: dict[str, Any]
 ) -> dict[str, Any]:
     return leaves.retention(
-        at=system.clock.now(), actor=system.actor, action=action, subject=subject, details=details
+        at=system.clock.now(), actor=actor.id, action=action, subject=subject, details=details
     )
+
+
+def _governed(
+    system: System, actor: Person, action: str, target: str, decide: Callable[[Session], None]
+) -> None:
+    """Ask the policy about footage governance (marks, holds, releases) in a read
+    transaction; a refusal is an ``access`` leaf of the register, then raised."""
+    try:
+        with system.reads() as session:
+            decide(session)
+    except PermissionDenied as exc:
+        from oversight.services.access import record_refusal  # access imports retention
+
+        record_refusal(system, exc, actors=[actor.id], action=action, target=target)
+        raise
 
 
 # ---- settings, marks, holds -------------------------------------------------------------
 
 
-def set_keep_for(system: System, days: int, camera: str | None = None) -> None:
+def set_keep_for(system: System, actor: Person, days: int, camera: str | None = None) -> None:
     """Set how long footage is kept (never below the pack's floor, refused with the article)."""
     domain.check_keep_for(system.packs, days, system.clock.now())
     with system.sessions.begin() as session:
         if camera is not None:
             _camera(session, camera)
+            authz.on_cameras(session, actor, "retention.configure", [camera])
+        else:
+            authz.deployment(session, actor, "retention.configure")
         scope = camera or DEPLOYMENT
         [index] = system.ledger.append(
             session,
             [
                 retention_leaf(
                     system,
+                    actor,
                     "keep.set",
                     f"camera:{camera}" if camera else "deployment",
                     {"keep_days": days},
@@ -74,7 +139,7 @@ def set_keep_for(system: System, days: int, camera: str | None = None) -> None:
         row = session.get(m.RetentionPolicy, scope) or m.RetentionPolicy(scope=scope)
         row.keep_days, row.set_by, row.set_at, row.leaf_index = (
             days,
-            system.actor,
+            actor.id,
             system.clock.now(),
             index,
         )
@@ -83,6 +148,8 @@ def set_keep_for(system: System, days: int, camera: str | None = None) -> None:
 
 def _record_range(
     system: System,
+    actor: Person,
+    because: str,
     action: str,
     camera: str,
     start: datetime,
@@ -93,13 +160,24 @@ def _record_range(
     """A mark or a hold: checked, a ledger leaf, and its row, in one transaction."""
     _check_range(start, end)
     reason = check_text(reason, "the reason")
+
+    def decide(session: Session) -> None:
+        _camera(session, camera)
+        authz.on_cameras(session, actor, because, [camera])
+
+    _governed(system, actor, f"retention.{action}", f"camera:{camera}", decide)
     with system.sessions.begin() as session:
         _camera(session, camera)
+        authz.on_cameras(session, actor, because, [camera])
         [index] = system.ledger.append(
             session,
             [
                 retention_leaf(
-                    system, action, f"camera:{camera}", _range(start, end) | {"reason": reason}
+                    system,
+                    actor,
+                    action,
+                    f"camera:{camera}",
+                    _range(start, end) | {"reason": reason},
                 )
             ],
         )
@@ -110,10 +188,21 @@ def _record_range(
 
 
 def mark_important(
-    system: System, camera: str, start: datetime, end: datetime, reason: str
-) -> m.RetentionMark:
+    system: System,
+    actor: Person,
+    camera: str,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    *,
+    because: str = "retention.mark",
+) -> MarkRec:
+    """Mark footage important (kept the pack's longer period). ``because`` is the policy
+    action that allows it: marking itself, or an incident report, which requires it."""
     row = _record_range(
         system,
+        actor,
+        because,
         "mark",
         camera,
         start,
@@ -124,13 +213,13 @@ def mark_important(
             start_at=start,
             end_at=end,
             reason=why,
-            marked_by=system.actor,
+            marked_by=actor.id,
             created_at=system.clock.now(),
             leaf_index=index,
         ),
     )
     _extend_locks(system, camera, start, end, domain.IMPORTANT)
-    return row
+    return _rec(MarkRec, row)
 
 
 def _extend_locks(
@@ -189,10 +278,12 @@ def active_holds(
 
 
 def place_hold(
-    system: System, camera: str, start: datetime, end: datetime, reason: str
-) -> m.RetentionHold:
+    system: System, actor: Person, camera: str, start: datetime, end: datetime, reason: str
+) -> HoldRec:
     row = _record_range(
         system,
+        actor,
+        "retention.mark",
         "hold",
         camera,
         start,
@@ -203,36 +294,49 @@ def place_hold(
             start_at=start,
             end_at=end,
             reason=why,
-            placed_by=system.actor,
+            placed_by=actor.id,
             created_at=system.clock.now(),
             leaf_index=index,
         ),
     )
     _mirror_holds(system, camera, start, end)
-    return row
+    return _rec(HoldRec, row)
 
 
-def release_hold(system: System, hold_id: int, reason: str) -> m.RetentionHold:
+def release_hold(system: System, actor: Person, hold_id: int, reason: str) -> HoldRec:
     """Release a hold; the person who placed it may not release it alone."""
     reason = check_text(reason, "the reason")
-    with system.sessions.begin() as session:
+
+    def decide(session: Session) -> None:
         row = session.get(m.RetentionHold, hold_id)
         if row is None:
             raise NotFound(f"hold {hold_id} does not exist")
+        authz.on_cameras(
+            session, actor, "retention.release", [row.camera_id], kind="hold", id=hold_id
+        )
+
+    _governed(system, actor, "retention.release", f"hold:{hold_id}", decide)
+    with system.sessions.begin() as session:
+        row = session.get(m.RetentionHold, hold_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"hold {hold_id} does not exist")
+        authz.on_cameras(
+            session, actor, "retention.release", [row.camera_id], kind="hold", id=hold_id
+        )
         if row.released_at is not None:
             raise InvalidInput(f"hold {hold_id} was already released by {row.released_by}")
-        if row.placed_by == system.actor:
+        if row.placed_by == actor.id:
             raise InvalidInput(
                 f"hold {hold_id} was placed by {row.placed_by}: a second person must release it"
             )
         [index] = system.ledger.append(
             session,
-            [retention_leaf(system, "release", f"hold:{hold_id}", {"reason": reason})],
+            [retention_leaf(system, actor, "release", f"hold:{hold_id}", {"reason": reason})],
         )
-        row.released_at, row.released_by = system.clock.now(), system.actor
+        row.released_at, row.released_by = system.clock.now(), actor.id
         row.release_reason, row.release_leaf = reason, index
     _mirror_holds(system, row.camera_id, row.start_at, row.end_at)
-    return row
+    return _rec(HoldRec, row)
 
 
 def _range(start: datetime, end: datetime) -> dict[str, Any]:
@@ -241,17 +345,37 @@ def _range(start: datetime, end: datetime) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class State:
-    policies: list[m.RetentionPolicy]
-    marks: list[m.RetentionMark]
-    holds: list[m.RetentionHold]
+    policies: list[PolicyRec]
+    marks: list[MarkRec]
+    holds: list[HoldRec]
 
 
-def state(system: System) -> State:
+def state(system: System, actor: Person) -> State:
+    """Settings, marks and holds ``actor`` may see (a scoped person: their cameras')."""
     with system.reads() as session:
+        cameras = authz.visible_cameras(session, actor, "retention.read")
+
+        def seen(camera: str) -> bool:
+            return cameras is None or camera in cameras
+
         return State(
-            list(session.scalars(select(m.RetentionPolicy).order_by(m.RetentionPolicy.scope))),
-            list(session.scalars(select(m.RetentionMark).order_by(m.RetentionMark.id))),
-            list(session.scalars(select(m.RetentionHold).order_by(m.RetentionHold.id))),
+            [
+                _rec(PolicyRec, r)
+                for r in session.scalars(
+                    select(m.RetentionPolicy).order_by(m.RetentionPolicy.scope)
+                )
+                if r.scope == DEPLOYMENT or seen(r.scope)
+            ],
+            [
+                _rec(MarkRec, r)
+                for r in session.scalars(select(m.RetentionMark).order_by(m.RetentionMark.id))
+                if seen(r.camera_id)
+            ],
+            [
+                _rec(HoldRec, r)
+                for r in session.scalars(select(m.RetentionHold).order_by(m.RetentionHold.id))
+                if seen(r.camera_id)
+            ],
         )
 
 

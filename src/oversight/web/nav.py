@@ -1,29 +1,27 @@
-"""The console's navigation: each entry with the roles that may open it."""
+"""The console's navigation: each entry with the policy action that opens it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from oversight.api import roles
 
 
 @dataclass(frozen=True)
 class NavItem:
     path: str
     label: str  # an i18n key
-    roles: tuple[str, ...]
+    action: str | None  # None: any logged-in person
 
 
 NAV: tuple[NavItem, ...] = (
-    NavItem("/", "nav.dashboard", roles.ANYONE),
-    NavItem("/registry", "nav.registry", roles.STAFF),
-    NavItem("/filing", "nav.filing", roles.STAFF),
-    NavItem("/recordings", "nav.recordings", roles.STAFF),
-    NavItem("/health", "nav.health", roles.STAFF),
-    NavItem("/retention", "nav.retention", roles.STAFF),
-    NavItem("/access", "nav.access", roles.ANYONE),
-    NavItem("/audit", "nav.audit", roles.AUDIT_READERS),
-    NavItem("/compliance", "nav.compliance", roles.STAFF),
-    NavItem("/ledger", "nav.ledger", roles.ANYONE),
-    NavItem("/people", "nav.people", roles.PEOPLE_READERS),
+    NavItem("/", "nav.dashboard", None),
+    NavItem("/registry", "nav.registry", "registry.read"),
+    NavItem("/filing", "nav.filing", "registry.read"),
+    NavItem("/recordings", "nav.recordings", "recordings.read"),
+    NavItem("/health", "nav.health", "recordings.read"),
+    NavItem("/retention", "nav.retention", "retention.read"),
+    NavItem("/access", "nav.access", None),
+    NavItem("/audit", "nav.audit", "audit.read"),
+    NavItem("/compliance", "nav.compliance", "compliance.read"),
+    NavItem("/ledger", "nav.ledger", None),
+    NavItem("/people", "nav.people", "people.read"),
 )

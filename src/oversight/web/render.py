@@ -53,7 +53,11 @@ def context(request: Request, caller: Caller | None, **values: Any) -> dict[str,
     def t(key: str, **kw: Any) -> str:
         return i18n.translate(lang, key, **kw)
 
-    nav = [item for item in NAV if caller is not None and may(caller.person, item.roles)]
+    nav = [
+        item
+        for item in NAV
+        if caller is not None and (item.action is None or may(caller.person, item.action))
+    ]
     return {
         "request": request,
         "caller": caller,

@@ -15,18 +15,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from oversight.api import roles
 from oversight.api.schemas import ERRORS, ID_PATTERN, Instant, required_aware
-from oversight.api.security import Caller, need
-from oversight.db.models import MAX_ID
+from oversight.api.security import Caller, need, need_governed
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
 from oversight.services.access import GrantRec, RequestRec
+from oversight.services.limits import MAX_ID
 
 router = APIRouter(tags=["access"], responses=ERRORS)
-Anyone = Annotated[Caller, Depends(need(*roles.ANYONE))]
-Reader = Annotated[Caller, Depends(need(*roles.CUSTODIANS, "auditor"))]
-Decider = Annotated[Caller, Depends(need(*roles.CUSTODIANS))]
+Anyone = Annotated[Caller, Depends(need())]
+Reader = Annotated[Caller, Depends(need())]
+Approver = Annotated[
+    Caller, Depends(need_governed("access.decide", "approve", "request:{request_id}"))
+]
+Denier = Annotated[Caller, Depends(need_governed("access.decide", "deny", "request:{request_id}"))]
+Revoker = Annotated[Caller, Depends(need_governed("access.revoke", "revoke", "grant:{grant_id}"))]
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Line = Annotated[str, Field(min_length=1, max_length=2000)]
 # A scanned letter or ID card; base64 of up to ~10 MB.
@@ -110,14 +113,14 @@ def list_requests(
     caller: Reader,
     status: Annotated[Literal["pending", "approved", "denied"] | None, Query()] = None,
 ) -> list[RequestRec]:
-    return svc.list_requests(caller.system, status)
+    return svc.list_requests(caller.system, caller.person, status)
 
 
 @router.get(
     "/access/requests/{request_id}", response_model=RequestRec, summary="One access request"
 )
 def show(request_id: RequestId, caller: Reader) -> RequestRec:
-    return svc.get_request(caller.system, request_id)
+    return svc.get_request(caller.system, caller.person, request_id)
 
 
 @router.post(
@@ -125,7 +128,7 @@ def show(request_id: RequestId, caller: Reader) -> RequestRec:
     response_model=GrantRec,
     summary="Approve a pending request: a grant with its scope (not by the requester)",
 )
-def approve(request_id: RequestId, body: Approval, caller: Decider) -> GrantRec:
+def approve(request_id: RequestId, body: Approval, caller: Approver) -> GrantRec:
     return svc.approve(
         caller.system,
         caller.person,
@@ -140,13 +143,13 @@ def approve(request_id: RequestId, body: Approval, caller: Decider) -> GrantRec:
     response_model=RequestRec,
     summary="Deny a pending request with a reason",
 )
-def deny(request_id: RequestId, body: Reason, caller: Decider) -> RequestRec:
+def deny(request_id: RequestId, body: Reason, caller: Denier) -> RequestRec:
     return svc.deny(caller.system, caller.person, request_id, reason=body.reason)
 
 
 @router.get("/grants/{grant_id}", response_model=GrantOut, summary="One grant and its request")
 def grant(grant_id: RequestId, caller: Reader) -> GrantOut:
-    found, request = svc.get_grant(caller.system, grant_id)
+    found, request = svc.get_grant(caller.system, caller.person, grant_id)
     return GrantOut(grant=found, request=request)
 
 
@@ -155,5 +158,5 @@ def grant(grant_id: RequestId, caller: Reader) -> GrantOut:
     response_model=GrantRec,
     summary="Revoke a grant: it can no longer be used",
 )
-def revoke(grant_id: RequestId, body: Reason, caller: Decider) -> GrantRec:
+def revoke(grant_id: RequestId, body: Reason, caller: Revoker) -> GrantRec:
     return svc.revoke(caller.system, caller.person, grant_id, reason=body.reason)

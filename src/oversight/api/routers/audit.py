@@ -13,14 +13,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from oversight.api import roles
 from oversight.api.schemas import ERRORS, Instant, aware, non_json
 from oversight.api.security import Caller, need
-from oversight.db.models import MAX_LEAF
 from oversight.services import audit as svc
+from oversight.services.limits import MAX_LEAF
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.AUDIT_READERS))]
+Reader = Annotated[Caller, Depends(need("audit.read"))]
 CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
 PersonQuery = Annotated[str | None, Query(max_length=64, description="Only this user id")]
 From = Annotated[Instant | None, Query(alias="from", description="ISO 8601 with time zone")]
@@ -53,6 +52,7 @@ def _entries(
 ) -> list[dict[str, Any]]:
     found = svc.log(
         caller.system,
+        caller.person,
         camera=camera,
         person=person,
         start=aware(start, "from"),
@@ -89,6 +89,7 @@ def log(
         return _entries(caller, camera, person, start, end)
     found = svc.page(
         caller.system,
+        caller.person,
         limit=limit or svc.MAX_PAGE,
         before=before,
         camera=camera,

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from oversight.api import roles
 from oversight.api.schemas import ERRORS, ID_PATTERN, ComplianceOut, Day, non_json
 from oversight.api.security import Caller, need
 from oversight.domain.model import FilingRec
@@ -17,8 +16,8 @@ from oversight.services import compliance, filing_form
 from oversight.services import registry as svc
 
 router = APIRouter(tags=["filing"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
-Registrar = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
+Reader = Annotated[Caller, Depends(need("registry.read"))]
+Registrar = Annotated[Caller, Depends(need("registry.write"))]
 
 
 class Obligation(BaseModel):
@@ -85,6 +84,7 @@ def due(
 def record(body: NewFiling, caller: Registrar) -> FilingRec:
     return svc.record_filing(
         caller.system,
+        caller.person,
         camera_id=body.camera_id,
         kind=body.kind,
         filed_on=body.filed_on,
@@ -100,8 +100,8 @@ def record(body: NewFiling, caller: Registrar) -> FilingRec:
     responses=non_json("text/html"),
 )
 def form(camera_id: str, caller: Reader) -> HTMLResponse:
-    rec, _, _ = svc.get_camera(caller.system, camera_id)
-    return HTMLResponse(filing_form.render(caller.system, rec.site_id))
+    rec, _, _ = svc.get_camera(caller.system, caller.person, camera_id)
+    return HTMLResponse(filing_form.render(caller.system, caller.person, rec.site_id))
 
 
 @router.get(

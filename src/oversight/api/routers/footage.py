@@ -15,16 +15,15 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from oversight.api import roles
+from oversight.api.evidence_zip import package_zip
 from oversight.api.schemas import ERRORS
-from oversight.api.security import Caller, need
-from oversight.db.models import MAX_ID
+from oversight.api.security import Caller, need_governed
 from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.services import auth
-from oversight.web.evidence_zip import package_zip
+from oversight.services.limits import MAX_ID
 
 router = APIRouter(tags=["footage"], responses=ERRORS)
-Custodian = Annotated[Caller, Depends(need(*roles.CUSTODIANS))]
+Exporter = Annotated[Caller, Depends(need_governed("footage.export", "export", "grant:{grant_id}"))]
 GrantId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -40,7 +39,7 @@ class ExportBody(BaseModel):
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "The package"}},
 )
-def export(grant_id: GrantId, body: ExportBody, caller: Custodian) -> Response:
+def export(grant_id: GrantId, body: ExportBody, caller: Exporter) -> Response:
     second = auth.authenticate(caller.system, body.witness.strip(), body.witness_password)
     return package_zip(
         caller.system, caller.person, second, grant_id=grant_id, watermark=body.watermark

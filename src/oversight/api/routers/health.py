@@ -7,14 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from oversight.api import roles
 from oversight.api.schemas import ERRORS
 from oversight.api.security import Caller, need
-from oversight.db.models import MAX_ID
 from oversight.services import alarms, health
+from oversight.services.limits import MAX_ID
 
 router = APIRouter(tags=["health"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+Reader = Annotated[Caller, Depends(need("recordings.read"))]
 
 
 class CameraHealthOut(BaseModel):
@@ -57,7 +56,7 @@ class AckIn(BaseModel):
 
 @router.get("/health", response_model=list[CameraHealthOut], summary="Live health per camera")
 def camera_health(caller: Reader) -> list[dict[str, Any]]:
-    return [row.to_json() for row in health.report(caller.system)]
+    return [row.to_json() for row in health.report(caller.system, caller.person)]
 
 
 @router.get("/alarms", response_model=list[AlarmOut], summary="Alarms, newest first")
@@ -66,7 +65,7 @@ def list_alarms(
     open_only: Annotated[bool, Query(alias="open", description="Only open alarms")] = False,
     camera: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict[str, Any]]:
-    found = alarms.list_alarms(caller.system, open_only=open_only, camera=camera)
+    found = alarms.list_alarms(caller.system, caller.person, open_only=open_only, camera=camera)
     return [a.to_json() for a in found]
 
 
@@ -78,6 +77,6 @@ def list_alarms(
 def acknowledge(
     alarm_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: AckIn,
-    caller: Annotated[Caller, Depends(need(*alarms.ACK_ROLES))],
+    caller: Annotated[Caller, Depends(need("alarms.ack"))],
 ) -> dict[str, Any]:
     return alarms.acknowledge(caller.system, caller.person, alarm_id, body.note).to_json()

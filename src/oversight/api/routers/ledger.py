@@ -11,19 +11,19 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from oversight.api import roles
 from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, non_json
 from oversight.api.security import Caller, need
 from oversight.errors import NotFound
-from oversight.ledger import keys, leaves, proof
+from oversight.ledger import keys, leaves
 from oversight.ledger.log import StoredCheckpoint
+from oversight.services import ledger as ledger_svc
 from oversight.services import verify as svc
 from oversight.services.verify import RunRec
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
-Verifier = Annotated[Caller, Depends(need("admin", "auditor"))]
+Reader = Annotated[Caller, Depends(need("ledger.read"))]
+Verifier = Annotated[Caller, Depends(need("ledger.verify"))]
 Index = Annotated[int, Path(ge=0, le=2**62)]
 
 
@@ -47,7 +47,9 @@ class LeafOut(BaseModel):
     index: int
     kind: str
     leaf_hash: str  # hex
-    leaf: dict[str, Any]
+    # None when withheld: an access-register leaf for someone who may not read the register
+    leaf: dict[str, Any] | None
+    withheld: bool = False
 
 
 class ProofOut(BaseModel):
@@ -118,13 +120,13 @@ def checkpoints(
 @router.get("/leaves/{index}", response_model=LeafOut, summary="One leaf, decoded")
 @inline
 def leaf(index: Index, caller: Reader) -> LeafOut:
-    with caller.system.reads() as session:
-        stored = caller.system.ledger.leaf(session, index)
+    view = ledger_svc.leaf(caller.system, caller.person, index)
     return LeafOut(
-        index=stored.index,
-        kind=stored.kind,
-        leaf_hash=stored.leaf_hash.hex(),
-        leaf=leaves.decode(stored.data),
+        index=view.index,
+        kind=view.kind,
+        leaf_hash=view.leaf_hash.hex(),
+        leaf=None if view.data is None else leaves.decode(view.data),
+        withheld=view.withheld,
     )
 
 
@@ -139,29 +141,14 @@ def inclusion(
     caller: Reader,
     size: Annotated[int | None, Query(ge=1, le=2**62, description="Checkpoint size")] = None,
 ) -> ProofOut:
-    ledger = caller.system.ledger
-    with caller.system.reads() as session:
-        if size is None:
-            cp = ledger.latest_checkpoint(session)
-        else:
-            cp = next((c for c in ledger.checkpoints(session, since=size) if c.size == size), None)
-        if cp is None:
-            raise NotFound(
-                "the ledger has no checkpoint yet"
-                if size is None
-                else f"there is no signed checkpoint of size {size}"
-            )
-        if index >= cp.size:
-            raise NotFound(f"the checkpoint of size {cp.size} does not cover leaf {index}")
-        stored = ledger.leaf(session, index)
-        path = ledger.inclusion_proof(session, index, cp.size)
+    made = ledger_svc.inclusion(caller.system, caller.person, index=index, size=size)
     return ProofOut(
-        index=index,
-        size=cp.size,
-        leaf_hash=stored.leaf_hash.hex(),
-        hashes=[base64.b64encode(h).decode() for h in path],
-        checkpoint=cp.note,
-        tlog_proof=proof.make(index, path, cp.note, stored.data),
+        index=made.index,
+        size=made.size,
+        leaf_hash=made.leaf_hash.hex(),
+        hashes=[base64.b64encode(h).decode() for h in made.path],
+        checkpoint=made.checkpoint,
+        tlog_proof=made.text,
     )
 
 
@@ -186,5 +173,5 @@ def run(
 ) -> dict[str, Any]:
     started = caller.system.clock.now()
     report = svc.verify(caller.system, sample=sample)
-    svc.record_run(caller.system, report, started)
+    svc.record_run(caller.system, caller.person, report, started)
     return report.to_json()

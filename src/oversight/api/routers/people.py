@@ -9,25 +9,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from oversight.api import roles
 from oversight.api.schemas import ERRORS, ID_PATTERN, Day, PersonOut, TrainingOut
 from oversight.api.security import Caller, need
 from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.services import people as svc
 
 router = APIRouter(tags=["people"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.PEOPLE_READERS))]
-Admin = Annotated[Caller, Depends(need("admin"))]
+Reader = Annotated[Caller, Depends(need("people.read"))]
+Admin = Annotated[Caller, Depends(need("people.manage"))]
 
 
 @router.get("/users", response_model=list[PersonOut], summary="Accounts with roles and training")
 def users(caller: Reader) -> list[PersonOut]:
-    return [PersonOut.of(p) for p in svc.list_users(caller.system)]
+    return [PersonOut.of(p) for p in svc.list_users(caller.system, caller.person)]
 
 
 @router.get("/users/{user_id}", response_model=PersonOut, summary="One account")
 def user(user_id: str, caller: Reader) -> PersonOut:
-    return PersonOut.of(svc.get_user(caller.system, user_id))
+    return PersonOut.of(svc.get_user(caller.system, caller.person, user_id))
 
 
 @router.get("/training", response_model=list[TrainingOut], summary="Training records")
@@ -43,7 +42,7 @@ def training(
             topics=list(t.topics),
             recorded_by=t.recorded_by,
         )
-        for t in svc.list_training(caller.system, user)
+        for t in svc.list_training(caller.system, caller.person, user)
     ]
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from oversight.api import roles
 from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, CoverageOut, Instant, aware, required_aware
 from oversight.api.security import Caller, need
@@ -16,7 +15,7 @@ from oversight.services import recording as svc
 from oversight.services.recording import GapRec, SegmentRec, StatusRec
 
 router = APIRouter(tags=["recordings"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+Reader = Annotated[Caller, Depends(need("recordings.read"))]
 CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
 From = Annotated[Instant | None, Query(alias="from", description="ISO 8601 with time zone")]
 To = Annotated[Instant | None, Query(alias="to", description="ISO 8601 with time zone")]
@@ -36,20 +35,25 @@ def segments(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[SegmentRec]:
     return svc.list_segments(
-        caller.system, camera=camera, start=aware(start, "from"), end=aware(end, "to"), limit=limit
+        caller.system,
+        caller.person,
+        camera=camera,
+        start=aware(start, "from"),
+        end=aware(end, "to"),
+        limit=limit,
     )
 
 
 @router.get("/gaps", response_model=list[GapRec], summary="Recorded gaps in coverage")
 @inline
 def gaps(caller: Reader, camera: CameraQuery = None) -> list[GapRec]:
-    return svc.list_gaps(caller.system, camera)
+    return svc.list_gaps(caller.system, caller.person, camera)
 
 
 @router.get("/status", response_model=list[StatusRec], summary="Each camera's recorder status")
 @inline
 def status(caller: Reader) -> list[StatusRec]:
-    return svc.list_status(caller.system)
+    return svc.list_status(caller.system, caller.person)
 
 
 @router.get(

@@ -13,18 +13,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from oversight.api import roles
 from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, ID_PATTERN, Day
 from oversight.api.security import Caller, need
-from oversight.db.models import MAX_ID
 from oversight.domain.model import CameraRec, ObstructionRec, Org, SiteRec
 from oversight.services import registry as svc
+from oversight.services.limits import MAX_ID
 from oversight.services.redact import redact_url
 
 router = APIRouter(tags=["registry"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
-Registrar = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
+Reader = Annotated[Caller, Depends(need("registry.read"))]
+Registrar = Annotated[Caller, Depends(need("registry.write"))]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -95,13 +94,14 @@ class Resolution(BaseModel):
 @router.get("/orgs", response_model=list[Org], summary="List organisations")
 @inline
 def list_orgs(caller: Reader) -> list[Org]:
-    return svc.list_orgs(caller.system)
+    return svc.list_orgs(caller.system, caller.person)
 
 
 @router.post("/orgs", response_model=Org, status_code=201, summary="Register an organisation")
 def add_org(body: NewOrg, caller: Registrar) -> Org:
     return svc.add_org(
         caller.system,
+        caller.person,
         org_id=body.id,
         name=body.name,
         kind=body.kind,
@@ -113,13 +113,14 @@ def add_org(body: NewOrg, caller: Registrar) -> Org:
 @router.get("/sites", response_model=list[SiteRec], summary="List sites")
 @inline
 def list_sites(caller: Reader) -> list[SiteRec]:
-    return svc.list_sites(caller.system)
+    return svc.list_sites(caller.system, caller.person)
 
 
 @router.post("/sites", response_model=SiteRec, status_code=201, summary="Register a site")
 def add_site(body: NewSite, caller: Registrar) -> SiteRec:
     return svc.add_site(
         caller.system,
+        caller.person,
         site_id=body.id,
         name=body.name,
         category=body.category,
@@ -134,7 +135,9 @@ def add_site(body: NewSite, caller: Registrar) -> SiteRec:
 def list_cameras(
     caller: Reader, site: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[CameraOut]:
-    return [CameraOut.of(rec, url) for rec, url in svc.list_cameras(caller.system, site)]
+    return [
+        CameraOut.of(rec, url) for rec, url in svc.list_cameras(caller.system, caller.person, site)
+    ]
 
 
 @router.post(
@@ -146,6 +149,7 @@ def list_cameras(
 def add_camera(body: NewCamera, caller: Registrar) -> CameraOut:
     rec = svc.add_camera(
         caller.system,
+        caller.person,
         camera_id=body.id,
         site_id=body.site_id,
         placement=body.placement,
@@ -163,7 +167,7 @@ def add_camera(body: NewCamera, caller: Registrar) -> CameraOut:
 @router.get("/cameras/{camera_id}", response_model=CameraOut, summary="One camera")
 @inline
 def get_camera(camera_id: str, caller: Reader) -> CameraOut:
-    rec, url, masks = svc.get_camera(caller.system, camera_id)
+    rec, url, masks = svc.get_camera(caller.system, caller.person, camera_id)
     return CameraOut.of(rec, url, masks)
 
 
@@ -177,15 +181,15 @@ def remove_camera(
     caller: Registrar,
     removed: Annotated[Day, Query(description="The day the camera was taken out of use.")],
 ) -> CameraOut:
-    svc.remove_camera(caller.system, camera_id, removed)
-    rec, url, masks = svc.get_camera(caller.system, camera_id)
+    svc.remove_camera(caller.system, caller.person, camera_id, removed)
+    rec, url, masks = svc.get_camera(caller.system, caller.person, camera_id)
     return CameraOut.of(rec, url, masks)
 
 
 @router.get("/obstructions", response_model=list[ObstructionRec], summary="Obstruction reports")
 @inline
 def list_obstructions(caller: Reader) -> list[ObstructionRec]:
-    return svc.list_obstructions(caller.system)
+    return svc.list_obstructions(caller.system, caller.person)
 
 
 @router.post(
@@ -197,6 +201,7 @@ def list_obstructions(caller: Reader) -> list[ObstructionRec]:
 def report_obstruction(body: NewObstruction, caller: Registrar) -> ObstructionRec:
     return svc.report_obstruction(
         caller.system,
+        caller.person,
         camera_id=body.camera_id,
         reported_on=body.reported_on,
         cause=body.cause,
@@ -213,4 +218,4 @@ def report_obstruction(body: NewObstruction, caller: Registrar) -> ObstructionRe
 def resolve_obstruction(
     obstruction_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: Resolution, caller: Registrar
 ) -> ObstructionRec:
-    return svc.resolve_obstruction(caller.system, obstruction_id, body.resolved_on)
+    return svc.resolve_obstruction(caller.system, caller.person, obstruction_id, body.resolved_on)

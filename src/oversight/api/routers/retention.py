@@ -9,21 +9,26 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from oversight.api import roles
 from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, ID_PATTERN, Done, Instant, aware, required_aware
-from oversight.api.security import Caller, need
-from oversight.db import models as m
-from oversight.db.models import MAX_ID
+from oversight.api.security import Caller, need, need_governed
 from oversight.domain.retention import MAX_KEEP_DAYS, Decision
 from oversight.services import purge
 from oversight.services import retention as svc
+from oversight.services.limits import MAX_ID
 
 router = APIRouter(tags=["retention"], responses=ERRORS)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+Reader = Annotated[Caller, Depends(need("retention.read"))]
 # Keep-for is recorder configuration; marks, holds and deletions decide about footage.
-Configurer = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
-Custodian = Annotated[Caller, Depends(need(*roles.CUSTODIANS))]
+Configurer = Annotated[Caller, Depends(need("retention.configure"))]
+Marker = Annotated[Caller, Depends(need_governed("retention.mark", "retention.mark", "camera:?"))]
+Holder = Annotated[Caller, Depends(need_governed("retention.mark", "retention.hold", "camera:?"))]
+Releaser = Annotated[
+    Caller, Depends(need_governed("retention.release", "retention.release", "hold:{hold_id}"))
+]
+Deleter = Annotated[
+    Caller, Depends(need_governed("segments.delete", "delete", "segment:{segment_id}"))
+]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
@@ -97,13 +102,13 @@ class PlanOut(BaseModel):
     decisions: list[DecisionOut]
 
 
-def _mark(r: m.RetentionMark) -> MarkOut:
+def _mark(r: svc.MarkRec) -> MarkOut:
     return MarkOut(
         id=r.id, camera=r.camera_id, start=r.start_at, end=r.end_at, reason=r.reason, by=r.marked_by
     )
 
 
-def _hold(r: m.RetentionHold) -> HoldOut:
+def _hold(r: svc.HoldRec) -> HoldOut:
     return HoldOut(
         id=r.id,
         camera=r.camera_id,
@@ -137,7 +142,7 @@ def _decision(d: Decision) -> DecisionOut:
 @router.get("/retention", response_model=StateOut, summary="Keep-for settings, marks and holds")
 @inline
 def state(caller: Reader) -> StateOut:
-    found = svc.state(caller.system)
+    found = svc.state(caller.system, caller.person)
     return StateOut(
         keep_for=[
             PolicyOut(scope=p.scope, days=p.keep_days, set_by=p.set_by, set_at=p.set_at)
@@ -154,7 +159,7 @@ def state(caller: Reader) -> StateOut:
     summary="Set how long footage is kept (never below the rule pack's minimum)",
 )
 def keep(body: KeepFor, caller: Configurer) -> Done:
-    svc.set_keep_for(caller.system, body.days, body.camera)
+    svc.set_keep_for(caller.system, caller.person, body.days, body.camera)
     who = f"camera {body.camera}" if body.camera else "all cameras"
     return Done(message=f"footage of {who} is kept {body.days} days")
 
@@ -165,9 +170,11 @@ def keep(body: KeepFor, caller: Configurer) -> Done:
     status_code=201,
     summary="Mark footage important to public security (kept for the longer class)",
 )
-def mark(body: Range, caller: Custodian) -> MarkOut:
+def mark(body: Range, caller: Marker) -> MarkOut:
     start, end = required_aware(body.start, "start"), required_aware(body.end, "end")
-    return _mark(svc.mark_important(caller.system, body.camera, start, end, body.reason))
+    return _mark(
+        svc.mark_important(caller.system, caller.person, body.camera, start, end, body.reason)
+    )
 
 
 @router.post(
@@ -176,9 +183,9 @@ def mark(body: Range, caller: Custodian) -> MarkOut:
     status_code=201,
     summary="Place a legal hold: nothing it covers is deleted until a second person releases it",
 )
-def hold(body: Range, caller: Custodian) -> HoldOut:
+def hold(body: Range, caller: Holder) -> HoldOut:
     start, end = required_aware(body.start, "start"), required_aware(body.end, "end")
-    return _hold(svc.place_hold(caller.system, body.camera, start, end, body.reason))
+    return _hold(svc.place_hold(caller.system, caller.person, body.camera, start, end, body.reason))
 
 
 @router.post(
@@ -187,9 +194,9 @@ def hold(body: Range, caller: Custodian) -> HoldOut:
     summary="Release a legal hold (by someone other than who placed it)",
 )
 def release(
-    hold_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: Release, caller: Custodian
+    hold_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: Release, caller: Releaser
 ) -> HoldOut:
-    return _hold(svc.release_hold(caller.system, hold_id, body.reason))
+    return _hold(svc.release_hold(caller.system, caller.person, hold_id, body.reason))
 
 
 @router.get(
@@ -222,8 +229,8 @@ def plan(
 )
 def delete_segment(
     segment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    caller: Custodian,
+    caller: Deleter,
     reason: Annotated[str, Query(min_length=1, max_length=2000)],
 ) -> Done:
-    purge.delete_segment(caller.system, segment_id, reason)
+    purge.delete_segment(caller.system, caller.person, segment_id, reason)
     return Done(message=f"segment {segment_id} deleted")

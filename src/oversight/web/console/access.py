@@ -16,37 +16,32 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from oversight.api import roles
-from oversight.api.security import Caller, need
+from oversight.api.evidence_zip import package_zip
+from oversight.api.security import Caller, may, need, need_governed
 from oversight.bootstrap import System
 from oversight.clock import instant_in_range
-from oversight.db.models import MAX_ID
 from oversight.domain import access as rules
-from oversight.domain.people import MAX_PASSWORD_CHARS, Person, check_trained
-from oversight.errors import AuthenticationError, InvalidInput, PermissionDenied
+from oversight.domain.people import MAX_PASSWORD_CHARS
+from oversight.errors import AuthenticationError, InvalidInput
 from oversight.rules.schema import AccessApprovalRule
 from oversight.services import access as svc
-from oversight.services import auth, people, registry
+from oversight.services import auth, footage, people, registry
+from oversight.services.limits import MAX_ID
 from oversight.web import witness
-from oversight.web.evidence_zip import package_zip
 from oversight.web.render import language, page
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-Anyone = Annotated[Caller, Depends(need(*roles.ANYONE))]
-Custodian = Annotated[Caller, Depends(need(*roles.CUSTODIANS))]
+Anyone = Annotated[Caller, Depends(need())]
+Approver = Annotated[
+    Caller, Depends(need_governed("access.decide", "approve", "request:{request_id}"))
+]
+Denier = Annotated[Caller, Depends(need_governed("access.decide", "deny", "request:{request_id}"))]
+Revoker = Annotated[Caller, Depends(need_governed("access.revoke", "revoke", "grant:{grant_id}"))]
+Executor = Annotated[Caller, Depends(need_governed("footage.view", "execute", "grant:{grant_id}"))]
+Exporter = Annotated[Caller, Depends(need_governed("footage.export", "export", "grant:{grant_id}"))]
 MAX_DOCUMENT_BYTES = 20 << 20
 MAX_DOCUMENTS = 12
-
-
-def _sees_all(person: Person) -> bool:
-    return person.has_role(*roles.AUDIT_READERS)
-
-
-def _check_visible(caller: Caller, rec: svc.RequestRec) -> None:
-    """Custodians, admins and auditors see every request; others only their own."""
-    if not _sees_all(caller.person) and rec.requested_by != caller.person.id:
-        raise PermissionDenied(f"access request {rec.id} is not yours to see")
 
 
 def document_kinds(system: System, lang: str) -> list[tuple[str, str]]:
@@ -94,16 +89,14 @@ async def _documents(request: Request, kinds: list[str]) -> dict[str, bytes]:
 @router.get("/access")
 def list_page(request: Request, caller: Anyone, status: str | None = None) -> Response:
     wanted = status if status in ("pending", "approved", "denied") else None
-    recs = svc.list_requests(caller.system, wanted)
-    if not _sees_all(caller.person):
-        recs = [r for r in recs if r.requested_by == caller.person.id]
+    recs = svc.list_requests(caller.system, caller.person, wanted)
     return page(
         request,
         caller,
         "console/access.html",
         requests=list(reversed(recs)),
         shown=wanted,
-        sees_all=_sees_all(caller.person),
+        sees_all=may(caller.person, "audit.read"),
     )
 
 
@@ -116,7 +109,7 @@ def new_page(request: Request, caller: Anyone) -> Response:
         "console/access_new.html",
         kinds=rules.KINDS,
         org_classes=rules.ORG_CLASSES,
-        cameras=[cam for cam, _ in registry.list_cameras(system)],
+        cameras=registry.requestable_cameras(system, caller.person),
         documents=document_kinds(system, language(request)),
     )
 
@@ -166,10 +159,9 @@ def _detail(
     request: Request, caller: Caller, request_id: int, status: int = 200, **extra: object
 ) -> Response:
     system = caller.system
-    rec = svc.get_request(system, request_id)
-    _check_visible(caller, rec)
+    rec = svc.get_request(system, caller.person, request_id)
     run = None
-    if rec.grant is not None and caller.person.has_role(*roles.CUSTODIANS):
+    if rec.grant is not None and may(caller.person, "footage.view"):
         run = witness.executions(request).get(
             caller.token, rec.grant.id, caller.person.id, system.clock.now()
         )
@@ -187,7 +179,7 @@ def _detail(
         grant_usable=grant_usable,
         execution=run,
         exportable=rec.grant is not None and rec.grant.kind in ("copy", "retrieve"),
-        custodian=caller.person.has_role(*roles.CUSTODIANS),
+        custodian=may(caller.person, "footage.view"),
         **extra,
     )
 
@@ -203,7 +195,7 @@ def _to_request(request_id: int) -> Response:
 
 @router.post("/access/{request_id}/approve")
 async def approve(
-    caller: Custodian,
+    caller: Approver,
     request_id: Id,
     note: Annotated[str, Form(max_length=2000)] = "",
     valid_days: Annotated[int, Form(ge=1, le=365)] = 7,
@@ -222,7 +214,7 @@ async def approve(
 
 @router.post("/access/{request_id}/deny")
 async def deny(
-    caller: Custodian, request_id: Id, reason: Annotated[str, Form(max_length=2000)]
+    caller: Denier, request_id: Id, reason: Annotated[str, Form(max_length=2000)]
 ) -> Response:
     await run_in_threadpool(
         lambda: svc.deny(caller.system, caller.person, request_id, reason=reason)
@@ -233,7 +225,7 @@ async def deny(
 @router.post("/grants/{grant_id}/revoke")
 async def revoke(
     request: Request,
-    caller: Custodian,
+    caller: Revoker,
     grant_id: Id,
     reason: Annotated[str, Form(max_length=2000)],
 ) -> Response:
@@ -244,31 +236,16 @@ async def revoke(
     return _to_request(grant.request_id)
 
 
-def _check_pair(system: System, custodian: Person, second: Person, grant: svc.GrantRec) -> None:
-    """Refuse early what the enforcement point would refuse at every use: a grant no
-    longer usable, one person twice, an untrained witness."""
-    now = system.clock.now()
-    today = system.packs.local_date(now)
-    cams = sorted(grant.cameras)
-    rules.check_use(grant.to_domain(), grant.kind, cams[0], grant.start, grant.end, now)
-    rules.check_persons(
-        system.packs,
-        today,
-        [(p.id, p.id_doc or f"account:{p.id}") for p in (custodian, second)],
-    )
-    check_trained(second, system.packs, today)
-
-
 @router.post("/grants/{grant_id}/witness")
 async def open_execution(
     request: Request,
-    caller: Custodian,
+    caller: Executor,
     grant_id: Id,
     witness_id: Annotated[str, Form(alias="witness", max_length=64)],
     witness_password: Annotated[str, Form(max_length=MAX_PASSWORD_CHARS)],
 ) -> Response:
     system = caller.system
-    grant, rec = await run_in_threadpool(svc.get_grant, system, grant_id)
+    _, rec = await run_in_threadpool(svc.get_grant, system, caller.person, grant_id)
     try:
         second = await run_in_threadpool(
             auth.authenticate, system, witness_id.strip(), witness_password
@@ -279,8 +256,9 @@ async def open_execution(
         return await run_in_threadpool(
             lambda: _detail(request, caller, rec.id, 401, witness_error=message)
         )
-    me = await run_in_threadpool(people.get_user, system, caller.person.id)
-    _check_pair(system, me, second, grant)
+    await run_in_threadpool(
+        lambda: footage.check_execution(system, caller.person, second, grant_id=grant_id)
+    )
     witness.executions(request).open(
         caller.token, grant_id, caller.person.id, second.id, system.clock.now()
     )
@@ -288,8 +266,8 @@ async def open_execution(
 
 
 @router.post("/grants/{grant_id}/witness/close")
-async def close_execution(request: Request, caller: Custodian, grant_id: Id) -> Response:
-    grant, _ = await run_in_threadpool(svc.get_grant, caller.system, grant_id)
+async def close_execution(request: Request, caller: Executor, grant_id: Id) -> Response:
+    grant, _ = await run_in_threadpool(svc.get_grant, caller.system, caller.person, grant_id)
     witness.executions(request).close(caller.token, grant_id)
     return _to_request(grant.request_id)
 
@@ -297,13 +275,13 @@ async def close_execution(request: Request, caller: Custodian, grant_id: Id) -> 
 @router.post("/grants/{grant_id}/export")
 async def export(
     request: Request,
-    caller: Custodian,
+    caller: Exporter,
     grant_id: Id,
     watermark: Annotated[bool, Form()] = False,
 ) -> Response:
     system = caller.system
     run = witness.require(request, caller.token, grant_id, caller.person.id, system.clock.now())
-    second = await run_in_threadpool(people.get_user, system, run.witness)
+    second = await run_in_threadpool(people.person_by_id, system, run.witness)
     return await run_in_threadpool(
         lambda: package_zip(system, caller.person, second, grant_id=grant_id, watermark=watermark)
     )

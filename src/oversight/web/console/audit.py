@@ -13,16 +13,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
-from oversight.db.models import MAX_LEAF
+from oversight.domain.people import Person
 from oversight.services import audit
+from oversight.services.limits import MAX_LEAF
 from oversight.web.forms import day_range, optional_date, text
 from oversight.web.render import local_time, page
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Caller, Depends(need(*roles.AUDIT_READERS))]
+Reader = Annotated[Caller, Depends(need("audit.read"))]
 Param = Annotated[str, Query(max_length=64)]
 DayParam = Annotated[str, Query(alias="from", max_length=10)]
 SHOWN = 500  # entries on a page, newest first; the CSV has them all
@@ -53,9 +53,9 @@ def _filters(camera: str, person: str, start: str, end: str) -> Filters:
     )
 
 
-def _entries(system: System, f: Filters) -> list[audit.Entry]:
+def _entries(system: System, person: Person, f: Filters) -> list[audit.Entry]:
     start, end = day_range(system, f.start, f.end)
-    return audit.log(system, camera=f.camera, person=f.person, start=start, end=end)
+    return audit.log(system, person, camera=f.camera, person=f.person, start=start, end=end)
 
 
 @router.get("/audit")
@@ -73,6 +73,7 @@ def audit_page(
     # One page, newest first: the newest page costs the same whatever the ledger's length.
     found = audit.page(
         caller.system,
+        caller.person,
         limit=SHOWN,
         before=before,
         camera=f.camera,
@@ -115,7 +116,7 @@ def audit_csv(
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
-    for e in _entries(system, f):
+    for e in _entries(system, caller.person, f):
         row = [
             str(e.leaf_index),
             e.at.astimezone(system.packs.timezone).isoformat(),

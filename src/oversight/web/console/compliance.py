@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.rules.schema import Severity
 from oversight.services import compliance, reports
@@ -18,7 +17,7 @@ from oversight.web.forms import optional_date
 from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+Reader = Annotated[Caller, Depends(need("compliance.read"))]
 DayParam = Annotated[str, Query(alias="at", max_length=10)]
 SEVERITIES: tuple[Severity, ...] = ("critical", "major", "minor", "info")
 

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from oversight.api import roles
 from oversight.api.security import Caller, may, need
 from oversight.bootstrap import System
 from oversight.services import capacity, compliance, coverage, recording, verify
@@ -20,8 +19,8 @@ from oversight.web.render import context, environment, page
 from oversight.web.timeline import timeline_svg
 
 router = APIRouter(include_in_schema=False)
-Anyone = Annotated[Caller, Depends(need(*roles.ANYONE))]
-Staff = Annotated[Caller, Depends(need(*roles.STAFF))]
+Anyone = Annotated[Caller, Depends(need())]
+Staff = Annotated[Caller, Depends(need("recordings.read"))]
 DAY = timedelta(hours=24)
 TIMELINE_KINDS = ("recorded", "gap", "important", "held")
 
@@ -67,7 +66,8 @@ def timeline_labels(request: Request, caller: Caller) -> dict[str, str]:
 @router.get("/")
 def dashboard(request: Request, caller: Anyone) -> Response:
     system = caller.system
-    statuses = recording.list_status(system)
+    staff = may(caller.person, "recordings.read")
+    statuses = recording.list_status(system, caller.person) if staff else []
     cameras = [s.camera for s in statuses]
     with system.reads() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
@@ -78,7 +78,7 @@ def dashboard(request: Request, caller: Anyone) -> Response:
         statuses=statuses,
         lines=timelines(system, cameras, DAY, timeline_labels(request, caller)),
         capacity=capacity.measure(system),
-        staff=may(caller.person, roles.STAFF),
+        staff=staff,
         checkpoint=checkpoint,
         run=verify.latest_run(system),
         size=size_text,
@@ -88,7 +88,9 @@ def dashboard(request: Request, caller: Anyone) -> Response:
 @router.get("/fragments/camera-status")
 def camera_status(request: Request, caller: Anyone) -> Response:
     """The camera table alone, for htmx to swap in every few seconds."""
-    values = context(request, caller, statuses=recording.list_status(caller.system))
+    staff = may(caller.person, "recordings.read")
+    statuses = recording.list_status(caller.system, caller.person) if staff else []
+    values = context(request, caller, statuses=statuses)
     html = environment().get_template("console/_camera_status.html").render(values)
     return HTMLResponse(html)
 

@@ -11,16 +11,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from oversight.api import roles
-from oversight.api.security import CSP, Caller, need
+from oversight.api.security import CSP, Caller, may, need
 from oversight.domain.model import FILING_KINDS
 from oversight.services import compliance, filing_form, registry
 from oversight.web.forms import a_date, text, today
 from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
-Registrar = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
+Reader = Annotated[Caller, Depends(need("registry.read"))]
+Registrar = Annotated[Caller, Depends(need("registry.write"))]
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
 
@@ -43,7 +42,7 @@ def filing_page(
 ) -> Response:
     system = caller.system
     day, obligations = compliance.due_filings(system, include_filed=show_all)
-    cameras = [cam for cam, _ in registry.list_cameras(system)]
+    cameras = [cam for cam, _ in registry.list_cameras(system, caller.person)]
     return page(
         request,
         caller,
@@ -54,7 +53,7 @@ def filing_page(
         kinds=FILING_KINDS,
         show_all=show_all,
         today=today(system),
-        may_change=caller.person.has_role(*roles.REGISTRARS),
+        may_change=may(caller.person, "registry.write"),
     )
 
 
@@ -69,6 +68,7 @@ def record_filing(
 ) -> Response:
     registry.record_filing(
         caller.system,
+        caller.person,
         camera_id=camera_id,
         kind=kind,
         filed_on=a_date(filed_on, "filed on"),
@@ -80,5 +80,5 @@ def record_filing(
 
 @router.get("/filing/{camera_id}/form")
 def printable_form(camera_id: Annotated[str, Path(max_length=64)], caller: Reader) -> HTMLResponse:
-    camera, _, _ = registry.get_camera(caller.system, camera_id)
-    return printable(filing_form.render(caller.system, camera.site_id))
+    camera, _, _ = registry.get_camera(caller.system, caller.person, camera_id)
+    return printable(filing_form.render(caller.system, caller.person, camera.site_id))

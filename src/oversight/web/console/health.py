@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from oversight.api import roles
 from oversight.api.security import Caller, may, need
-from oversight.db.models import MAX_ID
 from oversight.services import alarms, health
+from oversight.services.limits import MAX_ID
 from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -18,24 +17,24 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/health")
 def health_page(
-    request: Request, caller: Annotated[Caller, Depends(need(*roles.STAFF))]
+    request: Request, caller: Annotated[Caller, Depends(need("recordings.read"))]
 ) -> Response:
-    everything = alarms.list_alarms(caller.system)
+    everything = alarms.list_alarms(caller.system, caller.person)
     return page(
         request,
         caller,
         "console/health.html",
-        cameras=health.report(caller.system),
+        cameras=health.report(caller.system, caller.person),
         open_alarms=[a for a in everything if a.is_open],
         closed_alarms=[a for a in everything if not a.is_open][:50],
-        may_ack=may(caller.person, alarms.ACK_ROLES),
+        may_ack=may(caller.person, "alarms.ack"),
     )
 
 
 @router.post("/alarms/{alarm_id}/ack")
 def acknowledge(
     alarm_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    caller: Annotated[Caller, Depends(need(*alarms.ACK_ROLES))],
+    caller: Annotated[Caller, Depends(need("alarms.ack"))],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     alarms.acknowledge(caller.system, caller.person, alarm_id, note)

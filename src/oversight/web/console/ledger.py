@@ -10,15 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.ledger import keys
 from oversight.services import verify
 from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
-Anyone = Annotated[Caller, Depends(need(*roles.ANYONE))]
-Verifier = Annotated[Caller, Depends(need("admin", "auditor"))]
+Anyone = Annotated[Caller, Depends(need())]
+Verifier = Annotated[Caller, Depends(need("ledger.verify"))]
 RECENT = 20
 WINDOW = 1000  # leaves behind the latest checkpoint to look for the recent ones
 
@@ -55,5 +54,5 @@ def run_verify(
     system = caller.system
     started = system.clock.now()
     report = verify.verify(system, sample=int(sample) if sample and int(sample) > 0 else None)
-    verify.record_run(system, report, started)
+    verify.record_run(system, caller.person, report, started)
     return RedirectResponse("/ledger#verify", status_code=303)

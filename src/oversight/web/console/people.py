@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.domain.people import MAX_PASSWORD_CHARS, ROLES, known_topics
 from oversight.errors import InvalidInput
@@ -17,7 +16,7 @@ from oversight.services import people
 from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
-Admin = Annotated[Caller, Depends(need("admin"))]
+Admin = Annotated[Caller, Depends(need("people.manage"))]
 
 
 def _date(value: str, what: str) -> date:
@@ -33,13 +32,13 @@ def _back() -> Response:
 
 @router.get("/people")
 def people_page(
-    request: Request, caller: Annotated[Caller, Depends(need(*roles.PEOPLE_READERS))]
+    request: Request, caller: Annotated[Caller, Depends(need("people.read"))]
 ) -> Response:
     return page(
         request,
         caller,
         "console/people.html",
-        users=people.list_users(caller.system),
+        users=people.list_users(caller.system, caller.person),
         all_roles=ROLES,
         topics=sorted(known_topics(caller.system.packs)),
         today=caller.system.packs.local_date(caller.system.clock.now()),

@@ -24,21 +24,20 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from oversight.api import roles
-from oversight.api.security import Caller, need
+from oversight.api.security import Caller, need_governed
 from oversight.bootstrap import System
-from oversight.db import models as m
-from oversight.db.models import MAX_ID
 from oversight.domain import access as rules
+from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound
 from oversight.services import access as svc
 from oversight.services import footage, people, recording
+from oversight.services.limits import MAX_ID
 from oversight.web import hls, witness
 from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
-Custodian = Annotated[Caller, Depends(need(*roles.CUSTODIANS))]
+Viewer = Annotated[Caller, Depends(need_governed("footage.view", "view", "grant:{grant_id}"))]
 CHUNK = 1 << 18
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 
@@ -56,7 +55,7 @@ def _grant_for(
     check to the enforcement point, which also logs a refusal."""
     system = caller.system
     now = system.clock.now()
-    grant, _ = svc.get_grant(system, grant_id)
+    grant, _ = svc.get_grant(system, caller.person, grant_id)
     run = witness.require(request, caller.token, grant_id, caller.person.id, now)
     cams = [camera] if camera is not None else sorted(grant.cameras)
     for cam in cams if check else []:
@@ -64,30 +63,33 @@ def _grant_for(
     return grant, run
 
 
-def _segments(system: System, grant: svc.GrantRec, camera: str) -> list[recording.SegmentRec]:
+def _segments(
+    system: System, person: Person, grant: svc.GrantRec, camera: str
+) -> list[recording.SegmentRec]:
     return [
         seg
-        for seg in recording.list_segments(system, camera=camera, start=grant.start, end=grant.end)
+        for seg in recording.list_segments(
+            system, person, camera=camera, start=grant.start, end=grant.end
+        )
         if seg.deleted_at is None
     ]
 
 
-def _segment_camera(system: System, segment_id: int) -> str | None:
+def _segment_camera(system: System, person: Person, segment_id: int) -> str | None:
     """The camera of a segment from the index (metadata only, no bytes). A segment that
     is not MP4 cannot be streamed: refused before anything is released."""
-    with system.reads() as s:
-        row = s.get(m.Segment, segment_id)
-        if row is not None and not row.storage_key.endswith(".mp4"):
-            raise InvalidInput(f"segment {segment_id} is not MP4: export it instead")
-        return None if row is None else row.camera_id
+    seg = recording.get_segment(system, person, segment_id)
+    if seg is not None and not seg.storage_key.endswith(".mp4"):
+        raise InvalidInput(f"segment {segment_id} is not MP4: export it instead")
+    return None if seg is None else seg.camera
 
 
 @router.get("/play/{grant_id}")
-def player(request: Request, caller: Custodian, grant_id: Id, camera: str = "") -> Response:
+def player(request: Request, caller: Viewer, grant_id: Id, camera: str = "") -> Response:
     system = caller.system
     grant, run = _grant_for(request, caller, grant_id, camera or None)
     chosen = camera or sorted(grant.cameras)[0]
-    segments = _segments(system, grant, chosen)
+    segments = _segments(system, caller.person, grant, chosen)
     if not segments:
         raise NotFound(f"no sealed footage of camera {chosen} in the scope of grant {grant_id}")
     codec = _probe(system, caller, run, grant, segments)
@@ -119,7 +121,7 @@ def _probe(
     first = segments[0]
     if not first.storage_key.endswith(".mp4"):
         return Path(first.storage_key).suffix.lstrip(".") or None
-    second = people.get_user(system, run.witness)
+    second = people.person_by_id(system, run.witness)
     with footage.release(
         system,
         grant_id=grant.id,
@@ -137,9 +139,9 @@ def _probe(
 
 
 @router.get("/play/{grant_id}/{camera}/index.m3u8")
-def playlist(request: Request, caller: Custodian, grant_id: Id, camera: str) -> Response:
+def playlist(request: Request, caller: Viewer, grant_id: Id, camera: str) -> Response:
     grant, _ = _grant_for(request, caller, grant_id, camera)
-    segments = _segments(caller.system, grant, camera)
+    segments = _segments(caller.system, caller.person, grant, camera)
     if not segments:
         raise NotFound(f"no sealed footage of camera {camera} in the scope of grant {grant_id}")
     entries = [
@@ -166,8 +168,8 @@ def _open_part(
     """Release one segment (its leaf committed), and find the byte range of ``part``.
     The caller owns the returned stack: closing it ends the handover."""
     system = caller.system
-    second = people.get_user(system, run.witness)
-    camera = _segment_camera(system, segment_id)
+    second = people.person_by_id(system, run.witness)
+    camera = _segment_camera(system, caller.person, segment_id)
     uses = None if camera is None else [footage.Use(camera, grant_start, grant_end)]
     stack = ExitStack()
     try:
@@ -227,10 +229,10 @@ async def _serve(
 
 
 @router.get("/play/{grant_id}/seg/{segment_id}/init.mp4")
-async def init_part(request: Request, caller: Custodian, grant_id: Id, segment_id: Id) -> Response:
+async def init_part(request: Request, caller: Viewer, grant_id: Id, segment_id: Id) -> Response:
     return await _serve(request, caller, grant_id, segment_id, "init")
 
 
 @router.get("/play/{grant_id}/seg/{segment_id}/media.m4s")
-async def media_part(request: Request, caller: Custodian, grant_id: Id, segment_id: Id) -> Response:
+async def media_part(request: Request, caller: Viewer, grant_id: Id, segment_id: Id) -> Response:
     return await _serve(request, caller, grant_id, segment_id, "media")

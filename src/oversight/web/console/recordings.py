@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from oversight.api import roles
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
+from oversight.domain.people import Person
 from oversight.services import recording, registry
 from oversight.services.redact import redact_url
 from oversight.web.console.dashboard import timeline_labels, timelines
@@ -21,16 +21,16 @@ from oversight.web.forms import day_range, optional_date, size_text, text
 from oversight.web.render import language, page
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
+Reader = Annotated[Caller, Depends(need("recordings.read"))]
 SHOWN = 200  # newest segments listed; the API pages through all of them
 RECENT = 50  # on a camera's page, under its timeline
 WEEK = timedelta(days=7)
 
 
 def _gaps(
-    system: System, camera: str | None, start: datetime, end: datetime
+    system: System, person: Person, camera: str | None, start: datetime, end: datetime
 ) -> list[recording.GapRec]:
-    found = recording.list_gaps(system, camera)
+    found = recording.list_gaps(system, person, camera)
     return [g for g in found if g.end > start and g.start < end]
 
 
@@ -50,14 +50,14 @@ def recordings_page(
     lo = lo or (now - timedelta(hours=24) if hi is None else hi - timedelta(hours=24))
     hi = hi or now
     segments = recording.list_segments(
-        system, camera=chosen, start=lo, end=hi, limit=SHOWN + 1, newest_first=True
+        system, caller.person, camera=chosen, start=lo, end=hi, limit=SHOWN + 1, newest_first=True
     )
     return page(
         request,
         caller,
         "console/recordings.html",
-        statuses=recording.list_status(system),
-        cameras=[cam.id for cam, _ in registry.list_cameras(system)],
+        statuses=recording.list_status(system, caller.person),
+        cameras=[cam.id for cam, _ in registry.list_cameras(system, caller.person)],
         chosen=chosen,
         first=first,
         last=last,
@@ -66,7 +66,7 @@ def recordings_page(
         more=len(segments) > SHOWN,
         segments=segments[:SHOWN],
         shown=SHOWN,
-        gaps=_gaps(system, chosen, lo, hi),
+        gaps=_gaps(system, caller.person, chosen, lo, hi),
         size=size_text,
     )
 
@@ -76,11 +76,17 @@ def camera_page(
     request: Request, caller: Reader, camera_id: Annotated[str, Path(max_length=64)]
 ) -> Response:
     system = caller.system
-    camera, url, masks = registry.get_camera(system, camera_id)
+    camera, url, masks = registry.get_camera(system, caller.person, camera_id)
     now = system.clock.now()
     [line] = timelines(system, [camera_id], WEEK, timeline_labels(request, caller))
     segments = recording.list_segments(
-        system, camera=camera_id, start=now - WEEK, end=now, limit=RECENT, newest_first=True
+        system,
+        caller.person,
+        camera=camera_id,
+        start=now - WEEK,
+        end=now,
+        limit=RECENT,
+        newest_first=True,
     )
     return page(
         request,
@@ -92,7 +98,7 @@ def camera_page(
         vocab=vocabularies(system, language(request)),
         camera_status=recording.get_status(system, camera_id),
         line=line,
-        gaps=list(reversed(_gaps(system, camera_id, now - WEEK, now))),
+        gaps=list(reversed(_gaps(system, caller.person, camera_id, now - WEEK, now))),
         total=line.segments,
         segments=segments,
         size=size_text,

@@ -10,8 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from oversight.api import roles
-from oversight.api.security import Caller, need
+from oversight.api.security import Caller, may, need
 from oversight.bootstrap import System
 from oversight.domain.model import OBSTRUCTION_CAUSES, ORG_KINDS
 from oversight.services import registry
@@ -20,8 +19,8 @@ from oversight.web.forms import a_date, optional_date, text, today
 from oversight.web.render import language, page
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Caller, Depends(need(*roles.STAFF))]
-Registrar = Annotated[Caller, Depends(need(*roles.REGISTRARS))]
+Reader = Annotated[Caller, Depends(need("registry.read"))]
+Registrar = Annotated[Caller, Depends(need("registry.write"))]
 Id = Annotated[str, Form(max_length=64)]
 Short = Annotated[str, Form(max_length=200)]
 Long = Annotated[str, Form(max_length=2000)]
@@ -53,21 +52,21 @@ def _back(anchor: str = "") -> Response:
 @router.get("/registry")
 def registry_page(request: Request, caller: Reader) -> Response:
     system = caller.system
-    cameras = [(cam, redact_url(url)) for cam, url in registry.list_cameras(system)]
-    orgs = registry.list_orgs(system)
+    cameras = [(cam, redact_url(url)) for cam, url in registry.list_cameras(system, caller.person)]
+    orgs = registry.list_orgs(system, caller.person)
     return page(
         request,
         caller,
         "console/registry.html",
         orgs=orgs,
-        sites=registry.list_sites(system),
+        sites=registry.list_sites(system, caller.person),
         cameras=cameras,
-        obstructions=registry.list_obstructions(system),
+        obstructions=registry.list_obstructions(system, caller.person),
         vocab=vocabularies(system, language(request)),
         org_kinds=ORG_KINDS,
         causes=OBSTRUCTION_CAUSES,
         today=today(system),
-        may_change=caller.person.has_role(*roles.REGISTRARS),
+        may_change=may(caller.person, "registry.write"),
     )
 
 
@@ -82,6 +81,7 @@ def add_org(
 ) -> Response:
     registry.add_org(
         caller.system,
+        caller.person,
         org_id=org_id.strip(),
         name=name,
         kind=kind,
@@ -103,6 +103,7 @@ def add_site(
 ) -> Response:
     registry.add_site(
         caller.system,
+        caller.person,
         site_id=site_id.strip(),
         name=name,
         category=category,
@@ -126,6 +127,7 @@ def add_camera(
 ) -> Response:
     registry.add_camera(
         caller.system,
+        caller.person,
         camera_id=camera_id.strip(),
         site_id=site_id,
         placement=placement,
@@ -139,7 +141,7 @@ def add_camera(
 
 @router.post("/registry/cameras/{camera_id}/remove")
 def remove_camera(camera_id: CameraId, caller: Registrar, removed: Day) -> Response:
-    registry.remove_camera(caller.system, camera_id, a_date(removed, "removed on"))
+    registry.remove_camera(caller.system, caller.person, camera_id, a_date(removed, "removed on"))
     return _back("#cameras")
 
 
@@ -154,6 +156,7 @@ def report_obstruction(
 ) -> Response:
     registry.report_obstruction(
         caller.system,
+        caller.person,
         camera_id=camera_id,
         reported_on=a_date(reported_on, "reported on"),
         cause=cause,
@@ -165,5 +168,7 @@ def report_obstruction(
 
 @router.post("/registry/obstructions/{obstruction_id}/resolve")
 def resolve_obstruction(obstruction_id: RowId, caller: Registrar, resolved_on: Day) -> Response:
-    registry.resolve_obstruction(caller.system, obstruction_id, a_date(resolved_on, "resolved on"))
+    registry.resolve_obstruction(
+        caller.system, caller.person, obstruction_id, a_date(resolved_on, "resolved on")
+    )
     return _back("#obstructions")

@@ -42,7 +42,7 @@ from typing import IO, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from oversight.errors import ConfigError, InvalidInput
-from oversight.recorder.scrub import scrub
+from oversight.media.scrub import scrub
 
 log = logging.getLogger(__name__)
 

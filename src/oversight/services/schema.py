@@ -1,0 +1,21 @@
+"""Creating or upgrading the database schema (``oversight init``), through Alembic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oversight.bootstrap import System
+from oversight.db import migrate
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    before: str | None  # the schema revision found (None: no schema yet)
+    after: str | None  # the revision now: the latest migration's
+
+
+def upgrade(system: System) -> Upgrade:
+    """Apply every migration the database lacks (none: nothing changes); idempotent."""
+    before = migrate.current_revision(system.engine)
+    migrate.upgrade(system.engine)
+    return Upgrade(before, migrate.current_revision(system.engine))
