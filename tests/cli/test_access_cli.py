@@ -56,8 +56,8 @@ def deployment(env: Env, tmp_path: Path) -> Env:
         for uid, doc, role in [
             ("cust", "CUST0001", "custodian"),
             ("appr", "APPR0001", "custodian"),
-            ("wit", "WIT00001", None),
-            ("cust2", "CUST0001", None),
+            ("wit", "WIT00001", "witness"),
+            ("cust2", "CUST0001", "witness"),
             ("cop", "COP00001", "requester"),
         ]:
             people.add_user(

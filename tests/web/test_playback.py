@@ -121,7 +121,12 @@ def test_another_session_cannot_use_an_open_execution(web: Web, tmp_path: Path) 
     # The same person in a second browser session has no execution either.
     again = web.console("cust")
     assert all(again.get(url).status_code == 403 for url in _urls(grant))
-    assert len(access_leaves(web)) == before
+    # Nothing was viewed: the only new leaves are the refusals of the people whose roles
+    # never allow playback (Art. 14(3)), one per attempt.
+    new = access_leaves(web)[before:]
+    assert {leaf["action"] for leaf in new} == {"view.refused"}
+    assert sorted({a for leaf in new for a in leaf["actors"]}) == ["aud", "cop"]
+    assert len(new) == 2 * len(_urls(grant))
 
 
 def test_a_revoked_grant_plays_no_more_and_the_refusal_is_logged(web: Web, tmp_path: Path) -> None:
@@ -186,7 +191,10 @@ def test_the_custodian_cannot_be_their_own_witness(web: Web, tmp_path: Path) -> 
         f"/grants/{grant}/witness", {"witness": "cust", "witness_password": "user password 12"}
     )
     assert reply.status_code == 422 and "different people" in reply.text
-    assert web.env.counts()["ledger_leaves"] == before["ledger_leaves"]
+    # The refused attempt is a leaf of the register naming the custodian (Art. 14(3)).
+    assert web.env.counts()["ledger_leaves"] == before["ledger_leaves"] + 1
+    assert access_leaves(web)[-1]["action"] == "execute.refused"
+    assert access_leaves(web)[-1]["actors"] == ["cust", "cust"]
     assert cust.get(f"/play/{grant}/cam1/index.m3u8").status_code == 403
 
 
