@@ -71,6 +71,18 @@ class Settings(BaseSettings):
         ),
     )
 
+    document_max_bytes: int = Field(
+        default=20 << 20,
+        ge=1024,
+        description="Largest document (identity or approval paper) accepted, in bytes.",
+    )
+    document_max_count: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Most documents attached to one access request.",
+    )
+
     alarm_webhook_url: str | None = Field(
         default=None,
         description=(
