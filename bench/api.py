@@ -70,12 +70,14 @@ def deployment(data_dir: Path) -> tuple[datetime, datetime]:
             system, boss, user_id="boss", trained_on=date(2026, 1, 1),
             valid_until=date(2030, 1, 1), topics=["skills", "confidentiality"],
         )  # fmt: skip
-        registry.add_org(system, org_id="acme", name="Acme", kind="owner")
-        registry.add_site(system, site_id="s1", name="Site 1", category="school", owner_id="acme")
+        registry.add_org(system, boss, org_id="acme", name="Acme", kind="owner")
+        registry.add_site(
+            system, boss, site_id="s1", name="Site 1", category="school", owner_id="acme"
+        )
         end = datetime.now(UTC).replace(second=0, microsecond=0)
         start = end - timedelta(days=DAYS)
         registry.add_camera(
-            system, camera_id="cam1", site_id="s1", placement="general", coverage="entrance",
+            system, boss, camera_id="cam1", site_id="s1", placement="general", coverage="entrance",
             stream_url="rtsp://127.0.0.1:8554/cam1",
             commissioned=system.packs.local_date(start) - timedelta(days=1),
         )  # fmt: skip

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from oversight import bootstrap
 from oversight.config import Settings
+from oversight.domain import policy
 from oversight.health.monitor import Monitor, MonitorOptions
 from oversight.services import alarms
 from oversight.sim.cameras import EncoderSpec, SimulatedCameraSet
@@ -70,7 +71,7 @@ def main() -> None:
         try:
 
             def kinds() -> set[str]:
-                return {a.kind for a in alarms.list_alarms(system, open_only=True)}
+                return {a.kind for a in alarms.list_alarms(system, policy.SYSTEM, open_only=True)}
 
             _until(lambda: all(w.reference is not None for w in monitor.watches.values())
                    and bool(monitor.watches))  # fmt: skip

@@ -53,6 +53,7 @@ from typer.testing import CliRunner
 from oversight import bootstrap
 from oversight.cli.main import app
 from oversight.config import Settings
+from oversight.domain import policy
 from oversight.ledger.leaves import decode
 from oversight.services import recording
 
@@ -321,8 +322,8 @@ def summarize(data_dir: Path, n: int, segment: int, seconds: float) -> Footage:
     """What a run left in its data dir: the index, the ledger's seal times, the spool."""
     system = bootstrap.build(Settings(data_dir=data_dir))
     try:
-        segments = recording.list_segments(system)
-        gaps = recording.list_gaps(system)
+        segments = recording.list_segments(system, policy.SYSTEM)
+        gaps = recording.list_gaps(system, policy.SYSTEM)
         quarantined = recording.list_quarantined(system)
         lags = []
         with system.sessions() as session:

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from oversight import bootstrap
 from oversight.config import Settings
 from oversight.db import models as m
+from oversight.domain import policy
 from oversight.ledger import leaves
 from oversight.services import purge, retention, windows
 from oversight.storage.base import segment_key
@@ -128,7 +129,7 @@ def bench_purge(tmp: Path, count: int) -> None:
             paths.append(path)
         os.sync()  # both sides' files on disk before either is timed
         t = time.perf_counter()
-        result = purge.run(system)
+        result = purge.run(system, policy.SYSTEM)
         ours = count / (time.perf_counter() - t)
         assert result.segments == count, result
     finally:
