@@ -96,7 +96,7 @@ def validate(
 ) -> None:
     """Check a custom rule-pack file; print every problem with its YAML path and line."""
     try:
-        pack = load_pack_file(file)
+        pack = load_pack_file(file, max_bytes=settings_for(None).rule_pack_max_bytes)
     except RulePackError as exc:
         if len(exc.problems) > 1:
             for problem in exc.problems:
