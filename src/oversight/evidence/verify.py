@@ -53,7 +53,7 @@ KINDS = (
 )
 UNTRUSTED_KEY_WARNING = (
     "the verifier key is only the one shipped in the package: compare it with the "
-    "log operator's published key, or pass that key (--key)"
+    "log operator's published key, or pass that key (--key or --trusted-keys)"
 )
 _CHUNK = 1 << 20
 Status = Literal["ok", "untrusted", "failed"]
