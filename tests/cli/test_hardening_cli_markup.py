@@ -164,3 +164,17 @@ def test_audit_log_csv_defuses_formulas(env: Env, tmp_path: Path, formula: str) 
 )
 def test_one_defusing_function(value: object, cell: str) -> None:
     assert spreadsheet_cell(value) == cell
+
+
+def test_no_cli_module_prints_through_a_console_of_its_own() -> None:
+    """The guard for new commands: the CLI's consoles read no markup, and no module makes
+    another console or writes markup strings (styling is built from ``Text``)."""
+    assert not common.console._markup and not common.err_console._markup
+    assert not common.console._emoji and not common.err_console._emoji
+    root = Path(common.__file__).parent
+    for path in sorted(root.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "common.py":
+            assert "Console(" not in text, f"{path.name} builds its own rich Console"
+        for style in ("[bold", "[red", "[green", "[yellow", "[dim", "[link", "[/"):
+            assert f'"{style}' not in text and f'f"{style}' not in text, (path.name, style)
