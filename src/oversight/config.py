@@ -83,6 +83,15 @@ class Settings(BaseSettings):
         description="Most documents attached to one access request.",
     )
 
+    rule_pack_max_bytes: int = Field(
+        default=1 << 20,
+        ge=1,
+        description="Largest custom rule-pack file `rules validate` reads, in bytes (1 MiB).",
+    )
+    trusted_keys_file: Path | None = Field(
+        default=None,
+        description="File of verifier keys `evidence verify` trusts (one per line, # comments).",
+    )
     alarm_webhook_url: str | None = Field(
         default=None,
         description=(

@@ -167,7 +167,8 @@ def test_a_police_request_runs_end_to_end(deployment: Env, tmp_path: Path) -> No
         "--witness-password-stdin",
         input=PW + "\n",
     )
-    verified = run(env, "evidence", "verify", str(out), "--json")
+    key = run(env, "ledger", "pubkey").stdout.strip()  # the operator's, out of band
+    verified = run(env, "evidence", "verify", str(out), "--json", "--key", key)
     assert json.loads(verified.stdout)["ok"] is True
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["purpose"] == PURPOSE and manifest["destination"] == DESTINATION

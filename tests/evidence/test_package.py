@@ -164,7 +164,7 @@ def test_a_package_verifies_offline(
     initialised.monkeypatch.setenv("OVERSIGHT_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/x")
     result = initialised.ok("evidence", "verify", str(out), "--key", key)
     assert "OK: the package is intact" in result.output
-    data = json.loads(initialised.ok("evidence", "verify", str(out), "--json").output)
+    data = json.loads(initialised.ok("evidence", "verify", str(out), "--json", "--key", key).output)
     assert data["ok"] is True and data["problems"] == []
     proof_file = out / proofs[0]
     initialised.ok("ledger", "verify-proof", str(proof_file), "--key", manifest.ledger.verifier_key)

@@ -21,6 +21,7 @@ from oversight.cli.common import (
 )
 from oversight.errors import InvalidInput
 from oversight.services import audit as svc
+from oversight.services.csv_cells import spreadsheet_cell
 
 audit = typer.Typer(help="The register of recordings and accesses.", no_args_is_help=True)
 
@@ -79,9 +80,9 @@ def log(
     if as_csv:
         writer = csv.writer(sys.stdout)
         writer.writerow([*columns, "details"])
-        for r in rows:
-            flat = [";".join(v) if isinstance(v, list) else v for v in (r[c] for c in columns)]
-            writer.writerow([*flat, json.dumps(r["details"], ensure_ascii=False, sort_keys=True)])
+        for r in rows:  # defused like the API's and console's downloads (finding 11)
+            details = json.dumps(r["details"], ensure_ascii=False, sort_keys=True)
+            writer.writerow([spreadsheet_cell(v) for v in (*(r[c] for c in columns), details)])
         return
     print_table(
         "Register",

@@ -1,4 +1,11 @@
-"""Shared CLI plumbing: options every command takes, date parsing, JSON and table output."""
+"""Shared CLI plumbing: options every command takes, date parsing, JSON and table output.
+
+User text (purposes, names, reasons, stream URLs) is never read as rich markup or emoji
+codes: a ``[/]`` in a purpose once crashed ``audit log`` and ``[link=...]`` planted hidden
+links (finding 8 of issue 18). So both consoles have markup and emoji off, and every
+table cell is a plain ``Text``; the CLI's own styling is built from styled ``Text``
+(:func:`print_field`), never from markup strings.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from oversight import bootstrap
 from oversight.clock import day_in_range, instant_in_range
@@ -26,8 +34,14 @@ from oversight.domain.people import AuthenticationError, Person, require_role
 from oversight.errors import ConfigError, InvalidInput
 from oversight.services import auth
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(markup=False, emoji=False)
+err_console = Console(stderr=True, markup=False, emoji=False)
+
+
+def plain_console(width: int) -> Console:
+    """A console of a fixed width (output piped to a file), as safe as :data:`console`."""
+    return Console(width=width, markup=False, emoji=False)
+
 
 DataDirOption = Annotated[
     Path | None,
@@ -149,10 +163,20 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def cell(value: Any) -> Text:
+    """A table cell that shows ``value`` literally (None as empty)."""
+    return Text("" if value is None else str(value))
+
+
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for col in columns:
-        table.add_column(col)
+        table.add_column(Text(col))
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[cell(v) for v in row])
     console.print(table)
+
+
+def print_field(key: str, value: Any) -> None:
+    """One ``key: value`` line of a show command, the key in bold, the value literal."""
+    console.print(Text.assemble((key, "bold"), ": ", str(value)))

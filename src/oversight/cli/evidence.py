@@ -8,15 +8,25 @@ from typing import Annotated
 
 import typer
 
-from oversight.cli.common import JsonOption, console, print_json
+from oversight.cli.common import JsonOption, console, print_json, settings_for
 from oversight.errors import InvalidInput
-from oversight.evidence.verify import Report, verify_package
+from oversight.evidence.verify import Report, parse_trusted_keys, verify_package
 
 evidence = typer.Typer(help="Evidence packages exported for a grant.", no_args_is_help=True)
+
+EXIT_FAILED = 1
+EXIT_UNTRUSTED = 3  # intact and validly signed, but by no key the recipient trusts
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(evidence, name="evidence")
+
+
+def _read(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{option}: cannot read {path}: {exc}") from None
 
 
 @evidence.command("verify")
@@ -31,27 +41,46 @@ def verify(
     key_file: Annotated[
         Path | None, typer.Option("--key-file", help="Read the trusted verifier key from a file.")
     ] = None,
+    trusted_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--trusted-keys",
+            help="File of trusted verifier keys, one per line, # comments "
+            "(default: $OVERSIGHT_TRUSTED_KEYS_FILE).",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Check an evidence package offline: signature, checkpoint, proofs, clip hashes, file list.
 
-    Prints one line per problem (`kind: file: detail`) and exits 1 on any. Without
-    `--key`/`--key-file` the key shipped in the package is used, with a warning.
+    Prints one line per problem (`kind: file: detail`). Only a key you trust proves
+    where a package comes from: anyone can re-sign a package with a key of their own.
+    Get the log operator's key out of band (`oversight ledger pubkey` at the operator;
+    compare `oversight ledger pubkey --fingerprint` by phone) and give it with `--key`,
+    `--key-file` or a trusted-keys file.
+
+    Exit codes: 0 intact and signed by a trusted key; 1 a problem was found; 2 a usage
+    error (unreadable key or file); 3 intact and validly signed, but no trusted key was
+    given ("signature valid, origin key not trusted").
     """
     if key is not None and key_file is not None:
         raise InvalidInput("give --key or --key-file, not both")
     if key_file is not None:
-        try:
-            key = key_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"--key-file: cannot read {key_file}: {exc}") from None
-    report = verify_package(directory, trusted_key=key)
+        key = _read(key_file, "--key-file")
+    keys_file = trusted_keys or settings_for(None).trusted_keys_file
+    listed = []
+    if keys_file is not None:
+        listed = parse_trusted_keys(_read(keys_file, "--trusted-keys"), str(keys_file))
+    report = verify_package(directory, trusted_key=key, trusted_keys=listed)
     if json_out:
         print_json(report.to_json())
     else:
         _print(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    if report.status == "failed":
+        raise typer.Exit(EXIT_FAILED)
+    if report.status == "untrusted":
+        raise typer.Exit(EXIT_UNTRUSTED)
 
 
 def _print(report: Report) -> None:
@@ -64,8 +93,16 @@ def _print(report: Report) -> None:
         sys.stderr.write(f"warning: {warning}\n")
     for p in report.problems:
         sys.stdout.write(p.line() + "\n")
-    if report.ok:
-        trust = "the trusted key" if report.key_trusted else "the key shipped in the package"
-        console.print(f"OK: the package is intact and its footage is in the log ({trust}).")
+    if report.status == "ok":
+        console.print("OK: the package is intact and its footage is in the log (a trusted key).")
+    elif report.status == "untrusted":
+        # Plain lines, never wrapped: the fingerprint is read out and compared whole.
+        sys.stdout.write(
+            "UNTRUSTED: signature valid, origin key not trusted: the package is intact and "
+            f"signed by the key it ships, fingerprint {report.fingerprint}\n"
+            "Anyone can make such a key. Compare the fingerprint with the log operator's "
+            "(`oversight ledger pubkey --fingerprint`, read out by phone), then verify "
+            "again with --key or --trusted-keys.\n"
+        )
     else:
         console.print(f"FAILED: {len(report.problems)} problems.")

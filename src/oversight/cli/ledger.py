@@ -12,6 +12,7 @@ import typer
 from oversight.cli.common import DataDirOption, JsonOption, acting, console, open_system, print_json
 from oversight.cli.common import settings_for as _settings_for
 from oversight.errors import InvalidInput, NotFound, ProofError
+from oversight.evidence.verify import key_fingerprint
 from oversight.ledger import keys, leaves, note, proof
 from oversight.ledger.log import StoredCheckpoint
 from oversight.services import ledger as svc
@@ -34,9 +35,22 @@ def _cp_json(cp: StoredCheckpoint) -> dict[str, object]:
 
 
 @ledger.command("pubkey")
-def pubkey(data_dir: DataDirOption = None) -> None:
-    """Print the verifier key that checks this log's checkpoints (give it to inspectors)."""
-    sys.stdout.write(keys.verifier_key(_settings_for(data_dir).keys_dir) + "\n")
+def pubkey(
+    fingerprint: Annotated[
+        bool,
+        typer.Option(
+            "--fingerprint", help="Print the key's fingerprint instead, to read out by phone."
+        ),
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the verifier key that checks this log's checkpoints (give it to inspectors).
+
+    Recipients of evidence packages need it out of band: `evidence verify` trusts no key
+    shipped inside a package. Its fingerprint, read out by phone, lets them check a key
+    they received by mail or found in a package."""
+    key = keys.verifier_key(_settings_for(data_dir).keys_dir)
+    sys.stdout.write((key_fingerprint(key) if fingerprint else key) + "\n")
 
 
 @ledger.command("checkpoint")

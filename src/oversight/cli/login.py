@@ -21,6 +21,7 @@ from oversight.cli.common import (
     console,
     err_console,
     open_system,
+    print_field,
     print_json,
     read_token,
     token_path,
@@ -164,4 +165,4 @@ def whoami(as_json: JsonOption = False, data_dir: DataDirOption = None) -> None:
         return
     for key, value in data.items():
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        console.print(f"[bold]{key}[/bold]: {shown if shown not in (None, '') else '-'}")
+        print_field(key, shown if shown not in (None, "") else "-")

@@ -16,6 +16,7 @@ from oversight.cli.common import (
     console,
     open_system,
     parse_date,
+    print_field,
     print_json,
     print_table,
 )
@@ -102,7 +103,7 @@ def orgs_show(org_id: str, as_json: JsonOption = False, data_dir: DataDirOption 
         print_json(asdict(org))
         return
     for key, value in asdict(org).items():
-        console.print(f"[bold]{key}[/bold]: {value if value is not None else '-'}")
+        print_field(key, value if value is not None else "-")
 
 
 # ---- sites ----
@@ -161,7 +162,7 @@ def sites_show(site_id: str, as_json: JsonOption = False, data_dir: DataDirOptio
         print_json({**asdict(site), "cameras": [asdict(c) for c in cams]})
         return
     for key, value in asdict(site).items():
-        console.print(f"[bold]{key}[/bold]: {value if value is not None else '-'}")
+        print_field(key, value if value is not None else "-")
     print_table(
         "Cameras",
         ["id", "placement", "coverage", "commissioned", "removed"],
@@ -278,7 +279,7 @@ def cameras_show(
         print_json(data)
         return
     for key, value in data.items():
-        console.print(f"[bold]{key}[/bold]: {value if value not in (None, []) else '-'}")
+        print_field(key, value if value not in (None, []) else "-")
 
 
 # ---- obstructions ----

@@ -16,6 +16,7 @@ from oversight.cli.common import (
     JsonOption,
     console,
     err_console,
+    plain_console,
     print_json,
     settings_for,
 )
@@ -95,7 +96,7 @@ def validate(
 ) -> None:
     """Check a custom rule-pack file; print every problem with its YAML path and line."""
     try:
-        pack = load_pack_file(file)
+        pack = load_pack_file(file, max_bytes=settings_for(None).rule_pack_max_bytes)
     except RulePackError as exc:
         if len(exc.problems) > 1:
             for problem in exc.problems:
@@ -123,14 +124,14 @@ _KEEP = ("id", "rule", "requester")
 
 def _out() -> Console:
     """The terminal's width on a terminal; a fixed, roomy width when piped to a file."""
-    return console if console.is_terminal else Console(width=_PIPE_WIDTH)
+    return console if console.is_terminal else plain_console(_PIPE_WIDTH)
 
 
 _PIPE_WIDTH = 120
 
 
 def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    table = Table(title=title, title_justify="left", title_style="bold")
+    table = Table(title=RichText(title), title_justify="left", title_style="bold")
     for i, header in enumerate(columns):
         if header in _KEEP:
             widest = max([len(str(r[i])) for r in rows] + [len(header)])
@@ -166,7 +167,7 @@ def _print_pack(p: RulePack) -> None:
     info = p.pack
     today = SystemClock().now().astimezone(ZoneInfo(info.timezone)).date()
     scope = info.jurisdiction.admin_division_code or "whole country"
-    _out().rule(f"[bold]{info.id}[/bold]", align="left")
+    _out().rule(RichText(info.id, style="bold"), align="left")
     _line(info.title.zh)
     _line(info.title.en)
     _line(

@@ -49,7 +49,8 @@ def verify(
 ) -> None:
     """Check the ledger, every stored segment and the index; exit 1 on any discrepancy.
 
-    Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork.
+    Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork, malformed
+    (a row holding a value of the wrong type, e.g. edited directly in the database).
     """
     witness = None
     if against is not None:

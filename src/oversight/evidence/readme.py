@@ -8,6 +8,7 @@ Pure.
 from __future__ import annotations
 
 from oversight.evidence import manifest as mf
+from oversight.evidence.verify import key_fingerprint
 
 
 def _clip_lines(m: mf.Manifest) -> list[str]:
@@ -83,14 +84,25 @@ def render_readme(m: mf.Manifest) -> str:
         "",
         "HOW TO VERIFY",
         "",
-        "Get the log's verifier key from its operator or an inspector by a channel you",
-        "trust, and compare it with verifier-key.txt. The key shipped here proves",
-        "nothing by itself: anyone can make a key and sign a package with it.",
-        f"This package's log is {m.ledger.origin!r}; its key is:",
+        "The key shipped here proves nothing by itself: anyone can make a key and",
+        "re-sign a whole package with it, swapped footage and all. Get the log's",
+        "verifier key from its operator by a channel you trust, not from this package:",
+        "  - the operator runs `oversight ledger pubkey` and sends you the key, and",
+        "  - reads you its fingerprint by phone (`oversight ledger pubkey --fingerprint`);",
+        "    compare it with the fingerprint `oversight evidence verify` prints.",
+        f"This package names the log {m.ledger.origin!r} and the key",
         f"  {m.ledger.verifier_key}",
+        f"  fingerprint {key_fingerprint(m.ledger.verifier_key)}",
+        "(written by whoever made the package: trust it only once it matches).",
         "",
         "With Oversight (no database needed):",
         "  oversight evidence verify DIR --key 'THE-KEY-YOU-TRUST'",
+        "or keep the keys you trust in a file, one per line with a # comment:",
+        "  oversight evidence verify DIR --trusted-keys FILE",
+        "  (or set OVERSIGHT_TRUSTED_KEYS_FILE=FILE once).",
+        "Exit 0: intact and from a key you trust. Exit 3: intact, but signed by a key",
+        'you have not said you trust ("signature valid, origin key not trusted").',
+        "Exit 1: something was changed, added or removed (each problem is listed).",
         "",
         "By hand, with any RFC 9162 / C2SP implementation (e.g. Go's",
         "golang.org/x/mod/sumdb/note and sumdb/tlog, or transparency-dev/merkle):",

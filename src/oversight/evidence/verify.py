@@ -3,10 +3,12 @@
 Steps, each reporting ``Problem(kind, file, detail)``:
 
 1. ``manifest.json`` is UTF-8 JSON in RFC 8785 canonical form and matches schema v1.
-2. ``verifier-key.txt`` parses and is the key the manifest names; with a trusted
-   key, it must be that key (``untrusted-key``), and the trusted key checks every
-   signature below; without one, the report warns that the key is only the one the
-   package ships. ``manifest.sig`` is a note signed by that key over the SHA-256 of
+2. ``verifier-key.txt`` parses and is the key the manifest names; with trusted
+   keys, it must be one of them (``untrusted-key``), and that trusted key checks every
+   signature below; without one, the package's own key checks them and the report's
+   ``status`` is ``untrusted``: a forger can re-sign a whole package with a key of
+   their own, so only a key obtained out of band proves the origin (finding 9 of
+   issue 18). ``manifest.sig`` is a note signed by that key over the SHA-256 of
    ``manifest.json``.
 3. ``checkpoint.txt`` is a checkpoint of the manifest's log signed by that key, with
    the tree size and root hash the manifest gives.
@@ -20,6 +22,10 @@ Steps, each reporting ``Problem(kind, file, detail)``:
 
 Kinds: ``malformed``, ``invalid-signature``, ``invalid-proof``, ``mismatch``,
 ``missing``, ``unexpected``, ``untrusted-key``.
+
+``Report.status``: ``ok`` (no problem, signed by a trusted key), ``untrusted`` (no
+problem, but no trusted key was given: signature valid, origin key not trusted) or
+``failed``.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.evidence import manifest as mf
@@ -46,9 +53,41 @@ KINDS = (
 )
 UNTRUSTED_KEY_WARNING = (
     "the verifier key is only the one shipped in the package: compare it with the "
-    "log operator's published key, or pass that key (--key)"
+    "log operator's published key, or pass that key (--key or --trusted-keys)"
 )
 _CHUNK = 1 << 20
+Status = Literal["ok", "untrusted", "failed"]
+
+
+def key_fingerprint(vkey: str) -> str:
+    """A short, speakable digest of a verifier key, to compare over the phone: the first
+    128 bits of SHA-256 of the key's text, in eight groups of four hex digits. (The key
+    id inside the key is only 32 bits: a forger can grind a key with the same id.)"""
+    digest = hashlib.sha256(vkey.strip().encode("utf-8")).hexdigest()[:32]
+    return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
+
+
+def parse_trusted_keys(text: str, source: str) -> list[str]:
+    """The verifier keys of a trusted-keys file: one key per line, ``#`` starts a
+    comment (a whole line, or after the key and a space), blank lines are ignored.
+    A line that is not a verifier key raises ``InvalidInput`` naming ``source:line``."""
+    found: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        key, _, comment = line.strip().partition(" ")
+        if not key or key.startswith("#"):
+            continue
+        if comment.strip() and not comment.strip().startswith("#"):
+            raise InvalidInput(f"{source}:{number}: want one key per line, then only a # comment")
+        try:
+            note.parse_verifier(key)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{source}:{number}: {exc.message}") from None
+        found.append(key)
+    if not found:
+        raise InvalidInput(f"{source}: no verifier key in the file")
+    return found
+
+
 _FIXED = (mf.MANIFEST, mf.SIGNATURE, mf.CHECKPOINT, mf.VERIFIER_KEY, mf.README)
 _DIRS = (mf.CLIPS_DIR, mf.PROOFS_DIR, mf.SEGMENTS_DIR)
 
@@ -78,7 +117,20 @@ class Report:
 
     @property
     def ok(self) -> bool:
+        """Intact against the key that checked it; see :attr:`status` for the origin."""
         return not self.problems
+
+    @property
+    def status(self) -> Status:
+        if self.problems:
+            return "failed"
+        return "ok" if self.key_trusted else "untrusted"
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Of the key that checked the package: without a trusted key, the one it ships
+        (to compare with the operator's, read out of band)."""
+        return key_fingerprint(self.verifier_key) if self.verifier_key else None
 
     def add(self, kind: str, file: str, detail: str) -> None:
         assert kind in KINDS, kind
@@ -92,6 +144,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["ok"] = self.ok
+        data["status"] = self.status
+        data["fingerprint"] = self.fingerprint
         return data
 
 
@@ -137,16 +191,19 @@ class _Package:
         return h.hexdigest(), size
 
 
-def verify_package(directory: Path, *, trusted_key: str | None = None) -> Report:
+def verify_package(
+    directory: Path, *, trusted_key: str | None = None, trusted_keys: Sequence[str] = ()
+) -> Report:
     """Check the evidence package in ``directory``; the report lists every problem.
 
-    ``trusted_key`` is a verifier key string obtained independently of the package.
-    A malformed ``trusted_key`` or a missing directory raise (usage errors).
+    ``trusted_key`` and ``trusted_keys`` are verifier keys obtained independently of the
+    package (the package must be signed by one of them). A malformed trusted key or a
+    missing directory raise (usage errors).
     """
-    trusted = None
-    if trusted_key is not None:
+    trusted: list[tuple[str, note.Verifier]] = []
+    for given in ([trusted_key] if trusted_key is not None else []) + list(trusted_keys):
         try:
-            trusted = (trusted_key.strip(), note.parse_verifier(trusted_key.strip()))
+            trusted.append((given.strip(), note.parse_verifier(given.strip())))
         except InvalidInput as exc:
             raise InvalidInput(f"the trusted key: {exc}") from None
     if not directory.is_dir():
@@ -196,26 +253,45 @@ def _package_key(pkg: _Package) -> tuple[str, note.Verifier] | None:
     return key, verifier
 
 
+def _choose_trusted(
+    report: Report,
+    shipped: tuple[str, note.Verifier] | None,
+    trusted: Sequence[tuple[str, note.Verifier]],
+) -> note.Verifier:
+    """The trusted key that checks the signatures: the package's own if it is trusted,
+    else (``untrusted-key``) a trusted key of the same log name, else the first."""
+    same = next((t for t in trusted if shipped is not None and t[0] == shipped[0]), None)
+    if same is not None:
+        report.verifier_key, verifier = same
+        report.key_trusted = True
+        return verifier
+    named = [t for t in trusted if shipped is not None and t[1].name == shipped[1].name]
+    report.verifier_key, verifier = (named or list(trusted))[0]
+    if shipped is not None:
+        wanted = (
+            f"the trusted {verifier.name}+{verifier.key_id:08x}"
+            if len(trusted) == 1
+            else f"any of the {len(trusted)} trusted keys"
+        )
+        report.add(
+            "untrusted-key",
+            mf.VERIFIER_KEY,
+            f"the package is from key {shipped[1].name}+{shipped[1].key_id:08x}, not {wanted}",
+        )
+    return verifier
+
+
 def _step2_key_and_signature(
     pkg: _Package,
     raw: bytes | None,
     manifest: mf.Manifest | None,
-    trusted: tuple[str, note.Verifier] | None,
+    trusted: Sequence[tuple[str, note.Verifier]],
 ) -> note.Verifier | None:
     report = pkg.report
     shipped = _package_key(pkg)
     verifier: note.Verifier | None
-    if trusted is not None:
-        report.verifier_key, verifier = trusted
-        if shipped is not None and shipped[0] != trusted[0]:
-            report.add(
-                "untrusted-key",
-                mf.VERIFIER_KEY,
-                f"the package is from key {shipped[1].name}+{shipped[1].key_id:08x}, "
-                f"not the trusted {verifier.name}+{verifier.key_id:08x}",
-            )
-        else:
-            report.key_trusted = shipped is not None
+    if trusted:
+        verifier = _choose_trusted(report, shipped, trusted)
     else:
         verifier = shipped[1] if shipped is not None else None
         report.verifier_key = shipped[0] if shipped is not None else None

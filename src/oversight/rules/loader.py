@@ -44,11 +44,23 @@ def load_packs(pack_ids: list[str]) -> list[RulePack]:
     return [load_builtin(pid) for pid in pack_ids]
 
 
-def load_pack_file(path: Path) -> RulePack:
+# The shipped packs are about 35 KB; Settings.rule_pack_max_bytes has the same default.
+DEFAULT_MAX_PACK_BYTES = 1 << 20
+
+
+def load_pack_file(path: Path, *, max_bytes: int = DEFAULT_MAX_PACK_BYTES) -> RulePack:
+    """A custom pack file of at most ``max_bytes`` bytes (read no further than that)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(max_bytes + 1)
     except OSError as exc:
         raise RulePackError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > max_bytes:
+        raise RulePackError(
+            f"{path}: the file is larger than {max_bytes} bytes (OVERSIGHT_RULE_PACK_MAX_BYTES)"
+        )
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RulePackError(f"{path}: not UTF-8 text") from exc
     return parse_pack(text, source=str(path))
@@ -56,6 +68,7 @@ def load_pack_file(path: Path) -> RulePack:
 
 def parse_pack(text: str, *, source: str) -> RulePack:
     try:
+        _refuse_anchors(text, source)
         node, data = _compose_and_construct(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -79,6 +92,26 @@ def parse_pack(text: str, *, source: str) -> RulePack:
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
             problems,
         ) from exc
+
+
+_NO_ANCHORS = "YAML anchors and aliases are not allowed in a rule pack"
+
+
+def _refuse_anchors(text: str, source: str) -> None:
+    """Aliases let a few lines expand to billions of nodes (a "billion laughs"), which
+    every later walk (duplicate keys, validation) would pay for: a pack spells each
+    entry out instead. Checked on the token stream, before anything is composed."""
+    loader = _Loader(text)
+    try:
+        while loader.check_token():
+            token = loader.get_token()
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                line = token.start_mark.line + 1
+                raise RulePackError(
+                    f"{source}: line {line}: {_NO_ANCHORS}", [f"line {line}: {_NO_ANCHORS}"]
+                )
+    finally:
+        loader.dispose()
 
 
 def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:

@@ -13,6 +13,9 @@ Steps, each reporting discrepancies as ``Problem(kind, object, detail)``:
    which period queries of the Art. 14(3) register read), agree with the log
    (``index-mismatch``): a row missing there would hide an entry from those queries.
 5. With witness checkpoints: each is consistent with our log (``fork``).
+
+Every row is read raw and each value checked for its type first (``verify_rows``): a
+value of the wrong type is ``malformed``, never a traceback.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import verifier_key
+from oversight.services import verify_rows as rows
 
-KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork")
+KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork", "malformed")
 _CHUNK = 1 << 20
 
 Progress = Callable[[int], None]
@@ -111,14 +115,18 @@ def verify(
 ) -> Report:
     report = Report()
     verifiers = [note.parse_verifier(verifier or verifier_key(system.settings.keys_dir))]
+
+    def malformed(obj: str, detail: str) -> None:
+        report.add("malformed", obj, detail)
+
     with system.reads() as session:
-        stored_leaves = system.ledger.leaves(session)
-        levels = _check_ledger(session, system, stored_leaves, verifiers, report)
+        stored_leaves = rows.leaves(session, malformed)
+        levels = _check_ledger(session, system, stored_leaves, verifiers, report, malformed)
         if witness is not None:
             _check_witness(system, witness, levels, verifiers, report)
         live, register = _walk(stored_leaves)
-        _check_index(session, live, report)
-        _check_register(session, register, report)
+        _check_index(session, live, report, malformed)
+        _check_register(session, register, report, malformed)
     _check_store(system, live, sample, report, progress, on_total)
     return report
 
@@ -129,9 +137,10 @@ def verify(
 def _check_ledger(
     session: Any,
     system: System,
-    stored: Sequence[Any],
+    stored: Sequence[rows.Leaf],
     verifiers: Sequence[note.Verifier],
     report: Report,
+    malformed: rows.Report,
 ) -> list[list[bytes]]:
     report.ledger_size = len(stored)
     hashes: list[bytes] = []
@@ -139,14 +148,17 @@ def _check_ledger(
         if leaf.index != expected_index:
             report.add("missing", f"ledger leaf {expected_index}", "the log has a hole here")
             break
+        if leaf.data is None:  # malformed (reported): the stored hash stands in
+            hashes.append(leaf.leaf_hash)
+            continue
         recomputed = merkle.leaf_hash(leaf.data)
         if recomputed != leaf.leaf_hash:
             report.add("modified", f"ledger leaf {leaf.index}", "leaf bytes do not match its hash")
         hashes.append(recomputed)
     levels = merkle.build_levels(hashes)
-    _check_stored_subtrees(session, levels, report)
+    _check_stored_subtrees(session, levels, report, malformed)
     get = _getter(levels)
-    checkpoints = system.ledger.checkpoints(session)
+    checkpoints = rows.checkpoints(session, malformed)
     for cp in checkpoints:
         report.checkpoints_checked += 1
         name = f"checkpoint {cp.size}"
@@ -166,16 +178,14 @@ def _check_ledger(
     return levels
 
 
-def _check_stored_subtrees(session: Any, levels: list[list[bytes]], report: Report) -> None:
+def _check_stored_subtrees(
+    session: Any, levels: list[list[bytes]], report: Report, malformed: rows.Report
+) -> None:
     """Each leaf row's ``parents`` must be exactly the subtree hashes that leaf completes
     (one per trailing one bit of its index), each equal to the recomputed one."""
     size = merkle.HASH_SIZE
     checked = len(levels[0]) if levels else 0  # leaves after a hole are reported already
-    rows = session.execute(
-        select(m.LedgerLeaf.idx, m.LedgerLeaf.parents).where(m.LedgerLeaf.idx < checked)
-    )
-    for idx, parents in rows:
-        idx, parents = int(idx), bytes(parents)
+    for idx, parents in rows.subtree_rows(session, checked, malformed):
         completes = (~idx & (idx + 1)).bit_length() - 1  # trailing one bits of idx
         if len(parents) != completes * size:
             report.add(
@@ -227,12 +237,14 @@ def _check_witness(
 # ---- 2-4. footage and index -----------------------------------------------------------
 
 
-def _walk(stored: Iterable[Any]) -> tuple[dict[str, _LiveSegment], dict[int, datetime]]:
+def _walk(stored: Iterable[rows.Leaf]) -> tuple[dict[str, _LiveSegment], dict[int, datetime]]:
     """One pass over the leaves: the live segments by storage key, and the time of each
     register leaf by index."""
     live: dict[str, _LiveSegment] = {}
     register: dict[int, datetime] = {}
     for leaf in stored:
+        if leaf.kind is None or leaf.data is None:
+            continue  # malformed, reported already
         is_register = leaf.kind in leaves.REGISTER_TYPES
         if not is_register and leaf.kind != "segment_deleted":
             continue
@@ -257,10 +269,10 @@ def _walk(stored: Iterable[Any]) -> tuple[dict[str, _LiveSegment], dict[int, dat
     return live, register
 
 
-def _check_register(session: Any, register: dict[int, datetime], report: Report) -> None:
-    stored = {
-        int(i): at for i, at in session.execute(select(m.RegisterTime.idx, m.RegisterTime.at))
-    }
+def _check_register(
+    session: Any, register: dict[int, datetime], report: Report, malformed: rows.Report
+) -> None:
+    stored = rows.register_times(session, malformed)
     for index in sorted(register.keys() | stored.keys()):
         name = f"register entry {index}"
         if index not in stored:
@@ -271,11 +283,13 @@ def _check_register(session: Any, register: dict[int, datetime], report: Report)
             report.add("index-mismatch", name, "time index differs from its ledger leaf")
 
 
-def _check_index(session: Any, live: dict[str, _LiveSegment], report: Report) -> None:
-    seen: set[str] = set()
-    for row in session.scalars(select(m.Segment)):
+def _check_index(
+    session: Any, live: dict[str, _LiveSegment], report: Report, malformed: rows.Report
+) -> None:
+    indexed, seen = rows.segments(session, malformed)  # malformed rows count as seen
+    for row in indexed:
         name = f"segment {row.camera_id}#{row.seq}"
-        if row.deleted_at is not None:
+        if row.deleted:
             if row.storage_key in live:
                 report.add("index-mismatch", name, "index says deleted, the log says sealed")
             continue

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from oversight.api.schemas import ERRORS, Instant, aware, non_json
 from oversight.api.security import Caller, need
 from oversight.services import audit as svc
+from oversight.services.csv_cells import spreadsheet_cell
 from oversight.services.limits import MAX_LEAF
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
@@ -26,8 +27,6 @@ From = Annotated[Instant | None, Query(alias="from", description="ISO 8601 with 
 To = Annotated[Instant | None, Query(alias="to", description="ISO 8601 with time zone")]
 COLUMNS: tuple[str, ...] = ("leaf_index", "at", "action", "actors", "cameras", "target")
 COLUMNS += ("purpose", "destination", "grant")
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class EntryOut(BaseModel):
@@ -102,11 +101,6 @@ def log(
     return [e.to_json() for e in found.entries]
 
 
-def _cell(value: object) -> str:
-    text = ";".join(value) if isinstance(value, list) else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 @router.get(
     "/audit.csv",
     response_class=Response,
@@ -125,7 +119,7 @@ def log_csv(
     writer.writerow([*COLUMNS, "details"])
     for row in _entries(caller, camera, person, start, end):
         details = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
-        writer.writerow([*(_cell(row[c]) for c in COLUMNS), _cell(details)])
+        writer.writerow([*(spreadsheet_cell(row[c]) for c in COLUMNS), spreadsheet_cell(details)])
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

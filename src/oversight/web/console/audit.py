@@ -17,6 +17,7 @@ from oversight.api.security import Caller, need
 from oversight.bootstrap import System
 from oversight.domain.people import Person
 from oversight.services import audit
+from oversight.services.csv_cells import spreadsheet_cell
 from oversight.services.limits import MAX_LEAF
 from oversight.web.forms import day_range, optional_date, text
 from oversight.web.render import local_time, page
@@ -98,11 +99,6 @@ def audit_page(
     )
 
 
-def _cell(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: defuse them."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @router.get("/audit.csv")
 def audit_csv(
     caller: Reader,
@@ -128,7 +124,7 @@ def audit_csv(
             e.destination,
             e.grant,
         ]
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([spreadsheet_cell(v) for v in row])
     stamp = local_time(system, system.clock.now(), seconds=False)[:10].replace("-", "")
     return Response(
         "\ufeff" + out.getvalue(),  # a BOM: spreadsheet programs then read UTF-8 (Chinese)
