@@ -49,7 +49,8 @@ def verify(
 ) -> None:
     """Check the ledger, every stored segment and the index; exit 1 on any discrepancy.
 
-    Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork.
+    Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork, exposed
+    (a file or directory other local accounts can reach).
     """
     witness = None
     if against is not None:

@@ -13,6 +13,8 @@ Steps, each reporting discrepancies as ``Problem(kind, object, detail)``:
    which period queries of the Art. 14(3) register read), agree with the log
    (``index-mismatch``): a row missing there would hide an entry from those queries.
 5. With witness checkpoints: each is consistent with our log (``fork``).
+6. Files: no directory, footage file, database or key of the deployment is open to
+   other local accounts (``exposed``; see ``services/filemodes.py``).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import verifier_key
+from oversight.services import filemodes
 
-KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork")
+KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork", "exposed")
 _CHUNK = 1 << 20
 
 Progress = Callable[[int], None]
@@ -120,6 +123,8 @@ def verify(
         _check_index(session, live, report)
         _check_register(session, register, report)
     _check_store(system, live, sample, report, progress, on_total)
+    for exposed in filemodes.exposures(system):  # 6.
+        report.add("exposed", str(exposed.path.absolute()), exposed.line())
     return report
 
 
