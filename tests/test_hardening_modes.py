@@ -101,7 +101,8 @@ def seal_one(data_dir: Path, name: str = "a.mp4") -> Path:
     """Seal one segment of cam1 into the local store; the stored file's path."""
     system = bootstrap.build(Settings(data_dir=data_dir))
     try:
-        add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
+        if not list(system.store.objects()):
+            add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
         spool = data_dir.parent / name
         spool.write_bytes(b"footage " + name.encode())
         minute = len(list(system.store.objects()))
@@ -289,8 +290,13 @@ def test_loose_modes_are_compliance_findings(
 
 
 def test_verify_reports_loose_modes(deployment: Path) -> None:
+    """Every footage file, not only the oldest and newest the compliance report samples."""
+    seal_one(deployment, "b.mp4")
+    seal_one(deployment, "c.mp4")
     assert cli(deployment, "verify").returncode == 0
-    footage = next(p for p in (deployment / "store").rglob("*") if p.is_file())
+    stored = sorted(p for p in (deployment / "store").rglob("*") if p.is_file())
+    assert len(stored) == 3
+    footage = stored[1]
     footage.chmod(0o444)
     (deployment / "store").chmod(0o755)
     done = cli(deployment, "verify", "--json")

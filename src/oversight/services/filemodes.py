@@ -15,14 +15,16 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from oversight.bootstrap import System
 from oversight.config import Settings
+from oversight.db import models as m
 from oversight.errors import ConfigError
 from oversight.ledger.keys import key_path
 from oversight.storage.local import LocalStore
@@ -84,10 +86,13 @@ def require_private(settings: Settings) -> None:
         raise ConfigError(exposed[0].line())
 
 
-def exposures(system: System) -> list[Exposure]:
+def exposures(system: System, *, every_file: bool = True) -> list[Exposure]:
     """Every path of the deployment that others can reach: the directories, the signing
-    key, the SQLite database and its side files, and each directory and footage file of
-    the local store. One ``stat`` per stored file."""
+    key, the SQLite database and its side files, and the local store's directories and
+    footage files: all of them (one ``stat`` each, for ``verify``), or with
+    ``every_file=False`` each camera's oldest and newest live segment and the
+    directories above them (a few ``stat`` calls, for the compliance report that the
+    dashboard runs on every view)."""
     settings = system.settings
     found = exposed_dirs(settings)
     files = [("signing key", key_path(settings.keys_dir))]
@@ -96,12 +101,44 @@ def exposures(system: System) -> list[Exposure]:
         files += [("database", database)]
         files += [("database", Path(f"{database}{s}")) for s in SQLITE_SIDE_FILES]
     found += [e for what, path in files if (e := _exposed(what, path, settings)) is not None]
-    if isinstance(system.store, LocalStore):
-        found += [
-            Exposure(what, path, mode, settings.data_dir)
-            for what, path, mode in _walk(system.store.root)
-        ]
+    store = system.store
+    if isinstance(store, LocalStore):
+        below = _walk(store.root) if every_file else _sampled(store, _edge_segments(system))
+        found += [Exposure(what, path, mode, settings.data_dir) for what, path, mode in below]
     return found
+
+
+def _edge_segments(system: System) -> list[str]:
+    """Storage keys of each camera's oldest and newest live segment (index lookups)."""
+    keys: list[str] = []
+    with system.reads() as session:
+        cameras = session.scalars(select(m.Camera.id)).all()  # removed ones keep footage
+        for camera in cameras:
+            for order in (m.Segment.start_at.asc(), m.Segment.start_at.desc()):
+                key = session.scalar(
+                    select(m.Segment.storage_key)
+                    .where(m.Segment.deleted_at.is_(None), m.Segment.camera_id == camera)
+                    .order_by(order)
+                    .limit(1)
+                )
+                if key is not None and key not in keys:
+                    keys.append(key)
+    return keys
+
+
+def _sampled(store: LocalStore, keys: Sequence[str]) -> Iterator[tuple[str, Path, int]]:
+    seen: set[Path] = set()
+    for key in keys:
+        path = store.path(key)
+        chain = [("footage file", path)]
+        chain += [("footage directory", d) for d in path.parents if d.is_relative_to(store.root)]
+        for what, item in chain:
+            if item == store.root or item in seen:
+                continue  # the store itself is one of the private directories
+            seen.add(item)
+            mode = _mode(item)
+            if mode is not None and mode & OTHERS:
+                yield what, item, mode
 
 
 def _sqlite_file(url: str) -> Path | None:
