@@ -29,6 +29,9 @@ from sqlalchemy import create_engine, inspect, text
 import oversight
 from oversight import bootstrap
 from oversight.config import Settings
+from oversight.domain.compliance import file_mode_findings
+from oversight.rules.layering import PackSet
+from oversight.rules.loader import load_packs
 from oversight.services.sealing import seal_file
 from oversight.storage.local import LocalStore
 from tests.conftest import Env
@@ -306,3 +309,17 @@ def test_verify_reports_loose_modes(deployment: Path) -> None:
         ("exposed", str(footage)),
         ("exposed", str(deployment / "store")),
     }
+
+
+def test_a_path_open_to_others_is_one_finding_citing_every_pack_in_force() -> None:
+    both = PackSet(load_packs(["xj-2014", "cn-2025"]))
+    day = datetime(2026, 6, 1, tzinfo=UTC).date()
+    [finding] = file_mode_findings([("/srv/o", "the data directory /srv/o is open")], both, day)
+    assert (finding.rule, finding.article, finding.subject) == (
+        "no_unauthorised_access",
+        "Art. 15(3)",
+        "path:/srv/o",
+    )
+    assert finding.penalty_article is not None and finding.severity == "critical"
+    assert [(c.pack_id, c.rule_id) for c in finding.also] == [("cn-2025", "access_control")]
+    assert file_mode_findings([], both, day) == []
