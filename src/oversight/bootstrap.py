@@ -5,6 +5,7 @@ Nothing else in Oversight creates engines, reads the environment or loads packs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from oversight.ledger.log import Ledger
 from oversight.rules.layering import PackSet
 from oversight.rules.loader import load_packs
 from oversight.storage.base import Store
-from oversight.storage.local import LocalStore
+from oversight.storage.local import LocalStore, make_private_dirs
 from oversight.storage.s3 import S3Store, make_client
 
 
@@ -48,10 +49,16 @@ class System:
         self.store.close()
 
 
+# Everything a command writes (database, spool, quarantine, documents, exports) is
+# private to the account that runs Oversight (finding 5 of issue 18).
+PRIVATE_UMASK = 0o077
+
+
 def build(settings: Settings, *, clock: Clock | None = None, require_schema: bool = True) -> System:
+    os.umask(PRIVATE_UMASK)
     packs = PackSet(load_packs(settings.pack_ids))
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(settings.data_dir)  # 0700 if we make it; an existing one is checked
     engine = make_engine(settings.effective_database_url)
     clock = clock or SystemClock()
     # The signing key is read on the first append, so read-only commands work without it.

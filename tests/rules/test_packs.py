@@ -296,7 +296,7 @@ XJ_RULES = [
     ("retention_important", "retention_minimum", "Art. 14(5)", "art20"),
     ("no_purpose_change", "manual", "Art. 15(1)", "art20"),
     ("original_integrity", "integrity", "Art. 15(2)", "art20"),
-    ("no_unauthorised_access", "manual", "Art. 15(3)", "art20"),
+    ("no_unauthorised_access", "access_control", "Art. 15(3)", "art20"),
     ("no_obstructing_authorities", "manual", "Art. 15(4)", "art20"),
     ("no_damage", "manual", "Art. 15(5)", "art20"),
     ("no_other_interference", "manual", "Art. 15(6)", "art20"),

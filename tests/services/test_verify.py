@@ -89,7 +89,7 @@ def test_a_clean_deployment_verifies(sealed: tuple[Env, list[str]]) -> None:
 def test_a_changed_byte_in_a_segment_is_modified(sealed: tuple[Env, list[str]]) -> None:
     env, keys = sealed
     path = env.data_dir / "store" / keys[1]
-    path.chmod(0o644)
+    path.chmod(0o600)  # writable by us only: not also "exposed"
     data = bytearray(path.read_bytes())
     data[10] ^= 1
     path.write_bytes(bytes(data))

@@ -23,7 +23,7 @@ def test_put_is_atomic_read_only_and_keeps_the_source(tmp_path: Path) -> None:
     store.put("cam1/2026/05/01/08/a.mp4", source)
     stored = store.path("cam1/2026/05/01/08/a.mp4")
     assert stored.read_bytes() == b"footage"
-    assert stored.stat().st_mode & 0o777 == 0o444
+    assert stored.stat().st_mode & 0o777 == 0o400
     assert source.exists()
     assert not list(stored.parent.glob("*.partial"))
 

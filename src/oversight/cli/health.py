@@ -18,10 +18,12 @@ from oversight.cli.common import (
     print_json,
     print_table,
     require_login,
+    settings_for,
 )
 from oversight.errors import InvalidInput, NotFound
 from oversight.services import health as svc
 from oversight.services import recording
+from oversight.services.filemodes import require_private
 
 COLUMNS = ["camera", "live", "since", "fps", "kbit/s", "recorder", "last segment"]
 COLUMNS += ["gaps today", "open alarms"]
@@ -121,6 +123,7 @@ def monitor(
     become alarms (ledger leaves, log, webhook); `oversight health` shows the state."""
     from oversight.health.monitor import Monitor, MonitorOptions
 
+    require_private(settings_for(data_dir))  # finding 5: never run over an open data dir
     with open_system(data_dir) as system:
         watcher = Monitor(
             system, MonitorOptions(offline_after=offline_after, only=tuple(camera or ()))

@@ -28,11 +28,13 @@ from oversight.cli.common import (
     parse_instant,
     print_json,
     print_table,
+    settings_for,
 )
 from oversight.cli.registry import cameras
 from oversight.recorder.state import CameraView, RecorderOptions
 from oversight.recorder.supervisor import Supervisor
 from oversight.services import recording as svc
+from oversight.services.filemodes import require_private
 
 segments = typer.Typer(
     help="Sealed footage segments (the index of the ledger).", no_args_is_help=True
@@ -115,6 +117,7 @@ def record(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record every registered camera into sealed segments until SIGTERM or Ctrl-C."""
+    require_private(settings_for(data_dir))  # finding 5: never record into an open data dir
     with open_system(data_dir) as system:
         options = RecorderOptions(
             segment_seconds=segment_seconds,

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from oversight.cli.common import DataDirOption, err_console, open_system
+from oversight.cli.common import DataDirOption, err_console, open_system, settings_for
+from oversight.services.filemodes import require_private
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +22,7 @@ def serve(
     """Serve the web console and the REST API (/api/v1, reference at /api/docs) until
     interrupted. Put a TLS-terminating proxy in front of it for anything beyond
     127.0.0.1: cookies are marked Secure only over HTTPS."""
+    require_private(settings_for(data_dir))  # finding 5: nothing is opened over an open data dir
     import uvicorn
 
     from oversight.web.app import create_app

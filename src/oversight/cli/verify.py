@@ -50,7 +50,8 @@ def verify(
     """Check the ledger, every stored segment and the index; exit 1 on any discrepancy.
 
     Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork, malformed
-    (a row holding a value of the wrong type, e.g. edited directly in the database).
+    (a row holding a value of the wrong type, e.g. edited directly in the database),
+    exposed (a file or directory other local accounts can reach).
     """
     witness = None
     if against is not None:

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+DB_FILE_MODE = 0o600
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite database file 0600 (it holds password hashes, identity-document
+    numbers and camera credentials). SQLite gives its -wal, -shm and -journal files the
+    database file's mode, so they are 0600 too. An existing file is left as it is (the
+    compliance check reports it if it is open to others)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # Any failure (no directory, no permission) is SQLite's to report on first connect.
+    with contextlib.suppress(OSError):
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DB_FILE_MODE)
+        try:
+            os.fchmod(fd, DB_FILE_MODE)  # exactly 0600 whatever the umask left
+        finally:
+            os.close(fd)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -29,6 +29,7 @@ from oversight.domain.people import Person, training_gaps
 from oversight.domain.retention import Decision
 from oversight.rules.layering import Cited, PackSet
 from oversight.rules.schema import (
+    AccessControlRule,
     AlarmOpenLimitRule,
     InstallerQualifiedRule,
     ObstructionRule,
@@ -360,6 +361,21 @@ def disk_full_findings(
             also=tuple(cited[1:]),
         )
         for camera, since in stopped
+    ]
+
+
+def file_mode_findings(
+    exposed: Sequence[tuple[str, str]], packs: PackSet, at: date
+) -> list[Finding]:
+    """Paths of the deployment that other local accounts can read, write or enter, as
+    (path, one-line description with the fix): each bypasses the enforcement point."""
+    rules = packs.rules(AccessControlRule, at)
+    if not rules:
+        return []
+    cited = [packs.cited(p, r) for p, r in rules]
+    return [
+        _finding(cited[0], f"path:{path}", line, "critical", also=tuple(cited[1:]))
+        for path, line in exposed
     ]
 
 

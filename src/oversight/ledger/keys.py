@@ -26,8 +26,9 @@ def ensure_key(keys_dir: Path, origin: str) -> bool:
     path = key_path(keys_dir)
     if path.exists():
         return False
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    keys_dir.chmod(0o700)
+    if not keys_dir.exists():  # an existing directory is the operator's: checked, never chmodded
+        keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        keys_dir.chmod(0o700)  # mkdir's mode passes through the umask
     skey, _ = note.generate_signer(origin)
     # O_EXCL: two concurrent inits cannot both write, and an existing key is never replaced.
     try:

@@ -306,6 +306,13 @@ class AccessRegisterRule(_RuleBase):
     kind: Literal["access_register"]
 
 
+class AccessControlRule(_RuleBase):
+    """Footage and the data behind it are reachable only through the enforcement point:
+    a file or directory of the deployment that other local accounts can read is a finding."""
+
+    kind: Literal["access_control"]
+
+
 class TrainingRequiredParams(_Model):
     roles: list[SnakeId] = Field(min_length=1)
     topics: list[SnakeId] = Field(min_length=1)
@@ -401,6 +408,7 @@ Rule = Annotated[
     | AccessApprovalRule
     | PersonsPresentRule
     | AccessRegisterRule
+    | AccessControlRule
     | TrainingRequiredRule
     | IncidentReportRule
     | AlarmOpenLimitRule

@@ -10,6 +10,7 @@ from oversight.bootstrap import System
 from oversight.domain import compliance
 from oversight.domain.filing import FilingObligation, filing_obligations
 from oversight.services import alarms, capacity, maintenance, people, recording, retention
+from oversight.services.filemodes import exposures
 from oversight.services.registry import registry_state
 
 
@@ -57,6 +58,8 @@ def report(system: System, at: date | None = None) -> Report:
     if day == resolve_day(system, None):  # capacity is measured now, not in the past
         findings += compliance.capacity_findings(capacity.measure(system), system.packs, day)
         findings += compliance.disk_full_findings(_disk_full(system), system.packs, day)
+        exposed = [(str(e.path.absolute()), e.line()) for e in exposures(system, every_file=False)]
+        findings += compliance.file_mode_findings(exposed, system.packs, day)  # finding 5
     return Report(packs, day, compliance.sort_findings(findings))
 
 

@@ -13,6 +13,8 @@ Steps, each reporting discrepancies as ``Problem(kind, object, detail)``:
    which period queries of the Art. 14(3) register read), agree with the log
    (``index-mismatch``): a row missing there would hide an entry from those queries.
 5. With witness checkpoints: each is consistent with our log (``fork``).
+6. Files: no directory, footage file, database or key of the deployment is open to
+   other local accounts (``exposed``; see ``services/filemodes.py``).
 
 Every row is read raw and each value checked for its type first (``verify_rows``): a
 value of the wrong type is ``malformed``, never a traceback.
@@ -36,9 +38,10 @@ from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import verifier_key
+from oversight.services import filemodes
 from oversight.services import verify_rows as rows
 
-KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork", "malformed")
+KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork", "malformed", "exposed")
 _CHUNK = 1 << 20
 
 Progress = Callable[[int], None]
@@ -128,6 +131,8 @@ def verify(
         _check_index(session, live, report, malformed)
         _check_register(session, register, report, malformed)
     _check_store(system, live, sample, report, progress, on_total)
+    for exposed in filemodes.exposures(system):  # 6.
+        report.add("exposed", str(exposed.path.absolute()), exposed.line())
     return report
 
 

@@ -5,10 +5,16 @@ in the target directory, fsyncs file and directory, makes it read-only and renam
 it into place, so a crash leaves either no object or a whole one, and the spool
 file stays until the caller has committed the seal.
 
+Footage is private to the account that runs Oversight (finding 5 of issue 18):
+objects are 0400 and the directories the store creates 0700, whatever the process
+umask, so no other local account can read footage past the enforcement point. A
+directory that already exists (an operator's mount point) is left as it is; the
+check in ``services/filemodes.py`` reports it if others can enter it.
+
 Retention is accepted and not enforced: a local file system has no WORM mode that
 its own administrator cannot undo, so ``retain_until`` and ``extend_retention`` are
 checked and otherwise ignored, ``retention`` is always None, and ``delete`` removes
-any object. Read-only mode (0444) guards against accidents, not against intent; use
+any object. Read-only mode (0400) guards against accidents, not against intent; use
 the S3 backend with Object Lock where deletion within retention must be impossible.
 """
 
@@ -27,6 +33,24 @@ from oversight.errors import AlreadyExists, NotFound, StorageError
 from oversight.storage.base import StoredObject, aware, check_key
 
 _TMP_SUFFIX = ".partial"
+FOOTAGE_MODE = 0o400
+DIR_MODE = 0o700
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, each exactly 0700; existing ones are
+    left alone (never chmod a directory someone else made)."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # a concurrent writer made it: theirs is ours too
+        directory.chmod(DIR_MODE)  # mkdir's mode passes through the umask
 
 
 def _fsync_dir(path: Path) -> None:
@@ -69,7 +93,7 @@ class LocalStore:
                 return
             raise AlreadyExists(f"storage key {key} already holds different bytes")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(target.parent)
             tmp = target.with_name(target.name + _TMP_SUFFIX)
             tmp.unlink(missing_ok=True)
             try:
@@ -81,7 +105,7 @@ class LocalStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            tmp.chmod(0o444)
+            tmp.chmod(FOOTAGE_MODE)
             tmp.rename(target)
             _fsync_dir(target.parent)
         except OSError as exc:
