@@ -193,9 +193,7 @@ def test_api_more_documents_than_the_count_setting_is_one_line_and_writes_nothin
     assert no_documents(web)
 
 
-def test_api_a_kind_the_organisation_class_never_needs_is_refused(
-    web: Web, tmp_path: Path
-) -> None:
+def test_api_a_kind_the_organisation_class_never_needs_is_refused(web: Web, tmp_path: Path) -> None:
     sealed_camera(web.system, tmp_path)
     docs = {k: b64(v) for k, v in POLICE_DOCS.items()}
     docs["holiday_video"] = b64(b"not a document of any request")
