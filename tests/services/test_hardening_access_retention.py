@@ -93,3 +93,26 @@ def test_a_document_left_renamed_by_an_interrupted_run_is_put_back(
     assert purge.run(sys_, cast["boss"]).documents == 0
     assert (directory / digest).read_bytes() == docs("pending")["unit_letter"]
     assert removals(sys_) == []
+
+
+def test_a_removal_committed_before_an_interruption_is_finished_not_recorded_twice(
+    sys_: bootstrap.System, cast: dict[str, Person], clock: FixedClock
+) -> None:
+    denied = request(sys_, cast["cop"], docs=docs("denied"))
+    svc.deny(sys_, cast["cust"], denied.id, reason="no basis")
+    clock.set(NOW + timedelta(days=sys_.settings.document_retention_days + 1))
+    assert purge.run(sys_, cast["boss"]).documents == 4
+    first = removals(sys_)
+    # As if the run had stopped after its commit, before unlinking the renamed file.
+    letter = docs("denied")["unit_letter"]
+    with sys_.reads() as s:
+        [index] = [
+            leaf.index
+            for leaf in sys_.ledger.leaves(s)
+            if leaf.kind == "retention" and sha(letter).encode() in leaf.data
+        ]
+    directory = sys_.settings.data_dir / "documents"
+    (directory / f".removed-{sha(letter)}-{index}").write_bytes(letter)
+    assert purge.run(sys_, cast["boss"]).documents == 0
+    assert removals(sys_) == first
+    assert not stored(sys_, letter) and list(directory.iterdir()) == []

@@ -9,9 +9,10 @@ Art. 17), a document of a request with any grant, or a procedure's document. The
 request row keeps each document's SHA-256 (the register), only the bytes go.
 
 Crash safety: under the log's lock (which ``services.access.submit_request`` also takes
-to store documents) each file is renamed to ``.removed-<sha256>`` and its leaf
-appended in one transaction; the renamed files are unlinked after the commit. A run
-that finds renamed files left behind puts them back first, so they are decided again.
+to store documents) each leaf is appended and its file renamed to
+``.removed-<sha256>-<leaf index>`` in one transaction; the renamed files are unlinked
+after the commit. A run that finds renamed files left behind removes those whose leaf
+was committed and puts the others back, to be decided again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from sqlalchemy.orm import Session
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain.people import Person
+from oversight.errors import InvalidInput, NotFound
+from oversight.ledger import leaves
 from oversight.services.documents import documents_dir
 from oversight.services.recording import utc
 from oversight.services.retention import retention_leaf
@@ -43,13 +46,28 @@ class Removal:
     kinds: tuple[str, ...]
 
 
+def _recorded(system: System, index: int, digest: str) -> bool:
+    """Whether leaf ``index`` is the committed removal of ``digest``."""
+    with system.reads() as session:
+        try:
+            leaf = leaves.decode(system.ledger.leaf(session, index).data)
+        except (NotFound, InvalidInput):
+            return False
+    return leaf.get("action") == "document.deleted" and leaf.get("subject") == (
+        f"document:{digest}"
+    )
+
+
 def _restore_leftovers(system: System) -> None:
+    """Finish what an interrupted run left: ``.removed-<sha256>-<leaf>`` files whose
+    leaf was committed go; the others (rolled back) are put back to be decided again."""
     directory = documents_dir(system)
     if not directory.is_dir():
         return
     for path in directory.glob(f"{_REMOVED}*"):
-        target = directory / path.name.removeprefix(_REMOVED)
-        if target.exists():
+        digest, _, index = path.name.removeprefix(_REMOVED).partition("-")
+        target = directory / digest
+        if target.exists() or (index.isdigit() and _recorded(system, int(index), digest)):
             path.unlink()
         else:
             path.rename(target)
@@ -116,12 +134,15 @@ def purge_documents(system: System, actor: Person, now: datetime) -> int:
             ]
             if not due:
                 return 0
-            system.ledger.append(session, _leaves(system, actor, due, days))
-            for r in due:
-                (directory / r.sha256).rename(directory / f"{_REMOVED}{r.sha256}")
+            indexes = system.ledger.append(session, _leaves(system, actor, due, days))
+            moved = [
+                directory / f"{_REMOVED}{r.sha256}-{i}" for r, i in zip(due, indexes, strict=True)
+            ]
+            for r, path in zip(due, moved, strict=True):
+                (directory / r.sha256).rename(path)
     except BaseException:
         _restore_leftovers(system)  # the leaves were rolled back: the files stay
         raise
-    for r in due:
-        (directory / f"{_REMOVED}{r.sha256}").unlink(missing_ok=True)
+    for path in moved:
+        path.unlink(missing_ok=True)
     return len(due)
