@@ -104,8 +104,10 @@ def test_a_document_over_the_size_setting_is_exit_2_and_writes_nothing(
     docs = _documents(tmp_path)
     (tmp_path / "unit_letter.txt").write_bytes(b"x" * 2049)
     before = env.counts()
-    refused = _request(env, tmp_path, *docs, code=2)
-    assert refused == ""
+    refused = run(env, "access", "request", *_request_args(tmp_path, "COP00001", docs), code=2)
+    assert one_line(refused.stderr) == (
+        "error: document 'unit_letter' is larger than 2048 bytes (document_max_bytes)\n"
+    )
     assert env.counts() == before
     assert not (env.data_dir / "documents").exists()
 
@@ -122,7 +124,7 @@ def test_an_account_without_a_role_may_not_request(deployment: Env, tmp_path: Pa
         system.close()
     login(env, "nobody", PW)
     before = outside_ledger(env)
-    result = env.run("access", "request", *_request_args(tmp_path))
+    result = env.run("access", "request", *_request_args(tmp_path, "NOBO0001"))
     assert result.exit_code == 2, result.output
     error = one_line(result.stderr)
     assert "may not request access to footage" in error and "requester" in error
@@ -132,7 +134,7 @@ def test_an_account_without_a_role_may_not_request(deployment: Env, tmp_path: Pa
     assert entry["action"] == "request.refused" and entry["actors"] == ["nobody"]
 
 
-def _request_args(tmp_path: Path) -> list[str]:
+def _request_args(tmp_path: Path, id_doc: str, docs: list[str] | None = None) -> list[str]:
     return [
         "--kind",
         "copy",
@@ -147,12 +149,12 @@ def _request_args(tmp_path: Path) -> list[str]:
         "--work-id",
         "PS-1234",
         "--id-doc",
-        "NOBO0001",
+        id_doc,
         "--org",
         "County Police",
         "--org-class",
         "police",
         "--purpose",
         "curiosity",
-        *_documents(tmp_path),
+        *(_documents(tmp_path) if docs is None else docs),
     ]
