@@ -116,3 +116,17 @@ def test_a_removal_committed_before_an_interruption_is_finished_not_recorded_twi
     assert purge.run(sys_, cast["boss"]).documents == 0
     assert removals(sys_) == first
     assert not stored(sys_, letter) and list(directory.iterdir()) == []
+
+
+def test_a_document_removed_by_retention_is_stored_again_when_attached_anew(
+    sys_: bootstrap.System, cast: dict[str, Person], clock: FixedClock
+) -> None:
+    denied = request(sys_, cast["cop"], docs=docs("denied"))
+    svc.deny(sys_, cast["cust"], denied.id, reason="no basis")
+    clock.set(NOW + timedelta(days=sys_.settings.document_retention_days + 1))
+    purge.run(sys_, cast["boss"])
+    letter = docs("denied")["unit_letter"]
+    assert not stored(sys_, letter)
+    again = request(sys_, cast["cop"], docs=docs("denied"))
+    path = sys_.settings.data_dir / "documents" / again.documents["unit_letter"]
+    assert path.read_bytes() == letter

@@ -33,7 +33,7 @@ from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
 from oversight.services import authz
-from oversight.services.documents import check_attachments, store_document
+from oversight.services.documents import check_attachments, ensure_document, store_document
 from oversight.services.recording import utc
 
 DEFAULT_VALIDITY = timedelta(days=7)
@@ -318,13 +318,15 @@ def submit_request(
             details=summary,
         )
         raise
+    for data in docs.values():
+        store_document(system, data)
     with system.sessions.begin() as s:
-        # Stored under the log's lock: the retention run removes documents under it too,
-        # so a document is never removed between being stored and being referenced.
+        # The retention run removes documents under the log's lock: under it, a document
+        # it removed since is written again before the request refers to it.
         system.ledger.lock(s)
         authz.on_cameras(s, actor, "access.request", cams, kind="request", id="new")
-        for data in docs.values():
-            store_document(system, data)
+        for doc_kind, data in docs.items():
+            ensure_document(system, hashes[doc_kind], data)
         row = m.AccessRequest(
             kind=kind,
             cameras=cams,

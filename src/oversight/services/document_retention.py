@@ -8,8 +8,8 @@ Never removed: a document also attached to a request that is pending or approved
 Art. 17), a document of a request with any grant, or a procedure's document. The
 request row keeps each document's SHA-256 (the register), only the bytes go.
 
-Crash safety: under the log's lock (which ``services.access.submit_request`` also takes
-to store documents) each leaf is appended and its file renamed to
+Crash safety: under the log's lock (under which ``services.access.submit_request``
+writes again a document removed since it stored it) each leaf is appended and its file renamed to
 ``.removed-<sha256>-<leaf index>`` in one transaction; the renamed files are unlinked
 after the commit. A run that finds renamed files left behind removes those whose leaf
 was committed and puts the others back, to be decided again.

@@ -86,3 +86,10 @@ def store_document(system: System, data: bytes) -> str:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return digest
+
+
+def ensure_document(system: System, digest: str, data: bytes) -> None:
+    """:func:`store_document` where the file ``digest`` of ``data`` is missing (removed
+    by the retention run since it was stored); a present file is not read again."""
+    if not (documents_dir(system) / digest).exists():
+        store_document(system, data)
