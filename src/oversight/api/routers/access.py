@@ -61,8 +61,15 @@ class NewRequest(BaseModel):
 
 class Approval(BaseModel):
     note: Annotated[str, Field(max_length=2000)] = ""
-    # At most the rule packs' maximum lifetime (access_bounds): the service refuses more.
-    valid_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    valid_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=3650,
+            description="Days the grant stays valid: at most the rule packs' access_bounds "
+            "max_grant_days (30 in the shipped packs); more is refused with the rule.",
+        ),
+    ] = 7
 
 
 class Reason(BaseModel):
