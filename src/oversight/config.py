@@ -82,6 +82,20 @@ class Settings(BaseSettings):
         le=100,
         description="Most documents attached to one access request.",
     )
+    document_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description=(
+            "Days after a request is denied or withdrawn before the retention run removes "
+            "its documents (a ledger leaf each)."
+        ),
+    )
+    access_clock_allowance_s: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="Seconds an access request's range may end after now (clock skew).",
+    )
 
     rule_pack_max_bytes: int = Field(
         default=1 << 20,

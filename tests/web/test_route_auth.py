@@ -93,7 +93,7 @@ MATRIX: list[tuple[str, str, str | None]] = [
     ("PUT", "/api/v1/retention/keep", "retention.configure"),
     ("POST", "/api/v1/retention/holds", "retention.mark"),
     ("DELETE", "/api/v1/segments/1", "segments.delete"),
-    ("POST", "/api/v1/access/requests", None),
+    ("POST", "/api/v1/access/requests", "access.request"),
     ("GET", "/api/v1/access/requests", None),  # each sees what the policy shows them
     ("POST", "/api/v1/access/requests/1/approve", "access.decide"),
     ("POST", "/api/v1/grants/1/revoke", "access.revoke"),

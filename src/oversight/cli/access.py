@@ -21,6 +21,7 @@ from oversight.cli.common import (
 )
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
+from oversight.services.documents import size_text
 from oversight.services.limits import MAX_ID
 
 access = typer.Typer(
@@ -34,7 +35,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(access, name="access")
 
 
-def _documents(values: list[str]) -> dict[str, bytes]:
+def _documents(values: list[str], limit: int) -> dict[str, bytes]:
+    """The files named by --document KIND=FILE; one over ``limit`` bytes is refused
+    before it is read (the service bounds size, count and kinds for every interface)."""
     out: dict[str, bytes] = {}
     for value in values:
         kind, sep, name = value.partition("=")
@@ -43,6 +46,11 @@ def _documents(values: list[str]) -> dict[str, bytes]:
         if kind.strip() in out:
             raise InvalidInput(f"--document {kind.strip()} is given twice")
         try:
+            if Path(name).stat().st_size > limit:
+                raise InvalidInput(
+                    f"document {kind.strip()!r} is larger than {size_text(limit)} "
+                    "(document_max_bytes)"
+                )
             out[kind.strip()] = Path(name).read_bytes()
         except OSError as exc:
             raise InvalidInput(
@@ -82,9 +90,9 @@ def request(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record an access request (logged in); prints its id."""
-    docs = _documents(document or [])
     with open_system(data_dir) as system:
         actor = require_login(system)
+        docs = _documents(document or [], system.settings.document_max_bytes)
         rec = svc.submit_request(
             system,
             actor,

@@ -267,6 +267,7 @@ def run(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
         "last_leaf": result.last_leaf,
         "certificate": str(result.certificate) if result.certificate else None,
         "resumed": result.resumed,
+        "documents": result.documents,
     }
     if json_out:
         print_json(data)
@@ -282,6 +283,11 @@ def run(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
         )
     else:
         console.print(f"Purge run {result.run_id}: nothing has expired.")
+    if result.documents:
+        console.print(
+            f"Removed {result.documents} documents of refused or withdrawn access requests "
+            "(retention leaves document.deleted)."
+        )
 
 
 @certificate.command("verify")

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput, RuleViolation
 from oversight.rules.layering import PackSet
-from oversight.rules.schema import AccessApprovalRule, PersonsPresentRule
+from oversight.rules.schema import AccessApprovalRule, AccessBoundsRule, PersonsPresentRule
 
 KINDS = ("view", "copy", "retrieve")
+# A grant's lifetime where no pack in force says (the packs' own default as well).
+DEFAULT_MAX_GRANT_DAYS = 30
 ORG_CLASSES = ("police", "state_security", "emergency_response", "other_unit", "individual")
 
 
@@ -58,6 +60,79 @@ def check_scope(kind: str, cameras: Sequence[str], start: datetime, end: datetim
     if end <= start:
         raise InvalidInput("the requested range ends before it starts")
     return Scope(kind, frozenset(cameras), start, end)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How far a request and a grant may reach, and the rule that says so."""
+
+    max_grant: timedelta
+    rule: str
+    article: str
+    source: str  # for messages: "rule access_bounds of xj-2014, operator policy"
+
+
+def bounds(packs: PackSet, on: date) -> Bounds:
+    """The strictest ``access_bounds`` rule in force (ties: the pack listed first); with
+    none, the default lifetime under the first access-approval rule's article."""
+    found = packs.rules(AccessBoundsRule, on)
+    if found:
+        pack, rule = min(found, key=lambda pr: pr[1].params.max_grant_days)
+        policy = ", operator policy" if rule.basis == "operator_policy" else ""
+        return Bounds(
+            timedelta(days=rule.params.max_grant_days),
+            rule.id,
+            rule.cite,
+            f"rule {rule.id} of {pack.pack.id}{policy}",
+        )
+    approvals = packs.rules(AccessApprovalRule, on)
+    article = approvals[0][1].cite if approvals else "Art. 16"
+    return Bounds(timedelta(days=DEFAULT_MAX_GRANT_DAYS), "access_bounds", article, "default bound")
+
+
+def check_recorded(bound: Bounds, end: datetime, now: datetime, allowance: timedelta) -> None:
+    """A request covers footage already recorded: its range may not end after ``now``
+    (beyond ``allowance`` for clocks that differ a little)."""
+    if end > now + allowance:
+        raise RuleViolation(
+            f"the requested range ends at {end.isoformat()}, after now: a request covers "
+            f"recorded footage only ({bound.source})",
+            rule=bound.rule,
+            article=bound.article,
+        )
+
+
+def check_lifetime(bound: Bounds, valid_for: timedelta) -> None:
+    """A grant stays valid at most ``bound.max_grant``: no standing grants."""
+    if valid_for > bound.max_grant:
+        raise RuleViolation(
+            f"a grant may stay valid at most {bound.max_grant.days} days, not "
+            f"{_days(valid_for)} ({bound.source})",
+            rule=bound.rule,
+            article=bound.article,
+        )
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.days} days" if span == timedelta(days=span.days) else str(span)
+
+
+def document_kinds(packs: PackSet, org_class: str, on: date) -> frozenset[str] | None:
+    """Every document or approval a request by ``org_class`` may need under the packs
+    in force (whatever its kind): nothing else is accepted as an attachment. None when
+    a pack gives the class no access at all (:func:`requirements` refuses it, citing
+    the article)."""
+    if org_class not in ORG_CLASSES:
+        raise InvalidInput(
+            f"organisation class {org_class!r} is not one of {', '.join(ORG_CLASSES)}"
+        )
+    kinds: set[str] = set()
+    for _, rule in packs.rules(AccessApprovalRule, on):
+        entry = rule.params.matrix.get(org_class)  # type: ignore[call-overload]
+        if entry is None:
+            return None
+        kinds |= set(entry.documents) | set(entry.approvals)
+    return frozenset(kinds)
 
 
 def requirements(packs: PackSet, org_class: str, kind: str, on: date) -> Requirements:

@@ -115,7 +115,10 @@ TABLE: dict[str, Rule] = {
     ),
     "retention.run": Rule((ADMIN,), "delete footage past retention", host=True, system=True),
     # ---- access governance (Arts. 16-17) ----
-    "access.request": Rule(ANY_ACCOUNT, "request access to footage"),
+    # A role, not any account: a request stores its documents (finding 12 of issue 18).
+    "access.request": Rule(
+        (*STAFF, REQUESTER), "request access to footage and attach its documents"
+    ),
     "access.read": Rule(
         AUDIT_READERS, "see access requests and grants (their own: anyone)", owner=True
     ),

@@ -300,6 +300,22 @@ class PersonsPresentRule(_RuleBase):
     params: PersonsPresentParams
 
 
+class AccessBoundsParams(_Model):
+    # The longest a grant may stay valid once approved: no standing grants.
+    max_grant_days: int = Field(default=30, ge=1)
+
+
+class AccessBoundsRule(_RuleBase):
+    """Bounds on every request and grant: a request covers recorded footage only (a
+    range ending after now is refused) and a grant lasts at most ``max_grant_days``.
+    ``basis`` says whether the regulation sets the bound or the operator does (the
+    article is then the one the operator's policy implements)."""
+
+    kind: Literal["access_bounds"]
+    basis: Literal["regulation", "operator_policy"]
+    params: AccessBoundsParams = Field(default_factory=AccessBoundsParams)
+
+
 class AccessRegisterRule(_RuleBase):
     """Who recorded, who retrieved, when, why and where it went must be registered."""
 
@@ -407,6 +423,7 @@ Rule = Annotated[
     | IntegrityRule
     | AccessApprovalRule
     | PersonsPresentRule
+    | AccessBoundsRule
     | AccessRegisterRule
     | AccessControlRule
     | TrainingRequiredRule

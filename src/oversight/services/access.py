@@ -33,7 +33,7 @@ from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
 from oversight.services import authz
-from oversight.services.documents import store_document
+from oversight.services.documents import check_attachments, ensure_document, store_document
 from oversight.services.recording import utc
 
 DEFAULT_VALIDITY = timedelta(days=7)
@@ -269,21 +269,41 @@ def submit_request(
     why = check_text(purpose, "--purpose")
     where = check_text(destination, "--destination", required=False)
     docs = {k.strip(): v for k, v in (documents or {}).items()}
-    hashes = {k: hashlib.sha256(v).hexdigest() for k, v in docs.items()}
     cams = sorted(scope.cameras)
-    summary = {
+    today = _today(system)
+    described = {
         "kind": kind,
         "cameras": cams,
         **_range(scope.start, scope.end),
         "requester": name,
         "organisation": org,
         "org_class": org_class,
-        "documents": hashes,
     }
     try:
         with system.reads() as s:
             authz.on_cameras(s, actor, "access.request", cams, kind="request", id="new")
-        needed = rules.check_documents(system.packs, org_class, kind, _today(system), hashes)
+    except PermissionDenied as exc:
+        # Before the documents are looked at: an account without the role stores nothing.
+        record_refusal(
+            system,
+            exc,
+            actors=[actor.id],
+            action="request",
+            target="request:new",
+            purpose=why,
+            destination=where,
+            details=described,
+        )
+        raise
+    kinds = rules.document_kinds(system.packs, org_class, today)
+    check_attachments(system, docs, allowed=kinds, who=org_class)
+    hashes = {k: hashlib.sha256(v).hexdigest() for k, v in docs.items()}
+    summary = {**described, "documents": hashes}
+    try:
+        allowance = timedelta(seconds=system.settings.access_clock_allowance_s)
+        bound = rules.bounds(system.packs, today)
+        rules.check_recorded(bound, scope.end, system.clock.now(), allowance)
+        needed = rules.check_documents(system.packs, org_class, kind, today, hashes)
         cite = needed.cites[0].rsplit("(", 1)[-1].rstrip(")") if needed.cites else "Art. 16"
         _check_approvals(needed, hashes, cite)
     except (RuleViolation, PermissionDenied) as exc:
@@ -301,7 +321,12 @@ def submit_request(
     for data in docs.values():
         store_document(system, data)
     with system.sessions.begin() as s:
+        # The retention run removes documents under the log's lock: under it, a document
+        # it removed since is written again before the request refers to it.
+        system.ledger.lock(s)
         authz.on_cameras(s, actor, "access.request", cams, kind="request", id="new")
+        for doc_kind, data in docs.items():
+            ensure_document(system, hashes[doc_kind], data)
         row = m.AccessRequest(
             kind=kind,
             cameras=cams,
@@ -393,7 +418,8 @@ def approve(
     note: str = "",
     valid_for: timedelta = DEFAULT_VALIDITY,
 ) -> GrantRec:
-    """Approve a pending request: a grant with the request's scope, valid ``valid_for``."""
+    """Approve a pending request: a grant with the request's scope, valid ``valid_for``,
+    at most the packs' maximum lifetime (refused with an ``approve.refused`` leaf)."""
     if valid_for <= timedelta(0):
         raise InvalidInput("the grant's validity must be positive")
     text = check_text(note, "--note", required=False)
@@ -402,6 +428,7 @@ def approve(
         row = _request_row(s, request_id, for_update=True)
         _check_decider(s, system, actor, row)
         _check_pending(row)
+        rules.check_lifetime(rules.bounds(system.packs, _today(system)), valid_for)
         now = system.clock.now()
         grant = m.AccessGrant(
             request_id=row.id,

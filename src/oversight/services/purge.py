@@ -34,6 +34,7 @@ from oversight.ledger import leaves
 from oversight.rules.schema import IntegrityRule
 from oversight.services import authz
 from oversight.services.access import record_refusal
+from oversight.services.document_retention import purge_documents
 from oversight.services.retention import (
     live_segments,
     make_plan,
@@ -117,6 +118,7 @@ class RunResult:
     last_leaf: int | None
     certificate: Path | None
     resumed: int  # deletions recorded by an earlier, interrupted run whose bytes went now
+    documents: int = 0  # documents of refused or withdrawn requests removed (finding 12)
 
 
 _COLUMNS = "id, camera_id, seq, start_at, end_at, storage_key, sha256, bytes"
@@ -260,7 +262,8 @@ def run(
     progress: Progress | None = None,
     on_total: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Delete every expired, unheld segment and write a deletion certificate."""
+    """Delete every expired, unheld segment and write a deletion certificate; then
+    remove the documents of refused or withdrawn requests past their retention."""
     now = system.clock.now()
     plan_at = at or now
     if plan_at > now:
@@ -292,6 +295,7 @@ def run(
         if progress is not None:
             progress(len(done), sum(e["bytes"] for e in done))
     certificate = _write_certificate(system, actor, run_id, plan_at, entries) if entries else None
+    documents = purge_documents(system, actor, plan_at)
     with system.sessions.begin() as session:
         if removed:
             _mark_removed(session, removed, system.clock.now())
@@ -311,6 +315,7 @@ def run(
             row.last_leaf,
             certificate,
             resumed,
+            documents,
         )
 
 

@@ -1,8 +1,10 @@
 """``/api/v1`` access to footage: requests (with their documents), decisions, grants.
 
-Who may do what follows ``cli/access.py``: anyone logged in submits; custodians and
-admins decide and revoke; they and auditors read. The services check the rules (the
-documents a pack requires, a decider who is not the requester) and log refusals.
+Who may do what follows ``cli/access.py``: staff and requesters submit (the policy's
+``access.request``); custodians and admins decide and revoke; they and auditors read.
+The services check the rules (the documents a pack requires and their bounds, a range
+of recorded footage only, a grant's lifetime, a decider who is not the requester) and
+log refusals.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from oversight.api.security import Caller, need, need_governed
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
 from oversight.services.access import GrantRec, RequestRec
+from oversight.services.documents import size_text
 from oversight.services.limits import MAX_ID
 
 router = APIRouter(tags=["access"], responses=ERRORS)
-Anyone = Annotated[Caller, Depends(need())]
+Requester = Annotated[Caller, Depends(need_governed("access.request", "request", "request:new"))]
 Reader = Annotated[Caller, Depends(need())]
 Approver = Annotated[
     Caller, Depends(need_governed("access.decide", "approve", "request:{request_id}"))
@@ -32,8 +35,9 @@ Denier = Annotated[Caller, Depends(need_governed("access.decide", "deny", "reque
 Revoker = Annotated[Caller, Depends(need_governed("access.revoke", "revoke", "grant:{grant_id}"))]
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Line = Annotated[str, Field(min_length=1, max_length=2000)]
-# A scanned letter or ID card; base64 of up to ~10 MB.
-Document = Annotated[str, Field(max_length=14_000_000, description="File content, base64")]
+# A scanned letter or ID card, base64; the service bounds the decoded size and count
+# (settings document_max_bytes, document_max_count). This bound only stops absurd input.
+Document = Annotated[str, Field(max_length=28_000_000, description="File content, base64")]
 
 
 class NewRequest(BaseModel):
@@ -57,7 +61,15 @@ class NewRequest(BaseModel):
 
 class Approval(BaseModel):
     note: Annotated[str, Field(max_length=2000)] = ""
-    valid_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    valid_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=3650,
+            description="Days the grant stays valid: at most the rule packs' access_bounds "
+            "max_grant_days (30 in the shipped packs); more is refused with the rule.",
+        ),
+    ] = 7
 
 
 class Reason(BaseModel):
@@ -69,9 +81,13 @@ class GrantOut(BaseModel):
     request: RequestRec
 
 
-def _decode(documents: dict[str, str]) -> dict[str, bytes]:
+def _decode(documents: dict[str, str], limit: int) -> dict[str, bytes]:
     out = {}
     for kind, text in documents.items():
+        if len(text) // 4 * 3 > limit + 2:  # larger once decoded: refused undecoded
+            raise InvalidInput(
+                f"document {kind!r} is larger than {size_text(limit)} (document_max_bytes)"
+            )
         try:
             out[kind] = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
@@ -88,8 +104,8 @@ def _decode(documents: dict[str, str]) -> dict[str, bytes]:
     summary="Request access to footage (documents as base64); refused with the article "
     "when a required document is missing",
 )
-def submit(body: NewRequest, caller: Anyone) -> RequestRec:
-    docs = _decode(body.documents)
+def submit(body: NewRequest, caller: Requester) -> RequestRec:
+    docs = _decode(body.documents, caller.system.settings.document_max_bytes)
     return svc.submit_request(
         caller.system,
         caller.person,

@@ -26,6 +26,7 @@ from oversight.errors import AuthenticationError, InvalidInput
 from oversight.rules.schema import AccessApprovalRule
 from oversight.services import access as svc
 from oversight.services import auth, footage, people, registry
+from oversight.services.documents import size_text
 from oversight.services.limits import MAX_ID
 from oversight.web import witness
 from oversight.web.render import language, page
@@ -40,8 +41,6 @@ Denier = Annotated[Caller, Depends(need_governed("access.decide", "deny", "reque
 Revoker = Annotated[Caller, Depends(need_governed("access.revoke", "revoke", "grant:{grant_id}"))]
 Executor = Annotated[Caller, Depends(need_governed("footage.view", "execute", "grant:{grant_id}"))]
 Exporter = Annotated[Caller, Depends(need_governed("footage.export", "export", "grant:{grant_id}"))]
-MAX_DOCUMENT_BYTES = 20 << 20
-MAX_DOCUMENTS = 12
 
 
 def document_kinds(system: System, lang: str) -> list[tuple[str, str]]:
@@ -68,21 +67,27 @@ def _instant(system: System, value: str, what: str) -> datetime:
     return instant_in_range(parsed, what)
 
 
-async def _documents(request: Request, kinds: list[str]) -> dict[str, bytes]:
-    """Uploaded files named ``doc_<kind>``; empty file inputs are ignored."""
+async def _documents(system: System, request: Request, kinds: list[str]) -> dict[str, bytes]:
+    """Uploaded files named ``doc_<kind>``; empty file inputs are ignored. Bounded by the
+    settings the service applies to every interface (document_max_bytes, _count)."""
+    most, limit = system.settings.document_max_count, system.settings.document_max_bytes
     form = await request.form()
     out: dict[str, bytes] = {}
     for kind in kinds:
         value = form.get(f"doc_{kind}")
         if not isinstance(value, UploadFile) or not value.filename:
             continue
-        data = await value.read(MAX_DOCUMENT_BYTES + 1)
-        if len(data) > MAX_DOCUMENT_BYTES:
-            raise InvalidInput(f"document {kind} is larger than {MAX_DOCUMENT_BYTES >> 20} MB")
+        data = await value.read(limit + 1)
+        if len(data) > limit:
+            raise InvalidInput(
+                f"document {kind!r} is larger than {size_text(limit)} (document_max_bytes)"
+            )
         if data:
             out[kind] = data
-    if len(out) > MAX_DOCUMENTS:
-        raise InvalidInput("too many documents")
+    if len(out) > most:
+        raise InvalidInput(
+            f"{len(out)} documents attached: at most {most} per request (document_max_count)"
+        )
     return out
 
 
@@ -132,7 +137,7 @@ async def submit(
 ) -> Response:
     system = caller.system
     kinds = [k for k, _ in document_kinds(system, "en")]
-    docs = await _documents(request, kinds)
+    docs = await _documents(system, request, kinds)
     names = [c.strip() for value in cameras for c in value.split(",") if c.strip()]
     rec = await run_in_threadpool(
         lambda: svc.submit_request(
