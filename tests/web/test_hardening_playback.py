@@ -85,12 +85,12 @@ def _probe(path: Path) -> dict[str, Any]:
     """Every packet and every decoded video frame of ``path``, and its duration."""
     argv = ["ffprobe", "-v", "error", "-show_entries"]
     argv += ["packet=stream_index,pts_time,duration_time:stream=index,codec_type"]
-    argv += ["-show_entries", "format=duration", "-of", "json", f"file:{path}"]
+    argv += ["-show_entries", "format=start_time,duration", "-of", "json", f"file:{path}"]
     out = run_tool(argv, timeout=60)
     assert out.returncode == 0, out.stderr
     data: dict[str, Any] = json.loads(out.stdout)
     frames = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries"]
-    frames += ["frame=pts_time,duration_time", "-of", "json", f"file:{path}"]
+    frames += ["frame=pts_time,duration_time,pkt_duration_time", "-of", "json", f"file:{path}"]
     decoded = run_tool(frames, timeout=60)
     assert decoded.returncode == 0, decoded.stderr
     data["frames"] = json.loads(decoded.stdout)["frames"]
@@ -142,9 +142,15 @@ def test_a_one_second_grant_inside_a_ten_second_segment_plays_only_that_second(
     frames = probed["frames"]
     assert len(frames) >= GOP  # at least one whole group of pictures decodes
     first, last = frames[0], frames[-1]
+    last_length = float(last.get("duration_time") or last["pkt_duration_time"])
     assert _inside(float(first["pts_time"]), 0, start, end)
-    assert _inside(float(last["pts_time"]), float(last["duration_time"]), start, end)
-    assert float(probed["format"]["duration"]) <= 1.0
+    assert _inside(float(last["pts_time"]), last_length, start, end)
+    decoded = float(last["pts_time"]) + last_length - float(first["pts_time"])
+    assert 0 < decoded <= 1.0
+    # ffprobe's own figures: the media starts inside the grant, and its duration (which
+    # ffprobe reports for fragmented MP4 up to the end time) ends inside it.
+    assert T0 + timedelta(seconds=float(probed["format"]["start_time"])) >= start
+    assert T0 + timedelta(seconds=float(probed["format"]["duration"])) <= end
     # The access leaf of the media request names the granted range it served from.
     assert access_leaves(web)[-1]["details"]["uses"][0]["start"].startswith(
         start.strftime("%Y-%m-%dT%H:%M:%S")
@@ -226,23 +232,24 @@ def test_a_replaced_segment_file_is_not_served_and_raises_an_integrity_alarm(
         _other_recording(path, tmp_path)
     forged = path.read_bytes()
 
-    client = _live_console(web, live_server, "cust")
-    page = client.get("/")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf is not None
-    opened = client.post(
-        f"/grants/{grant}/witness",
-        data={"witness": "wit", "witness_password": "user password 12", "csrf": csrf.group(1)},
-    )
-    assert opened.status_code == 303, opened.text
-    for part in ("init.mp4", "media.m4s"):
-        reply = client.get(f"/play/{grant}/seg/{segment.id}/{part}")
-        assert reply.status_code == 500, (part, reply.status_code)
-        assert "sealed" in reply.text and "SHA-256" in reply.text
-        assert forged[:16] not in reply.content and b"moof" not in reply.content
-    # The page itself (which reads the codec) refuses too, and serves nothing of it.
-    player = client.get(f"/play/{grant}?camera=cam1")
-    assert player.status_code == 500 and b"ftyp" not in player.content
+    with _live_console(web, live_server, "cust") as client:
+        page = client.get("/")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        opened = client.post(
+            f"/grants/{grant}/witness",
+            data={"witness": "wit", "witness_password": "user password 12", "csrf": csrf.group(1)},
+        )
+        assert opened.status_code == 303, opened.text
+        for part in ("init.mp4", "media.m4s"):
+            reply = client.get(f"/play/{grant}/seg/{segment.id}/{part}")
+            assert reply.status_code == 500, (part, reply.status_code)
+            assert "sealed" in reply.text and "SHA-256" in reply.text
+            assert forged[:16] not in reply.content and b"moof" not in reply.content
+        # The page itself (which reads the codec) refuses too, and serves nothing of it.
+        player = client.get(f"/play/{grant}?camera=cam1")
+        assert player.status_code == 500 and b"ftyp" not in player.content
+
 
     mismatches = [
         leaf for leaf in access_leaves(web) if leaf["action"].endswith(".integrity")
