@@ -181,9 +181,7 @@ def test_a_grant_spanning_two_segments_serves_each_only_inside_the_grant(
             assert _inside(at, float(packet["duration_time"]), start, end), (i, packet)
 
 
-def test_a_grant_shorter_than_a_group_of_pictures_serves_nothing(
-    web: Web, tmp_path: Path
-) -> None:
+def test_a_grant_shorter_than_a_group_of_pictures_serves_nothing(web: Web, tmp_path: Path) -> None:
     [segment] = _seal(web, tmp_path)
     start = T0 + timedelta(seconds=3.05)
     grant = _grant(web, start, start + timedelta(seconds=0.1))
@@ -250,17 +248,16 @@ def test_a_replaced_segment_file_is_not_served_and_raises_an_integrity_alarm(
         player = client.get(f"/play/{grant}?camera=cam1")
         assert player.status_code == 500 and b"ftyp" not in player.content
 
-
-    mismatches = [
-        leaf for leaf in access_leaves(web) if leaf["action"].endswith(".integrity")
-    ]
+    mismatches = [leaf for leaf in access_leaves(web) if leaf["action"].endswith(".integrity")]
     assert mismatches, "no ledger leaf records the mismatch"
     leaf = mismatches[0]
     assert leaf["details"]["segment"] == segment.storage_key
     assert leaf["details"]["sealed_sha256"] == segment.sha256
     assert leaf["details"]["found_sha256"] != segment.sha256
 
-    raised = [a for a in alarms.open_at(web.system, web.system.clock.now()) if a.kind == "integrity"]
+    raised = [
+        a for a in alarms.open_at(web.system, web.system.clock.now()) if a.kind == "integrity"
+    ]
     assert len(raised) == 1 and raised[0].camera == "cam1"
     assert segment.storage_key in raised[0].detail
 

@@ -218,7 +218,9 @@ class Fragment:
     keyframe: bool = True  # the first video sample is a sync sample
 
 
-def _traf(data: bytes, lo: int, hi: int, known: dict[int, Track]) -> tuple[int, Fraction, Fraction, bool]:
+def _traf(
+    data: bytes, lo: int, hi: int, known: dict[int, Track]
+) -> tuple[int, Fraction, Fraction, bool]:
     track_id = 0
     base: int | None = None
     duration = flags = 0
@@ -242,7 +244,11 @@ def _traf(data: bytes, lo: int, hi: int, known: dict[int, Track]) -> tuple[int, 
         elif kind == b"tfdt":
             version, _ = _full(data, clo)
             _need(clo, chi, 12 if version == 1 else 8, "tfdt")
-            base = struct.unpack(">Q", data[clo + 4 : clo + 12])[0] if version == 1 else _u32(data, clo + 4)
+            base = (
+                struct.unpack(">Q", data[clo + 4 : clo + 12])[0]
+                if version == 1
+                else _u32(data, clo + 4)
+            )
         elif kind == b"trun":
             runs.append((clo, chi, 0))
     if not track_id:

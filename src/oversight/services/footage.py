@@ -208,7 +208,6 @@ def release(
                 found = _only(found, segment_ids, grant_id)
             if not found:
                 raise NotFound(f"no sealed footage in the scope of grant {grant_id}")
-            sealed = {row.id: _sealed(system, s, row) for row in found}
             leaf = svc.access_leaf(
                 system,
                 actors=actors,
@@ -225,6 +224,7 @@ def release(
                 },
             )
             index = system.ledger.append(s, [leaf])[0]
+            sealed = {row.id: _sealed(system, s, row) for row in found}
     except (RuleViolation, PermissionDenied) as exc:
         svc.record_refusal(
             system,
@@ -297,13 +297,10 @@ def _segments(session: Any, uses: Sequence[Use]) -> list[_Row]:
 
 def _sealed(system: System, session: Session, row: _Row) -> tuple[str, int]:
     """The SHA-256 and size the segment's ``segment_sealed`` leaf holds (the ledger is
-    the authority, not the index row)."""
+    the authority, not the index row); nothing matches a leaf that seals another."""
     leaf = leaves.decode(system.ledger.leaf(session, row.leaf_index).data)
     if leaf.get("type") != "segment_sealed" or leaf.get("storage_key") != row.storage_key:
-        raise FootageIntegrityError(
-            f"ledger leaf {row.leaf_index} does not seal segment {row.storage_key}: "
-            "nothing served"
-        )
+        return "", -1
     return str(leaf["sha256"]), int(leaf["bytes"])
 
 
@@ -320,8 +317,11 @@ class _Audit:
 
 def _digest(f: BinaryIO) -> tuple[str, int]:
     f.seek(0)
-    digest = hashlib.file_digest(f, "sha256")
-    size = f.tell()
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
     f.seek(0)
     return digest.hexdigest(), size
 
@@ -332,7 +332,8 @@ def _mismatch(
     """Record a stored file that is not the sealed segment: a leaf, then an alarm."""
     detail = (
         f"segment {row.storage_key} does not match its sealed SHA-256 (ledger leaf "
-        f"{row.leaf_index}): {found[1]} bytes stored, {sealed[1]} sealed"
+        f"{row.leaf_index}): {found[1]} bytes stored, "
+        + (f"{sealed[1]} sealed" if sealed[1] >= 0 else "and that leaf seals no such segment")
     )
     leaf = svc.access_leaf(
         system,
@@ -369,7 +370,9 @@ def _cut(row: _Row, f: BinaryIO, size: int, uses: Sequence[Use]) -> trim.Cut | N
     fragmented MP4 (playback refuses it)."""
     if not row.storage_key.endswith(".mp4"):
         return None
-    use = next(u for u in uses if u.camera == row.camera and u.start < row.end and u.end > row.start)
+    use = next(
+        u for u in uses if u.camera == row.camera and u.start < row.end and u.end > row.start
+    )
     return trim.cut(f, size, _micros(use.start - row.start), _micros(use.end - row.start))
 
 

@@ -11,7 +11,7 @@ starts at time zero and has its own init section, hence ``EXT-X-DISCONTINUITY``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
