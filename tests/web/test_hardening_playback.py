@@ -264,3 +264,25 @@ def test_a_replaced_segment_file_is_not_served_and_raises_an_integrity_alarm(
     findings = [f for f in compliance.report(web.system).findings if f.rule == "original_integrity"]
     assert findings, "the mismatch is no compliance finding"
     assert any(f.article == "Art. 15(2)" and segment.storage_key in f.message for f in findings)
+
+
+def test_an_export_of_a_replaced_segment_is_refused_the_same_way(web: Web, tmp_path: Path) -> None:
+    [segment] = _seal(web, tmp_path)
+    form = request_form(
+        "cam1", "copy", start=T0.isoformat(), end=(T0 + timedelta(minutes=1)).isoformat()
+    )
+    reply = web.console("cop").submit("/access/new", form, files=doc_files())
+    request_id = int(reply.headers["location"].rsplit("/", 1)[1])
+    web.console("appr").submit(f"/access/{request_id}/approve", {"note": "ok", "valid_days": "3"})
+    grant = grant_of(web, request_id)
+    _same_size_forgery(Path(web.system.store.path(segment.storage_key)))
+
+    exported = web.api("cust").post(
+        f"/api/v1/grants/{grant}/export",
+        json={"witness": "wit", "witness_password": "user password 12"},
+    )
+    assert exported.status_code == 500 and "sealed SHA-256" in exported.json()["error"]
+    assert exported.headers["content-type"].startswith("application/json")
+    actions = [leaf["action"] for leaf in access_leaves(web)]
+    assert actions[-2:] == ["export", "export.integrity"]
+    assert [a.kind for a in alarms.open_at(web.system, web.system.clock.now())] == ["integrity"]
