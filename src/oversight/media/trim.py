@@ -31,6 +31,7 @@ from oversight.errors import InvalidInput
 _MAX_BOXES = 100_000
 MAX_INIT = 16 << 20  # a moov without samples is a few KB; refuse to read more
 MAX_MOOF = 16 << 20  # a fragment's sample table; a GOP's is a few KB
+MAX_SAMPLES = 1 << 20  # per trun: a 10 s GOP at 60 fps has 600
 _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"mvex"})
 _NON_SYNC = 0x00010000  # sample_is_non_sync_sample (ISO/IEC 14496-12, 8.8.3.1)
 
@@ -269,7 +270,7 @@ def _traf(
         if tr & 0x04:
             first_flags, at = _u32(data, at), at + 4
         width = 4 * sum(1 for bit in (0x100, 0x200, 0x400, 0x800) if tr & bit)
-        if count > (chi - at) // max(width, 1) and width:
+        if count > MAX_SAMPLES or (width and count > (chi - at) // width):
             raise InvalidInput("a trun box with more samples than it holds")
         for _ in range(count):
             length, sample_flags, offset = duration, flags, 0
@@ -368,8 +369,12 @@ def cut(f: BinaryIO, size: int, lo: Fraction, hi: Fraction) -> Cut:
     times [lo, hi] (seconds from the segment's start; either may lie outside it)."""
     parts = split(f, size)
     f.seek(0)
-    known = tracks(f.read(parts.init[1]))
-    run = window(fragments(f, size, known), lo, hi)
+    try:
+        known = tracks(f.read(parts.init[1]))
+        run = window(fragments(f, size, known), lo, hi)
+    except (struct.error, ZeroDivisionError):
+        # A field cut short inside a box: a damaged segment, refused, never half read.
+        raise InvalidInput("a damaged fragmented MP4: a box ends inside its fields") from None
     if not run:
         return Cut(parts.init, None)
     return Cut(
