@@ -286,3 +286,16 @@ def test_an_export_of_a_replaced_segment_is_refused_the_same_way(web: Web, tmp_p
     actions = [leaf["action"] for leaf in access_leaves(web)]
     assert actions[-2:] == ["export", "export.integrity"]
     assert [a.kind for a in alarms.open_at(web.system, web.system.clock.now())] == ["integrity"]
+
+
+def test_a_segment_missing_from_the_store_is_a_mismatch_too(web: Web, tmp_path: Path) -> None:
+    [segment] = _seal(web, tmp_path)
+    grant = _grant(web, T0, T0 + timedelta(minutes=1))
+    cust = web.console("cust")
+    assert open_execution(cust, grant).status_code == 303
+    Path(web.system.store.path(segment.storage_key)).unlink()
+    reply = cust.get(f"/play/{grant}/seg/{segment.id}/media.m4s")
+    assert reply.status_code == 500 and "0 bytes stored" in reply.text
+    leaf = access_leaves(web)[-1]
+    assert leaf["action"] == "view.integrity" and leaf["details"]["found_bytes"] == 0
+    assert [a.kind for a in alarms.open_at(web.system, web.system.clock.now())] == ["integrity"]

@@ -391,15 +391,19 @@ def _files(
         try:
             out = []
             for row in rows:
-                if callable(local):
-                    path = Path(local(row.storage_key))
-                else:
-                    if tmp is None:
-                        tmp = Path(tempfile.mkdtemp(prefix="oversight-release-"))
-                    path = tmp / f"{row.id}-{row.storage_key.rsplit('/', 1)[-1]}"
-                    with system.store.open(row.storage_key) as src, path.open("wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                f = held.enter_context(path.open("rb"))
+                try:
+                    if callable(local):
+                        path = Path(local(row.storage_key))
+                    else:
+                        if tmp is None:
+                            tmp = Path(tempfile.mkdtemp(prefix="oversight-release-"))
+                        path = tmp / f"{row.id}-{row.storage_key.rsplit('/', 1)[-1]}"
+                        with system.store.open(row.storage_key) as src, path.open("wb") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+                    f = held.enter_context(path.open("rb"))
+                except (FileNotFoundError, NotFound):
+                    # Gone from the store: as much a mismatch as a changed file.
+                    raise _mismatch(system, row, audit, sealed[row.id], ("", 0)) from None
                 found = _digest(f)
                 if found != sealed[row.id]:
                     raise _mismatch(system, row, audit, sealed[row.id], found)
