@@ -5,8 +5,9 @@ A sealed segment (``movflags=frag_keyframe+empty_moov+default_base_moof``) is
 the part before the first ``moof`` as the segment's initialisation section
 (``EXT-X-MAP``) and, as its media, the whole fragments inside the grant that the
 enforcement point cut (``media/trim.py``): both are byte ranges of the sealed file, so
-no byte is re-encoded; a partly covered segment is listed with the times of its cut. The recorder cuts with ``-reset_timestamps 1``: every segment
-starts at time zero and has its own init section, hence ``EXT-X-DISCONTINUITY``.
+no byte is re-encoded; a partly covered segment is listed with the times of its cut.
+The recorder cuts with ``-reset_timestamps 1``: every segment starts at time zero and
+has its own init section, hence ``EXT-X-DISCONTINUITY``.
 """
 
 from __future__ import annotations
