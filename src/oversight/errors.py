@@ -78,6 +78,13 @@ class IntegrityError(OversightError):
     exit_code = 1
 
 
+class FootageIntegrityError(IntegrityError):
+    """A stored segment differs from its sealed SHA-256 at the enforcement point: nothing
+    of it is handed over. The server's fault, not the client's."""
+
+    http_status = 500
+
+
 class AuthenticationError(OversightError):
     """Who is acting cannot be established: wrong password, no or expired session."""
 

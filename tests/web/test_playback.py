@@ -30,7 +30,13 @@ def _stored_parts(web: Web, key: str) -> tuple[bytes, bytes]:
     data = path.read_bytes()
     with path.open("rb") as f:
         parts = hls.split(f, len(data))
-    return data[slice(*parts.init)], data[slice(*parts.media)]
+    media = data[slice(*parts.media)]
+    # The trailing mfra (an index of every keyframe time of the segment, no footage)
+    # is not served: its own last field, in mfro, is its size.
+    index = int.from_bytes(data[-4:], "big")
+    if data[-index + 4 : -index + 8] == b"mfra":
+        media = media[:-index]
+    return data[slice(*parts.init)], media
 
 
 def test_granted_footage_plays_and_every_segment_request_is_one_access_leaf(

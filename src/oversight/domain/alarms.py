@@ -23,6 +23,7 @@ KINDS: tuple[str, ...] = (
     "overexposed",
     "bitrate_collapse",
     "framerate_collapse",
+    "integrity",  # a stored segment differs from its sealed SHA-256 (services/footage.py)
 )
 
 

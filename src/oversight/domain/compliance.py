@@ -32,6 +32,7 @@ from oversight.rules.schema import (
     AccessControlRule,
     AlarmOpenLimitRule,
     InstallerQualifiedRule,
+    IntegrityRule,
     ObstructionRule,
     ProcedureRequiredRule,
     RetentionCeilingRule,
@@ -447,6 +448,27 @@ def alarm_findings(
             )
         )
     return out
+
+
+def integrity_findings(alarms: Sequence[Alarm], packs: PackSet, moment: datetime) -> list[Finding]:
+    """Open ``integrity`` alarms: stored footage that differs from its sealed SHA-256
+    (found by the enforcement point, which served none of it) breaches the packs'
+    ``integrity`` rules (original recordings must not be altered) from the first sight."""
+    day = packs.local_date(moment)
+    cited = [packs.cited(pack, rule) for pack, rule in packs.rules(IntegrityRule, day)]
+    return [
+        _finding(
+            cited[0],
+            f"camera:{alarm.camera}",
+            f"camera {alarm.camera}: integrity alarm {alarm.id} open since "
+            f"{alarm.started_at.isoformat()} (seen {alarm.seen} times): {alarm.detail}",
+            "critical",
+            since=packs.local_date(alarm.started_at),
+            also=tuple(cited[1:]),
+        )
+        for alarm in alarms
+        if cited and alarm.kind == "integrity" and alarm.open_at(moment)
+    ]
 
 
 def maintenance_findings(

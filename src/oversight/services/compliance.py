@@ -50,6 +50,8 @@ def report(system: System, at: date | None = None) -> Report:
     findings += compliance.alarm_findings(
         alarms.open_at(system, moment), state, system.packs, moment
     )
+    # Footage that is not what was sealed (found at playback or export): Art. 15(2) etc.
+    findings += compliance.integrity_findings(alarms.open_at(system, moment), system.packs, moment)
     with system.reads() as session:
         schedules, inspections, procedures = maintenance.load(session)
     findings += compliance.maintenance_findings(

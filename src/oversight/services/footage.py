@@ -10,7 +10,16 @@
    and the segments) and commit it: the ledger signs a checkpoint covering it in the
    same transaction;
 3. only then hand over the segment files (the local store's own files, read-only, or
-   copies taken from an object store into a private temporary directory).
+   copies taken from an object store into a private temporary directory), each one
+   first hashed and checked against the SHA-256 and size its ``segment_sealed`` leaf
+   holds. A mismatch hands over nothing: it is an ``<action>.integrity`` leaf, an
+   ``integrity`` alarm on the camera (a compliance finding while open) and a
+   :class:`FootageIntegrityError`;
+4. for ``view`` (playback), the file stays open (the very descriptor that was hashed,
+   so a file swapped after the check is not what is served) with its :class:`trim.Cut`:
+   the init section and the whole fragments inside the use's time range, cut at
+   keyframes inward (``media/trim.py``). Playback serves those byte ranges and nothing
+   else of the file.
 
 A refusal in step 1 is recorded as an ``<action>.refused`` leaf and re-raised. If the
 append in step 2 fails, the exception propagates and no byte is handed over.
@@ -18,14 +27,16 @@ append in step 2 fails, the exception propagates and no byte is handed over.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,10 +45,12 @@ from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import access as rules
 from oversight.domain.people import PermissionDenied, Person, check_trained
-from oversight.errors import InvalidInput, NotFound, RuleViolation
+from oversight.errors import FootageIntegrityError, InvalidInput, NotFound, RuleViolation
 from oversight.evidence.package import SegmentFile
+from oversight.ledger import leaves
+from oversight.media import trim
 from oversight.services import access as svc
-from oversight.services import authz, windows
+from oversight.services import alarms, authz, windows
 from oversight.services.recording import utc
 
 
@@ -59,6 +72,9 @@ class Segment:
     leaf_index: int
     file: SegmentFile
     segment_id: int = -1
+    # view only: the verified open file, and what of it lies inside the use (step 4).
+    handle: BinaryIO | None = None
+    cut: trim.Cut | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +224,7 @@ def release(
                 },
             )
             index = system.ledger.append(s, [leaf])[0]
+            sealed = {row.id: _sealed(system, s, row) for row in found}
     except (RuleViolation, PermissionDenied) as exc:
         svc.record_refusal(
             system,
@@ -221,8 +238,9 @@ def release(
             details={"kind": kind},
         )
         raise
-    # Committed and checkpointed: only now are bytes handed over.
-    with _files(system, found) as segments:
+    # Committed and checkpointed: only now are bytes handed over, each file checked.
+    audit = _Audit(actors, action, grant_id, request, index)
+    with _files(system, found, sealed, audit, wanted if kind == "view" else None) as segments:
         yield Handover(index, grant_rec, request, segments)
 
 
@@ -277,33 +295,137 @@ def _segments(session: Any, uses: Sequence[Use]) -> list[_Row]:
     ]
 
 
+def _sealed(system: System, session: Session, row: _Row) -> tuple[str, int]:
+    """The SHA-256 and size the segment's ``segment_sealed`` leaf holds (the ledger is
+    the authority, not the index row); nothing matches a leaf that seals another."""
+    leaf = leaves.decode(system.ledger.leaf(session, row.leaf_index).data)
+    if leaf.get("type") != "segment_sealed" or leaf.get("storage_key") != row.storage_key:
+        return "", -1
+    return str(leaf["sha256"]), int(leaf["bytes"])
+
+
+@dataclass(frozen=True)
+class _Audit:
+    """The handover's context, for the leaf of a mismatch."""
+
+    actors: list[str]
+    action: str
+    grant_id: int
+    request: svc.RequestRec
+    leaf_index: int
+
+
+def _digest(f: BinaryIO) -> tuple[str, int]:
+    f.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    f.seek(0)
+    return digest.hexdigest(), size
+
+
+def _mismatch(
+    system: System, row: _Row, audit: _Audit, sealed: tuple[str, int], found: tuple[str, int]
+) -> FootageIntegrityError:
+    """Record a stored file that is not the sealed segment: a leaf, then an alarm."""
+    detail = (
+        f"segment {row.storage_key} does not match its sealed SHA-256 (ledger leaf "
+        f"{row.leaf_index}): {found[1]} bytes stored, "
+        + (f"{sealed[1]} sealed" if sealed[1] >= 0 else "and that leaf seals no such segment")
+    )
+    leaf = svc.access_leaf(
+        system,
+        actors=audit.actors,
+        action=f"{audit.action}.integrity",
+        target=row.camera,
+        purpose=audit.request.purpose,
+        destination=audit.request.destination,
+        grant=str(audit.grant_id),
+        details={
+            "segment": row.storage_key,
+            "sealed_leaf": row.leaf_index,
+            "sealed_sha256": sealed[0],
+            "sealed_bytes": sealed[1],
+            "found_sha256": found[0],
+            "found_bytes": found[1],
+            "access_leaf": audit.leaf_index,
+            "served": 0,
+        },
+    )
+    with system.sessions.begin() as s:
+        system.ledger.append(s, [leaf])
+    alarms.raise_alarm(system, camera=row.camera, kind="integrity", detail=detail)
+    return FootageIntegrityError(f"{detail}; nothing of it was served, an alarm is raised")
+
+
+def _micros(delta: timedelta) -> Fraction:
+    return Fraction(delta // timedelta(microseconds=1), 1_000_000)
+
+
+def _cut(row: _Row, f: BinaryIO, size: int, uses: Sequence[Use]) -> trim.Cut | None:
+    """What of a segment lies inside the first use of its camera that overlaps it, in
+    the file's own times (zero at the segment's start); None for a file that is not a
+    fragmented MP4 (playback refuses it)."""
+    if not row.storage_key.endswith(".mp4"):
+        return None
+    use = next(
+        u for u in uses if u.camera == row.camera and u.start < row.end and u.end > row.start
+    )
+    return trim.cut(f, size, _micros(use.start - row.start), _micros(use.end - row.start))
+
+
 @contextmanager
-def _files(system: System, rows: Sequence[_Row]) -> Iterator[list[Segment]]:
+def _files(
+    system: System,
+    rows: Sequence[_Row],
+    sealed: dict[int, tuple[str, int]],
+    audit: _Audit,
+    view: Sequence[Use] | None = None,
+) -> Iterator[list[Segment]]:
+    """The checked files of ``rows``; with ``view``, each kept open with its cut."""
     local = getattr(system.store, "path", None)
     tmp: Path | None = None
-    try:
-        out = []
-        for row in rows:
-            if callable(local):
-                path = Path(local(row.storage_key))
-            else:
-                if tmp is None:
-                    tmp = Path(tempfile.mkdtemp(prefix="oversight-release-"))
-                path = tmp / f"{row.id}-{row.storage_key.rsplit('/', 1)[-1]}"
-                with system.store.open(row.storage_key) as src, path.open("wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-            out.append(
-                Segment(
-                    row.camera,
-                    row.start,
-                    row.end,
-                    row.storage_key,
-                    row.leaf_index,
-                    SegmentFile(row.leaf_index, path),
-                    row.id,
+    with ExitStack() as held:
+        try:
+            out = []
+            for row in rows:
+                try:
+                    if callable(local):
+                        path = Path(local(row.storage_key))
+                    else:
+                        if tmp is None:
+                            tmp = Path(tempfile.mkdtemp(prefix="oversight-release-"))
+                        path = tmp / f"{row.id}-{row.storage_key.rsplit('/', 1)[-1]}"
+                        with system.store.open(row.storage_key) as src, path.open("wb") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+                    f = held.enter_context(path.open("rb"))
+                except (FileNotFoundError, NotFound):
+                    # Gone from the store: as much a mismatch as a changed file.
+                    raise _mismatch(system, row, audit, sealed[row.id], ("", 0)) from None
+                found = _digest(f)
+                if found != sealed[row.id]:
+                    raise _mismatch(system, row, audit, sealed[row.id], found)
+                handle, cut = None, None
+                if view is not None:
+                    handle, cut = f, _cut(row, f, found[1], view)
+                else:
+                    f.close()
+                out.append(
+                    Segment(
+                        row.camera,
+                        row.start,
+                        row.end,
+                        row.storage_key,
+                        row.leaf_index,
+                        SegmentFile(row.leaf_index, path),
+                        row.id,
+                        handle,
+                        cut,
+                    )
                 )
-            )
-        yield out
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+            yield out
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)

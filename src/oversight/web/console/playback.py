@@ -7,6 +7,12 @@ goes through the enforcement point (``services.footage.release``, kind ``view``)
 exactly that one segment, so each request leaves its own ``access`` leaf, committed
 before any byte is sent. Refusals there are logged by the enforcement point too.
 
+Only what the enforcement point hands over is served: the segment's file checked
+against its sealed SHA-256 (a mismatch serves nothing and raises an alarm), and of it
+only the init section and the whole fragments inside the grant, cut at keyframes
+inward (``media/trim.py``). A segment the grant covers only in part is listed with the
+times of that cut, read through the enforcement point too (a ``view.probe`` leaf).
+
 Only H.264 in MP4 plays in the browser; other segments (H.265, MJPEG in Matroska) are
 named as such on the page, which offers the evidence export instead.
 """
@@ -15,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
@@ -29,6 +36,7 @@ from oversight.bootstrap import System
 from oversight.domain import access as rules
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound
+from oversight.media import trim
 from oversight.services import access as svc
 from oversight.services import footage, people, recording
 from oversight.services.limits import MAX_ID
@@ -131,28 +139,75 @@ def _probe(
         uses=[footage.Use(first.camera, grant.start, grant.end)],
         segment_ids=[first.id],
     ) as handover:
-        path = handover.segments[0].file.path
-        with path.open("rb") as f:
-            parts = hls.split(f, path.stat().st_size)
-            f.seek(0)
-            return hls.video_codec(f.read(parts.init[1]))
+        f, cut = _handed(handover.segments[0])
+        f.seek(cut.init[0])
+        return hls.video_codec(f.read(cut.init[1] - cut.init[0]))
+
+
+def _handed(segment: footage.Segment) -> tuple[BinaryIO, trim.Cut]:
+    """The verified open file and its cut, as the enforcement point handed them over."""
+    if segment.handle is None or segment.cut is None:
+        raise InvalidInput(f"segment {segment.segment_id} is not MP4: export it instead")
+    return segment.handle, segment.cut
+
+
+def _edges(
+    system: System,
+    caller: Caller,
+    run: witness.Execution,
+    grant: svc.GrantRec,
+    segments: list[recording.SegmentRec],
+) -> dict[int, trim.Cut]:
+    """The cuts of the segments the grant covers only in part (at most the first and
+    the last), read through the enforcement point (a ``view.probe`` leaf)."""
+    edges = [s.id for s in segments if s.start < grant.start or s.end > grant.end]
+    if not edges:
+        return {}
+    second = people.person_by_id(system, run.witness)
+    with footage.release(
+        system,
+        grant_id=grant.id,
+        kind="view",
+        action="view.probe",
+        present=[caller.person, second],
+        uses=[footage.Use(segments[0].camera, grant.start, grant.end)],
+        segment_ids=edges,
+    ) as handover:
+        return {seg.segment_id: _handed(seg)[1] for seg in handover.segments}
+
+
+def _seconds(value: Fraction) -> timedelta:
+    return timedelta(microseconds=int(value * 1_000_000))
 
 
 @router.get("/play/{grant_id}/{camera}/index.m3u8")
 def playlist(request: Request, caller: Viewer, grant_id: Id, camera: str) -> Response:
-    grant, _ = _grant_for(request, caller, grant_id, camera)
+    grant, run = _grant_for(request, caller, grant_id, camera)
     segments = _segments(caller.system, caller.person, grant, camera)
     if not segments:
         raise NotFound(f"no sealed footage of camera {camera} in the scope of grant {grant_id}")
-    entries = [
-        hls.Entry(
-            seg.start,
-            seg.end,
-            f"/play/{grant.id}/seg/{seg.id}/init.mp4",
-            f"/play/{grant.id}/seg/{seg.id}/media.m4s",
+    cuts = _edges(caller.system, caller, run, grant, segments)
+    entries = []
+    for seg in segments:
+        cut = cuts.get(seg.id)
+        if cut is not None and cut.media is None:
+            continue  # no whole fragment inside the grant: nothing of it plays
+        start, end = seg.start, seg.end
+        if cut is not None:
+            start, end = seg.start + _seconds(cut.start), seg.start + _seconds(cut.end)
+        entries.append(
+            hls.Entry(
+                start,
+                end,
+                f"/play/{grant.id}/seg/{seg.id}/init.mp4",
+                f"/play/{grant.id}/seg/{seg.id}/media.m4s",
+            )
         )
-        for seg in segments
-    ]
+    if not entries:
+        raise NotFound(
+            f"no keyframe of camera {camera} lies inside grant {grant_id}: the range is "
+            "shorter than the camera's group of pictures, so nothing of it can be played"
+        )
     return Response(hls.playlist(entries), media_type=PLAYLIST_TYPE)
 
 
@@ -164,9 +219,10 @@ def _open_part(
     grant_start: datetime,
     grant_end: datetime,
     part: Literal["init", "media"],
-) -> tuple[ExitStack, Path, int, int]:
-    """Release one segment (its leaf committed), and find the byte range of ``part``.
-    The caller owns the returned stack: closing it ends the handover."""
+) -> tuple[ExitStack, BinaryIO, int, int]:
+    """Release one segment (its leaf committed, its file checked), and the byte range
+    of ``part`` inside the grant. The caller owns the returned stack: closing it ends
+    the handover."""
     system = caller.system
     second = people.person_by_id(system, run.witness)
     camera = _segment_camera(system, caller.person, segment_id)
@@ -184,28 +240,30 @@ def _open_part(
                 segment_ids=[segment_id],
             )
         )
-        path = handover.segments[0].file.path
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            parts = hls.split(f, size)
-        lo, hi = parts.init if part == "init" else parts.media
-        return stack, path, lo, hi
+        f, cut = _handed(handover.segments[0])
+        chosen = cut.init if part == "init" else cut.media
+        if chosen is None:
+            raise NotFound(
+                f"segment {segment_id} has no keyframe inside grant {grant_id}: nothing of "
+                "it can be played"
+            )
+        return stack, f, chosen[0], chosen[1]
     except BaseException:
         stack.close()
         raise
 
 
-def _stream(stack: ExitStack, path: Path, lo: int, hi: int) -> Iterator[bytes]:
+def _stream(stack: ExitStack, f: BinaryIO, lo: int, hi: int) -> Iterator[bytes]:
+    """The range [lo, hi) of the handed-over file (the descriptor that was hashed)."""
     try:
-        with path.open("rb") as f:
-            f.seek(lo)
-            left = hi - lo
-            while left > 0:
-                chunk = f.read(min(CHUNK, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
-                yield chunk
+        f.seek(lo)
+        left = hi - lo
+        while left > 0:
+            chunk = f.read(min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk
     finally:
         stack.close()
 
@@ -218,11 +276,11 @@ async def _serve(
     part: Literal["init", "media"],
 ) -> Response:
     grant, run = await run_in_threadpool(lambda: _grant_for(request, caller, grant_id, check=False))
-    stack, path, lo, hi = await run_in_threadpool(
+    stack, f, lo, hi = await run_in_threadpool(
         _open_part, caller, grant_id, segment_id, run, grant.start, grant.end, part
     )
     return StreamingResponse(
-        _stream(stack, path, lo, hi),
+        _stream(stack, f, lo, hi),
         media_type="video/mp4" if part == "init" else "video/iso.segment",
         headers={"Content-Length": str(hi - lo)},
     )

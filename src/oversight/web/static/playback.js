@@ -1,5 +1,8 @@
 // Playback of granted footage: hls.js (vendored) plays the grant's playlist. Each
-// segment it fetches goes through the enforcement point and is written to the ledger.
+// segment it fetches goes through the enforcement point and is written to the ledger;
+// the server sends only the part inside the grant, checked against its sealed hash.
+// A 404 there means no whole group of pictures lies inside the grant, a 500 that the
+// stored file failed that check (nothing of it was sent): each is said in words.
 "use strict";
 (function () {
   const video = document.getElementById("player");
@@ -22,8 +25,10 @@
     hls.on(window.Hls.Events.MANIFEST_PARSED, start);
     hls.on(window.Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal) return;
-      const code = data.response && data.response.code ? ` (HTTP ${data.response.code})` : "";
-      say(`${video.dataset.error} ${data.details}${code}`, true);
+      const http = data.response && data.response.code ? data.response.code : 0;
+      const why = http ? video.dataset[`error-${http}`] : undefined; // data-error-404, -500
+      const code = http ? ` (HTTP ${http})` : "";
+      say(`${video.dataset.error} ${why || data.details}${code}`, true);
       hls.destroy();
     });
     hls.loadSource(source);
