@@ -23,9 +23,17 @@ def serve(
     127.0.0.1: cookies are marked Secure only over HTTPS."""
     import uvicorn
 
+    from oversight.api.connections import uvicorn_options
     from oversight.web.app import create_app
 
     with open_system(data_dir, login=False) as system:
         app = create_app(system)
         err_console.print(f"Oversight console on http://{host}:{port}/ (API: /api/v1)")
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            **uvicorn_options(system.settings),
+        )
