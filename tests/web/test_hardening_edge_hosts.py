@@ -144,5 +144,5 @@ def test_a_configured_proxy_is_believed(env: Env, web: Web) -> None:
 
 def test_trusted_proxies_must_be_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OVERSIGHT_TRUSTED_PROXIES", "10.0.0.1,proxy.example")
-    with pytest.raises(ValueError, match="proxy.example"):
+    with pytest.raises(ValueError, match=r"proxy\.example"):
         Settings()
