@@ -105,6 +105,15 @@ class Settings(BaseSettings):
         le=300,
         description="Seconds a connection has to send a complete request line and headers.",
     )
+    http_body_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request body may take, plus one per HTTP_MIN_BODY_BYTES_PER_S.",
+    )
+    http_min_body_bytes_per_s: int = Field(
+        default=500, ge=1, description="Slowest request body rate kept beyond the body timeout."
+    )
     http_keep_alive_timeout_s: int = Field(
         default=5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept."
     )

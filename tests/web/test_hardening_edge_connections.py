@@ -9,6 +9,7 @@ trickles the next request's headers after a response."""
 from __future__ import annotations
 
 import contextlib
+import json
 import select
 import socket
 import time
@@ -109,3 +110,36 @@ def test_keep_alive_is_bounded_and_trickling_the_next_request_does_not_extend_it
         trickle([slow], 0.8)
         time.sleep(0.2)
         assert closed(slow)  # header timeout, counted from the end of the last response
+
+
+def test_a_body_slower_than_the_minimum_rate_is_closed_and_a_steady_one_is_served(
+    web: Web,
+) -> None:
+    token = web.token("op")
+    org = json.dumps({"id": "acme", "name": "Acme", "kind": "owner"}).encode()
+    body = org + b" " * (60_000 - len(org))  # valid JSON, 60 kB
+    head = request_head(
+        "POST",
+        "/api/v1/orgs",
+        {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+        },
+    )
+    with (
+        serve(http_body_timeout_s="1", http_min_body_bytes_per_s="500") as server,
+        server.connect() as slow,
+        server.connect() as steady,
+    ):
+        slow.sendall(head + body[:10])
+        steady.sendall(head)
+        start = time.monotonic()
+        for offset in range(0, len(body), 1500):  # 15 kB/s for 4 s: well above 500 B/s
+            steady.sendall(body[offset : offset + 1500])
+            with contextlib.suppress(OSError):
+                slow.send(b" ")  # 10 B/s: far below it
+            time.sleep(0.1)
+        assert time.monotonic() - start > 3
+        assert read_response(steady, timeout=5)[0] == 201
+        assert closed(slow)

@@ -10,7 +10,10 @@ file descriptor and a parser. This subclass of uvicorn's httptools protocol (the
   and again when it turns idle after a response; it is not pushed back by each byte
   received, so trickling cannot keep a connection open;
 - at most ``max_header_bytes`` of request line and headers (431, then closed);
-- at most ``max_connections`` open connections: the ones beyond are closed at once.
+- at most ``max_connections`` open connections: the ones beyond are closed at once;
+- a request body that arrives too slowly (slow POST): it gets ``body_timeout`` seconds,
+  extended by one second per ``min_body_rate`` bytes received (Apache's mod_reqtimeout
+  ``body=20,MinRate=500``); time while the app itself is not reading does not count.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from oversight.config import Settings
 
 log = logging.getLogger(__name__)
 
+BODY_CHECK_S = 0.5
 TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
     b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
@@ -36,11 +40,15 @@ class BoundedHttpTools(HttpToolsProtocol):
     header_timeout: float = 10.0
     max_header_bytes: int = 16 << 10
     max_connections: int = 256
+    body_timeout: float = 20.0
+    min_body_rate: int = 500
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_deadline = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -52,6 +60,7 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._headers_done()
+        self._body_done()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -67,6 +76,18 @@ class BoundedHttpTools(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._headers_done()
         super().on_headers_complete()
+        # Until on_message_complete (at once for a request without a body).
+        self._body_done()
+        self._body_deadline = self.loop.time() + self.body_timeout
+        self._body_timer = self.loop.call_later(BODY_CHECK_S, self._body_check)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_deadline += len(body) / self.min_body_rate
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._body_done()
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -83,6 +104,23 @@ class BoundedHttpTools(HttpToolsProtocol):
             self._header_timer.cancel()
             self._header_timer = None
 
+    def _body_done(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_check(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # the app is not reading: not the client's delay
+            self._body_deadline += BODY_CHECK_S
+        elif self.loop.time() > self._body_deadline:
+            log.warning("closing a connection whose request body arrives too slowly")
+            self.transport.close()
+            return
+        self._body_timer = self.loop.call_later(BODY_CHECK_S, self._body_check)
+
     def _header_timeout(self) -> None:
         self._header_timer = None
         if not self.transport.is_closing():
@@ -95,6 +133,8 @@ def protocol_for(settings: Settings) -> type[BoundedHttpTools]:
         "header_timeout": settings.http_header_timeout_s,
         "max_header_bytes": settings.http_max_header_bytes,
         "max_connections": settings.http_max_connections,
+        "body_timeout": settings.http_body_timeout_s,
+        "min_body_rate": settings.http_min_body_bytes_per_s,
     }
     return type("OversightHttp", (BoundedHttpTools,), bounds)
 
