@@ -141,3 +141,15 @@ def test_document_uploads_are_bounded_by_the_document_settings(
     # Under the limit the route itself decides (here: no camera cam1 is registered).
     body["documents"] = {"a": base64.b64encode(b"%" * 1000).decode()}
     assert api.post("/api/v1/access/requests", json=body).status_code not in (401, 413)
+
+
+def test_the_routes_named_for_their_bodies_exist(web: Web) -> None:
+    """A renamed login or upload route would silently fall back to the default rules."""
+    from oversight.api.app import API_BODIES
+    from oversight.web.app import CONSOLE_BODIES
+
+    named = API_BODIES | CONSOLE_BODIES
+    client = web.client()
+    for method, path in named.anonymous | named.multipart | named.base64:
+        assert client.request(method, path).status_code not in (404, 405), path
+    assert client.post("/no/such/route").status_code == 404  # the probe tells them apart
