@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,11 @@ MAIN = "from oversight.cli.main import main; main()"
 class Served:
     port: int
     process: subprocess.Popen[bytes]
+    stderr: Path
+
+    def output(self) -> str:
+        """What the server printed on stderr so far."""
+        return self.stderr.read_text("utf-8", errors="replace")
 
     @property
     def url(self) -> str:
@@ -47,17 +53,20 @@ def serve(**settings: str) -> Iterator[Served]:
     """``oversight serve`` with extra OVERSIGHT_* settings, until it answers."""
     port = free_port()
     env = {**os.environ, **{f"OVERSIGHT_{k.upper()}": v for k, v in settings.items()}}
-    process = subprocess.Popen(
-        [sys.executable, "-c", MAIN, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = Path(tempfile.mkstemp(prefix="oversight-serve-", suffix=".log")[1])
+    with log.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-c", MAIN, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    served = Served(port, process, log)
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"serve exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"serve exited: {served.output()[-2000:]}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
@@ -65,7 +74,7 @@ def serve(**settings: str) -> Iterator[Served]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("serve did not start") from None
                 time.sleep(0.1)
-        yield Served(port, process)
+        yield served
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -73,8 +82,7 @@ def serve(**settings: str) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        log.unlink()
 
 
 def request_head(method: str, path: str, headers: dict[str, str]) -> bytes:

@@ -70,6 +70,7 @@ def test_another_host_is_400_before_routing_on_the_api_and_the_console(web: Web)
 def test_oversight_serve_answers_only_its_default_hosts(env: Env, web: Web) -> None:
     env.monkeypatch.delenv("OVERSIGHT_TRUSTED_HOSTS")
     with serve() as server:
+        assert "Answering Host: localhost, 127.0.0.1, [::1]" in server.output()
         for host, status in [
             (f"127.0.0.1:{server.port}", 200),
             (f"localhost:{server.port}", 200),

@@ -29,6 +29,9 @@ def serve(
     with open_system(data_dir, login=False) as system:
         app = create_app(system)
         err_console.print(f"Oversight console on http://{host}:{port}/ (API: /api/v1)")
+        # Any other Host is refused (400): say which, so a first remote visitor's 400 is no riddle.
+        hosts = ", ".join(system.settings.trusted_host_list)
+        err_console.print(f"Answering Host: {hosts} (OVERSIGHT_TRUSTED_HOSTS)", markup=False)
         uvicorn.run(
             app,
             host=host,
