@@ -95,6 +95,8 @@ def env(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("OVERSIGHT_RULE_PACKS", raising=False)
     monkeypatch.delenv("OVERSIGHT_TOKEN", raising=False)  # a developer's login must not leak in
     monkeypatch.delenv("OVERSIGHT_ACTOR", raising=False)
+    # Starlette's TestClient sends Host: testserver; the default trusts only local names.
+    monkeypatch.setenv("OVERSIGHT_TRUSTED_HOSTS", "testserver,localhost,127.0.0.1,[::1]")
     return Env(data_dir, database_url, monkeypatch)
 
 

@@ -6,6 +6,7 @@ concrete objects.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _S3_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?$")
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -106,6 +111,59 @@ class Settings(BaseSettings):
         default=None,
         description="File of verifier keys `evidence verify` trusts (one per line, # comments).",
     )
+    # The HTTP server's edge (docs/security.md, findings 1, 6, 15, 17).
+    max_json_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="Largest request body (JSON or form) of a route that takes no documents.",
+    )
+    max_login_body_bytes: int = Field(
+        default=16 << 10,
+        ge=1024,
+        description="Largest body of the two routes that take one without a login (the logins).",
+    )
+    http_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a connection has to send a complete request line and headers.",
+    )
+    http_body_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request body may take, plus one per HTTP_MIN_BODY_BYTES_PER_S.",
+    )
+    http_min_body_bytes_per_s: int = Field(
+        default=500, ge=1, description="Slowest request body rate kept beyond the body timeout."
+    )
+    http_keep_alive_timeout_s: int = Field(
+        default=5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept."
+    )
+    http_max_connections: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Open connections `oversight serve` holds; more are closed at once.",
+    )
+    http_max_header_bytes: int = Field(
+        default=16 << 10,
+        ge=1024,
+        le=1 << 20,
+        description="Largest request line plus headers, in bytes (larger: 431 and closed).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed; empty: none."
+        ),
+    )
+    trusted_hosts: str = Field(
+        default="localhost,127.0.0.1,[::1]",
+        description="Comma-separated Host names the server answers (*.example.org allowed).",
+    )
+
     alarm_webhook_url: str | None = Field(
         default=None,
         description=(
@@ -128,6 +186,34 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value.strip()):
             raise ValueError("must be an http:// or https:// URL")
         return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        for item in _items(value):
+            if "*" in item[1:] or (item.startswith("*") and not item.startswith("*.")):
+                raise ValueError(f"{item!r}: a wildcard must be like *.example.org")
+        if not _items(value):
+            raise ValueError("at least one host is required")
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
+
+    @property
+    def trusted_host_list(self) -> list[str]:
+        return _items(self.trusted_hosts)
 
     @field_validator("store")
     @classmethod

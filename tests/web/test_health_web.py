@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from oversight.db.models import MAX_ID
 from oversight.services import alarms, health
 from tests.actors import HOST
@@ -79,10 +81,16 @@ def test_metrics_need_a_token_and_report_state_in_prometheus_text(web: Web) -> N
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
     lines = reply.text.splitlines()
-    assert 'oversight_alarms_open{kind="covered"} 1' in lines
-    assert 'oversight_alarms_open{kind="offline"} 0' in lines
+    # Values as Prometheus reads them (prometheus_client writes 1 as 1.0).
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(reply.text)
+        for s in family.samples
+    }
+    assert samples[("oversight_alarms_open", (("kind", "covered"),))] == 1
+    assert samples[("oversight_alarms_open", (("kind", "offline"),))] == 0
     with web.system.sessions() as s:
         size = web.system.ledger.size(s)
-    assert f"oversight_ledger_size {size}" in lines
-    assert "oversight_last_verify_ok -1" in lines
+    assert samples[("oversight_ledger_size", ())] == size
+    assert samples[("oversight_last_verify_ok", ())] == -1
     assert "# TYPE oversight_segments_sealed_total counter" in lines

@@ -10,6 +10,8 @@ from importlib import import_module, metadata
 from fastapi import APIRouter, FastAPI
 
 from oversight.api import errors
+from oversight.api.bodies import BodyGuard, BodyLimits, BodyRoutes
+from oversight.api.hosts import TrustedHosts
 from oversight.api.security import LoginLimiter, SecurityHeaders
 from oversight.bootstrap import System
 
@@ -17,6 +19,11 @@ from oversight.bootstrap import System
 # its own file, and adding one needs no edit here.
 API_PACKAGE = "oversight.api.routers"
 UNPREFIXED_PACKAGES = ("oversight.api.metrics",)
+# The API's routes whose bodies differ from a logged-in caller's JSON (api/bodies.py).
+API_BODIES = BodyRoutes(
+    anonymous=frozenset({("POST", "/api/v1/session")}),
+    base64=frozenset({("POST", "/api/v1/access/requests")}),
+)
 
 
 def routers(package: str) -> list[APIRouter]:
@@ -32,8 +39,14 @@ def routers(package: str) -> list[APIRouter]:
     return found
 
 
-def create_app(system: System, *, error_page: errors.ErrorPage | None = None) -> FastAPI:
-    """The API alone; with ``error_page``, console paths get that page on errors."""
+def create_app(
+    system: System,
+    *,
+    error_page: errors.ErrorPage | None = None,
+    bodies: BodyRoutes | None = None,
+) -> FastAPI:
+    """The API alone; with ``error_page``, console paths get that page on errors, and
+    ``bodies`` names the console's routes that take a body unlike the default."""
     app = FastAPI(
         title="Oversight",
         version=metadata.version("oversight"),
@@ -45,6 +58,12 @@ def create_app(system: System, *, error_page: errors.ErrorPage | None = None) ->
     app.state.system = system
     app.state.login_limiter = LoginLimiter()
     errors.install(app, error_page)
+    settings = system.settings
+    # The last added runs first: headers on every answer, then the Host, then bodies.
+    app.add_middleware(
+        BodyGuard, limits=BodyLimits.from_settings(settings, API_BODIES | (bodies or BodyRoutes()))
+    )
+    app.add_middleware(TrustedHosts, allowed=settings.trusted_host_list)
     app.add_middleware(SecurityHeaders)
     for router in routers(API_PACKAGE):
         app.include_router(router, prefix="/api/v1")

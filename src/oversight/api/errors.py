@@ -1,4 +1,7 @@
-"""Errors to responses, in one place: ``{"error", "rule", "article"}`` with a 4xx.
+"""Errors to responses, in one place: ``{"error", "rule", "article"}`` with a 4xx, or
+with a 5xx when the server is at fault: the footage store or another backing service
+failing (``StorageError``: 503, try again later) or a misconfigured deployment
+(``ConfigError``: 500). Their detail (paths, endpoints) is logged, not sent.
 
 API paths (``/api/...``) get JSON; console pages get the error page, and an anonymous
 console request is sent to the login page. No input may produce a 500: anything
@@ -18,7 +21,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oversight.errors import AuthenticationError, OversightError, PermissionDenied, RuleViolation
+from oversight.errors import (
+    AuthenticationError,
+    ConfigError,
+    OversightError,
+    PermissionDenied,
+    RuleViolation,
+    StorageError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,20 @@ def is_api(request: Request) -> bool:
 
 def body(message: str, *, rule: str | None = None, article: str | None = None) -> dict[str, Any]:
     return {"error": message, "rule": rule, "article": article}
+
+
+# Faults of the server, not of the request: (status, what the client is told).
+SERVER_FAULTS: dict[type[OversightError], tuple[int, str]] = {
+    StorageError: (503, "the footage store is unavailable: try again later (logged on the server)"),
+    ConfigError: (500, "the server is misconfigured (logged on the server)"),
+}
+
+
+def server_fault(exc: OversightError) -> tuple[int, str] | None:
+    for kind, answer in SERVER_FAULTS.items():
+        if isinstance(exc, kind):
+            return answer
+    return None
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -67,6 +91,10 @@ def install(app: FastAPI, error_page: ErrorPage | None = None) -> None:
 
     @app.exception_handler(OversightError)
     async def _oversight(request: Request, exc: OversightError) -> Response:
+        fault = server_fault(exc)
+        if fault is not None:
+            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+            return respond(request, fault[0], body(fault[1]))
         if isinstance(exc, RuleViolation):
             payload = body(exc.message, rule=exc.rule, article=exc.article)
         elif isinstance(exc, PermissionDenied):

@@ -1,17 +1,22 @@
 """``/metrics``: Prometheus text exposition (version 0.0.4) of the deployment's state.
 
 Scrape it with a bearer token of a staff account (``authorization`` in Prometheus's
-scrape config): like every route it refuses anonymous callers.
+scrape config): like every route it refuses anonymous callers. Written by
+``prometheus_client`` (escaping, names, counter suffixes): each scrape reads the state
+afresh through a collector into a registry of its own, so nothing global is kept.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
@@ -20,71 +25,76 @@ from oversight.services import alarms, compliance, recording
 from oversight.services.verify import latest_run
 
 router = APIRouter(include_in_schema=False)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
-def _metric(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]) -> str:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
-    return "\n".join(lines)
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, help_text, value=value)
 
 
-def _label(**values: str) -> str:
-    inner = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in values.items()
-    )
-    return "{" + inner + "}"
+def _by(name: str, help_text: str, label: str, counts: dict[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, help_text, labels=[label])
+    for key, value in counts.items():
+        family.add_metric([key], value)
+    return family
+
+
+class StateCollector(Collector):
+    """The deployment's state at scrape time, read through the services."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+
+    def collect(self) -> Iterator[Metric]:
+        system = self.system
+        states = Counter(s.state for s in recording.list_status(system, policy.SYSTEM))
+        totals = recording.footage_totals(system)
+        run = latest_run(system)
+        kinds = Counter(a.kind for a in alarms.list_alarms(system, policy.SYSTEM, open_only=True))
+        findings = Counter(f.severity for f in compliance.report(system).findings)
+        yield _by(
+            "oversight_cameras", "Cameras by recorder state.", "state", dict(sorted(states.items()))
+        )
+        yield _gauge(
+            "oversight_cameras_recording", "Cameras recording now.", states.get("recording", 0)
+        )
+        yield CounterMetricFamily(
+            "oversight_segments_sealed_total", "Segments ever sealed.", value=totals.segments_sealed
+        )
+        yield _gauge("oversight_segments_live", "Sealed segments kept now.", totals.segments_live)
+        yield _gauge("oversight_bytes_live", "Bytes of sealed footage kept now.", totals.bytes_live)
+        yield CounterMetricFamily(
+            "oversight_gaps_total", "Recorded gaps in footage.", value=totals.gaps
+        )
+        yield _gauge("oversight_ledger_size", "Leaves in the ledger.", totals.ledger_size)
+        yield _gauge(
+            "oversight_last_verify_ok",
+            "1 if the last `oversight verify` found nothing wrong, 0 if it did, -1 if none ran.",
+            -1 if run is None else int(run.ok),
+        )
+        yield _gauge(
+            "oversight_last_verify_timestamp_seconds",
+            "When the last verify run finished (Unix time; 0 if none).",
+            0 if run is None else run.finished_at.timestamp(),
+        )
+        yield _by(
+            "oversight_alarms_open",
+            "Open alarms by kind.",
+            "kind",
+            {k: kinds.get(k, 0) for k in alarms.KINDS},
+        )
+        yield _by(
+            "oversight_findings_open", "Open compliance findings by severity.", "severity",
+            dict(sorted(findings.items())),
+        )  # fmt: skip
 
 
 def exposition(system: System) -> str:
-    states = Counter(s.state for s in recording.list_status(system, policy.SYSTEM))
-    totals = recording.footage_totals(system)
-    sealed, live, size = totals.segments_sealed, totals.segments_live, totals.bytes_live
-    gaps, ledger_size = totals.gaps, totals.ledger_size
-    run = latest_run(system)
-    open_alarms = Counter(a.kind for a in alarms.list_alarms(system, policy.SYSTEM, open_only=True))
-    findings = Counter(f.severity for f in compliance.report(system).findings)
-    parts = [
-        _metric(
-            "oversight_cameras",
-            "gauge",
-            "Cameras by recorder state.",
-            [(_label(state=k), v) for k, v in sorted(states.items())],
-        ),
-        _metric(
-            "oversight_cameras_recording", "gauge", "Cameras recording now.",
-            [("", states.get("recording", 0))],
-        ),
-        _metric(
-            "oversight_segments_sealed_total", "counter", "Segments ever sealed.", [("", sealed)]
-        ),
-        _metric("oversight_segments_live", "gauge", "Sealed segments kept now.", [("", live)]),
-        _metric("oversight_bytes_live", "gauge", "Bytes of sealed footage kept now.", [("", size)]),
-        _metric("oversight_gaps_total", "counter", "Recorded gaps in footage.", [("", gaps)]),
-        _metric("oversight_ledger_size", "gauge", "Leaves in the ledger.", [("", ledger_size)]),
-        _metric(
-            "oversight_last_verify_ok", "gauge",
-            "1 if the last `oversight verify` found nothing wrong, 0 if it did, -1 if none ran.",
-            [("", -1 if run is None else int(run.ok))],
-        ),
-        _metric(
-            "oversight_last_verify_timestamp_seconds", "gauge",
-            "When the last verify run finished (Unix time; 0 if none).",
-            [("", 0 if run is None else run.finished_at.timestamp())],
-        ),
-        _metric(
-            "oversight_alarms_open", "gauge", "Open alarms by kind.",
-            [(_label(kind=k), open_alarms.get(k, 0)) for k in alarms.KINDS],
-        ),
-        _metric(
-            "oversight_findings_open", "gauge", "Open compliance findings by severity.",
-            [(_label(severity=k), v) for k, v in sorted(findings.items())],
-        ),
-    ]  # fmt: skip
-    return "\n".join(parts) + "\n"
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StateCollector(system))
+    return generate_latest(registry).decode("utf-8")
 
 
 @router.get("/metrics")
-def metrics(caller: Annotated[Caller, Depends(need("recordings.read"))]) -> PlainTextResponse:
-    return PlainTextResponse(exposition(caller.system), media_type=CONTENT_TYPE)
+def metrics(caller: Annotated[Caller, Depends(need("recordings.read"))]) -> Response:
+    return Response(exposition(caller.system), media_type=CONTENT_TYPE)

@@ -25,9 +25,20 @@ def serve(
     require_private(settings_for(data_dir))  # finding 5: nothing is opened over an open data dir
     import uvicorn
 
+    from oversight.api.connections import uvicorn_options
     from oversight.web.app import create_app
 
     with open_system(data_dir, login=False) as system:
         app = create_app(system)
         err_console.print(f"Oversight console on http://{host}:{port}/ (API: /api/v1)")
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        # Any other Host is refused (400): say which, so a first remote visitor's 400 is no riddle.
+        hosts = ", ".join(system.settings.trusted_host_list)
+        err_console.print(f"Answering Host: {hosts} (OVERSIGHT_TRUSTED_HOSTS)", markup=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            **uvicorn_options(system.settings),
+        )

@@ -11,10 +11,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from oversight.api import app as api_app
+from oversight.api.bodies import BodyRoutes
 from oversight.bootstrap import System
 from oversight.web.render import render_error
 
 CONSOLE_PACKAGE = "oversight.web.console"
+# The console's login takes a form from anyone; a request's documents come as multipart.
+CONSOLE_BODIES = BodyRoutes(
+    anonymous=frozenset({("POST", "/login")}),
+    multipart=frozenset({("POST", "/access/new")}),
+)
 
 
 def static_dir() -> Path:
@@ -22,7 +28,7 @@ def static_dir() -> Path:
 
 
 def create_app(system: System) -> FastAPI:
-    app = api_app.create_app(system, error_page=render_error)
+    app = api_app.create_app(system, error_page=render_error, bodies=CONSOLE_BODIES)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     for router in api_app.routers(CONSOLE_PACKAGE):
         app.include_router(router)
