@@ -22,6 +22,7 @@ ALLOWED = {
     "services/sealing.py",  # the sealer: writes new segments into the store
     "recorder/sealer.py",  # the recorder's spool and sealer
     "services/verify.py",  # hashes stored objects, serves nothing
+    "services/filemodes.py",  # stats the store's files for their modes, reads none
     "config.py",  # defines store_dir
     "bootstrap.py",  # builds the store from store_dir
 }
