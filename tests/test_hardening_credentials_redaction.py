@@ -128,7 +128,10 @@ def test_scrub_hides_urls_quoted_in_free_text(case: tuple[str, str], shape: str)
 
 
 @settings(max_examples=300)
-@given(SECRET.filter(lambda s: len(unquote(s)) >= MIN_KNOWN_SECRET), st.sampled_from(["raw", "encoded", "lower-encoded", "plus"]))
+@given(
+    SECRET.filter(lambda s: len(unquote(s)) >= MIN_KNOWN_SECRET),
+    st.sampled_from(["raw", "encoded", "lower-encoded", "plus"]),
+)
 def test_scrub_masks_known_secrets_in_any_encoding(secret: str, form: str) -> None:
     url = f"rtsp://admin:{quote(secret, safe='')}@10.0.0.5/live"
     shown = {

@@ -214,6 +214,13 @@ def join_url(stored: str, secrets: StreamSecrets) -> str:
     return out
 
 
+def strip_userinfo(url: str) -> tuple[str | None, str]:
+    """(the raw userinfo or None, ``url`` without it), the userinfo found as
+    :func:`redact_url` finds it (an unescaped '/' or '@' in a password included)."""
+    parts = _parse(url)
+    return parts.userinfo, parts.head + parts.rest
+
+
 def secrets_of(url: str | None) -> tuple[str, ...]:
     """The known secrets of a full stream URL, for :func:`scrub`."""
     return () if not url else split_url(url)[1].known()
@@ -232,7 +239,7 @@ def _any_encoding(secret: str) -> re.Pattern[str]:
 
 
 def _pct_byte(byte: int) -> str:
-    high, low = f"{byte:02X}"
+    high, low = f"{byte >> 4:X}", f"{byte & 15:X}"
     return f"%[{high}{high.lower()}][{low}{low.lower()}]"
 
 

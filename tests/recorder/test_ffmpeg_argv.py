@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from oversight.media.scrub import scrub
 
 from oversight.errors import InvalidInput
 from oversight.media.ffmpeg import (
@@ -18,7 +19,6 @@ from oversight.media.ffmpeg import (
     input_target,
     new_run_id,
 )
-from oversight.media.scrub import scrub
 from oversight.recorder.state import backoff_delay
 
 WALLCLOCK = ["-use_wallclock_as_timestamps", "1"]

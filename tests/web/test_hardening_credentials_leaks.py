@@ -17,21 +17,30 @@ from sqlalchemy import create_engine, inspect, text
 from oversight.services import alarms, people, recording
 from tests.web.conftest import PW, Web
 
-# Each secret holds the marker "Zq" no host, path, id or message of these tests holds.
+# Each secret holds the marker "Zq~", which no host, path, id or message of these tests holds.
 URLS = {
     # An unescaped '/' and '@' in the password.
-    "cam-ui": "rtsp://admin:p@ss/w@rdZq1@10.0.0.5:554/live",
+    "cam-ui": "rtsp://admin:p@ss/w@rdZq~1@10.0.0.5:554/live",
     # Credentials in the query string.
-    "cam-q": "rtsp://10.0.0.6/live?user=adminZq2&password=Zq2secret&channel=1",
+    "cam-q": "rtsp://10.0.0.6/live?user=adminZq~2&password=Zq~2secret&channel=1",
     # A token in any case, and a percent-encoded password.
-    "cam-tok": "http://10.0.0.7/mjpg/video.cgi?resolution=640x480&TOKEN=Zq3tok",
-    "cam-pct": "rtsp://admin:Zq4%40%2Fsecret@10.0.0.8/stream1",
+    "cam-tok": "http://10.0.0.7/mjpg/video.cgi?resolution=640x480&TOKEN=Zq~3tok",
+    "cam-pct": "rtsp://admin:Zq~4%40%2Fsecret@10.0.0.8/stream1",
     # The path form of some cameras (/user=...&password=...).
-    "cam-path": "rtsp://10.0.0.9:554/user=admin&password=Zq5pw&channel=1&stream=0.sdp",
+    "cam-path": "rtsp://10.0.0.9:554/user=admin&password=Zq~5pw&channel=1&stream=0.sdp",
     # Several '@', a '?' and '#' in the password, and an api key.
-    "cam-odd": "rtsps://op:Zq6?a#b@c@10.0.0.10/ch1?ApiKey=Zq6key",
+    "cam-odd": "rtsps://op:Zq~6?a#b@c@10.0.0.10/ch1?ApiKey=Zq~6key",
 }
-MARKER = "Zq"
+# The secret of each, as the camera knows it (percent-decoded).
+SECRETS = {
+    "cam-ui": "p@ss/w@rdZq~1",
+    "cam-q": "Zq~2secret",
+    "cam-tok": "Zq~3tok",
+    "cam-pct": "Zq~4@/secret",
+    "cam-path": "Zq~5pw",
+    "cam-odd": "Zq~6?a#b@c",
+}
+MARKER = "Zq~"  # "~" is in no base64 or hex: no token or hash holds it by chance
 
 
 def _secret_free(blob: str, where: str) -> None:
@@ -73,10 +82,10 @@ def _feed(web: Web) -> None:
     system = web.system
     now = datetime.now(UTC)
     for i, (cam, url) in enumerate(URLS.items()):
-        password = url.split("Zq", 1)[1]
+        secret = SECRETS[cam]
         quoted = (
             f"[rtsp @ 0x55d] method DESCRIBE failed on '{url}': 401 Unauthorized; "
-            f"password Zq{password}; encoded {quote('Zq' + password, safe='')}"
+            f"password {secret} ; encoded {quote(secret, safe='')}"
         )
         start = now - timedelta(hours=2, minutes=i)
         recording.record_gap(

@@ -34,8 +34,7 @@ from oversight.domain.people import Person
 from oversight.domain.text import check_text
 from oversight.errors import AlreadyExists, InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.services import authz
-from oversight.services.redact import redact_url
+from oversight.services import authz, credentials
 
 _T = TypeVar("_T")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -296,6 +295,9 @@ def add_camera(
     _check_id(camera_id, "camera")
     _check_stream(stream_url)
     masks = _check_masks(privacy_masks)
+    # Credentials in the URL are split off and sealed: the row, the leaf and every
+    # output hold the URL with "***" in their place.
+    stored_url, sealed = credentials.store_form(system, stream_url)
     today = _today(system)
     if commissioned > today:
         raise InvalidInput(f"--commissioned {commissioned} is in the future")
@@ -317,7 +319,8 @@ def add_camera(
             site_id=site_id,
             placement=placement,
             coverage_point=coverage,
-            stream_url=stream_url,
+            stream_url=stored_url,
+            credentials=sealed,
             installer_id=installer_id,
             commissioned=commissioned,
             removed=None,
@@ -335,7 +338,7 @@ def add_camera(
                 "site": site_id,
                 "placement": placement,
                 "coverage": coverage,
-                "stream": redact_url(stream_url),
+                "stream": stored_url,
                 "commissioned": commissioned,
                 "installer": installer_id,
                 "privacy_masks": str(len(masks)),
@@ -364,7 +367,7 @@ def remove_camera(system: System, actor: Person, camera_id: str, removed: date) 
 def list_cameras(
     system: System, actor: Person, site_id: str | None = None
 ) -> list[tuple[CameraRec, str]]:
-    """Cameras with their stream URL (the caller redacts it before showing)."""
+    """Cameras with their stream URL as stored: credentials are ``***``."""
     with system.reads() as s:
         person = authz.current(s, actor)
         sites = policy.site_filter(person, "registry.read")
