@@ -71,8 +71,9 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _PARAM = re.compile(r"(?<=[/?&;])([^=/?&;#\s]+)=")
 # URLs inside free text: a scheme, '//', then up to whitespace or a quote.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
-# key=value in free text outside URLs (ffmpeg may print options it was given).
-_KV_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_%-])([A-Za-z0-9_%-]+)=([^\s&]*)")
+# key=value in free text outside URLs (ffmpeg may print options it was given). The
+# value is not empty and starts with no '=': base64 padding ("...Key=") is no secret.
+_KV_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_%-])([A-Za-z0-9_%-]{1,64})=([^\s&=][^\s&]*)")
 
 
 def is_secret_key(name: str) -> bool:
