@@ -177,3 +177,26 @@ def test_the_migration_moves_existing_credentials_out_of_the_url(env: Env) -> No
     assert _row(env, "cam1")[0] == STORED and _row(env, "cam2") == ("rtsp://10.0.0.6/live", None)
     assert _source(env, "cam1") == URL
     assert _source(env, "cam2") == "rtsp://10.0.0.6/live"
+
+
+def test_a_refused_camera_with_credentials_writes_nothing_not_even_the_key(
+    initialised: Env,
+) -> None:
+    _seed(initialised)
+    before = initialised.counts()
+    out = initialised.fails(
+        "cameras", "add", "--id", "cam1", "--site", "s1", "--placement", "public_toilet",
+        "--coverage", "entrance", "--stream", URL, "--commissioned", "2026-01-05",
+    ).output  # fmt: skip
+    assert "Art. 8" in out and "Zq~" not in out
+    assert initialised.counts() == before
+    assert not credentials.key_path(initialised.data_dir / "keys").exists()
+
+
+def test_a_password_with_brackets_registers_and_opens(initialised: Env) -> None:
+    # urlsplit takes "[" in the netloc for an IPv6 address and raised before.
+    url = "rtsp://admin:Zq~[x]y@10.0.0.5/live"
+    _seed(initialised)
+    _add(initialised, "cam1", url)
+    assert _row(initialised, "cam1")[0] == "rtsp://***@10.0.0.5/live"
+    assert _source(initialised, "cam1") == url

@@ -34,6 +34,7 @@ from oversight.domain.people import Person
 from oversight.domain.text import check_text
 from oversight.errors import AlreadyExists, InvalidInput, NotFound
 from oversight.ledger import leaves
+from oversight.redaction import redact_url
 from oversight.services import authz, credentials
 
 _T = TypeVar("_T")
@@ -256,7 +257,11 @@ def get_site(system: System, actor: Person, site_id: str) -> tuple[SiteRec, list
 
 
 def _check_stream(url: str) -> None:
-    parts = urlsplit(url)
+    # The stored form: a password with '[' or ']' would make urlsplit raise.
+    try:
+        parts = urlsplit(redact_url(url))
+    except ValueError:
+        raise InvalidInput("--stream is not a valid URL (check its host and port)") from None
     if parts.scheme not in STREAM_SCHEMES or not (parts.netloc or parts.scheme == "file"):
         raise InvalidInput(
             f"--stream must be a {', '.join(STREAM_SCHEMES)} URL (got scheme {parts.scheme!r})"
@@ -295,9 +300,6 @@ def add_camera(
     _check_id(camera_id, "camera")
     _check_stream(stream_url)
     masks = _check_masks(privacy_masks)
-    # Credentials in the URL are split off and sealed: the row, the leaf and every
-    # output hold the URL with "***" in their place.
-    stored_url, sealed = credentials.store_form(system, stream_url)
     today = _today(system)
     if commissioned > today:
         raise InvalidInput(f"--commissioned {commissioned} is in the future")
@@ -314,6 +316,10 @@ def add_camera(
             camera_id, site_id, placement, coverage, commissioned, None, installer_id
         )
         rules.check_new_camera(system.packs, camera, to_site(site), to_org(owner), installer, today)
+        # Credentials in the URL are split off and sealed (only now: a refused camera
+        # writes nothing, not even the key): the row, the leaf and every output hold
+        # the URL with "***" in their place.
+        stored_url, sealed = credentials.store_form(system, stream_url)
         row = m.Camera(
             id=camera_id,
             site_id=site_id,
