@@ -25,6 +25,7 @@ so ``join_url(*split_url(url)) == url`` for every URL.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -69,7 +70,8 @@ MIN_KNOWN_SECRET = 4
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # A parameter name: after '/', '?', '&' or ';', up to '='.
 _PARAM = re.compile(r"(?<=[/?&;])([^=/?&;#\s]+)=")
-# URLs inside free text: a scheme, '//', then up to whitespace or a quote.
+# URLs inside free text: a scheme, '//', then up to whitespace (a quote or colon after
+# the URL only lands in its path or last value, which is masked or kept whole).
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 # key=value in free text outside URLs (ffmpeg may print options it was given). The
 # value is not empty and starts with no '=': base64 padding ("...Key=") is no secret.
@@ -227,6 +229,7 @@ def secrets_of(url: str | None) -> tuple[str, ...]:
     return () if not url else split_url(url)[1].known()
 
 
+@functools.lru_cache(maxsize=1024)  # ffmpeg's stderr is scrubbed line by line
 def _any_encoding(secret: str) -> re.Pattern[str]:
     """A pattern matching ``secret`` with any of its characters percent-encoded (either
     hex case, '+' for a space): the form ffmpeg echoes depends on how it was given."""
