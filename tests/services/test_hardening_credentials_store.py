@@ -6,6 +6,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from oversight import bootstrap
 from oversight.config import Settings
 from oversight.db import migrate
 from oversight.errors import ConfigError
+from oversight.health.monitor import Monitor, MonitorOptions
+from oversight.recorder.state import RecorderOptions
+from oversight.recorder.supervisor import Supervisor
 from oversight.services import credentials, recording, schema
 from tests.conftest import Env
 
@@ -200,3 +204,32 @@ def test_a_password_with_brackets_registers_and_opens(initialised: Env) -> None:
     _add(initialised, "cam1", url)
     assert _row(initialised, "cam1")[0] == "rtsp://***@10.0.0.5/live"
     assert _source(initialised, "cam1") == url
+
+
+def test_without_the_key_the_monitor_and_the_recorder_say_so_and_start_nothing(
+    initialised: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    _seed(initialised)
+    _add(initialised, "cam1", URL)
+    credentials.key_path(initialised.data_dir / "keys").unlink()
+    system = bootstrap.build(Settings())
+    try:
+        monitor = Monitor(system, MonitorOptions())
+        for _ in range(3):
+            monitor.step()
+        assert monitor.watches["cam1"].probe is None
+        supervisor = Supervisor(system, RecorderOptions())
+        supervisor._sync_registry()
+        supervisor._pool = ThreadPoolExecutor(1)  # as run() makes it
+        try:
+            supervisor._check(supervisor._cameras["cam1"])
+        finally:
+            supervisor._pool.shutdown()
+        cam = supervisor._cameras["cam1"]
+        assert cam.proc is None and cam.probing is None
+        assert cam.last_error is not None and "credentials.key does not exist" in cam.last_error
+    finally:
+        system.close()
+    warned = [r.getMessage() for r in caplog.records if "credentials.key" in r.getMessage()]
+    assert warned and all("Zq~" not in w for w in warned)
+    assert len([w for w in warned if "health of camera" in w]) == 1  # backs off, no flood

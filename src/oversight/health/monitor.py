@@ -174,10 +174,13 @@ class Monitor:
             if now >= watch.restart_at:
                 # The full URL exists only here, inside the probe's ffmpeg.
                 source = recording.CameraSource(watch.camera, watch.url, watch.credentials)
-                watch.probe = LiveProbe(
-                    credentials.open_url(self.system, source),
-                    input_timeout=self.options.input_timeout,
-                )
+                try:
+                    url = credentials.open_url(self.system, source)
+                except OversightError:  # e.g. no credentials key: retry as a dead probe
+                    watch.restart_at = now + watch.backoff
+                    watch.backoff = min(watch.backoff * 2, self.options.max_backoff)
+                    raise
+                watch.probe = LiveProbe(url, input_timeout=self.options.input_timeout)
                 watch.probe.start()
         stats = watch.probe.stats() if watch.probe is not None else StreamStats(0, 0, None, 0)
         if stats.last_packet_at is not None:
