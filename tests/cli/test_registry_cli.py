@@ -112,7 +112,7 @@ def test_register_and_list(initialised: Env) -> None:
     add_camera(env, "cam1")
     cams = json.loads(env.ok("cameras", "list", "--json").stdout)
     assert [c["id"] for c in cams] == ["cam1"]
-    assert cams[0]["stream"] == "rtsp://admin:***@127.0.0.1:8554/cam1"
+    assert cams[0]["stream"] == "rtsp://***@127.0.0.1:8554/cam1"
     shown = env.ok("cameras", "show", "cam1").stdout
     assert "s3cret" not in shown
     assert "s3cret" not in env.ok("cameras", "list").stdout

@@ -18,8 +18,8 @@ from oversight.media.ffmpeg import (
     input_target,
     new_run_id,
 )
-from oversight.media.scrub import scrub
 from oversight.recorder.state import backoff_delay
+from oversight.redaction import scrub, secrets_of
 
 WALLCLOCK = ["-use_wallclock_as_timestamps", "1"]
 
@@ -190,7 +190,7 @@ def test_segment_list_lines(line: str, expected: tuple[str, float, float] | None
         (
             "rtsp://admin:hunter22@10.0.0.5/s: Connection refused",
             None,
-            "rtsp://admin:***@10.0.0.5/s: Connection refused",
+            "rtsp://***@10.0.0.5/s: Connection refused",
         ),
         (
             "401 for user admin with hunter22",
@@ -202,7 +202,7 @@ def test_segment_list_lines(line: str, expected: tuple[str, float, float] | None
     ],
 )
 def test_scrub_masks_credentials(text: str, url: str | None, expected: str) -> None:
-    assert scrub(text, url) == expected
+    assert scrub(text, secrets_of(url)) == expected
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def test_an_operator_registers_an_org_site_and_camera_and_reads_them_back(web: W
     api = web.api("op")
     reply = api.post("/api/v1/cameras", json=camera())
     assert reply.status_code == 201, reply.text
-    assert reply.json()["stream"] == "rtsp://admin:***@10.0.0.5/main"  # credentials never echoed
+    assert reply.json()["stream"] == "rtsp://***@10.0.0.5/main"  # credentials never echoed
     assert [o["id"] for o in api.get("/api/v1/orgs").json()] == ["acme"]
     assert [s["id"] for s in api.get("/api/v1/sites").json()] == ["s1"]
     listed = api.get("/api/v1/cameras").json()

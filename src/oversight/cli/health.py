@@ -21,8 +21,8 @@ from oversight.cli.common import (
     settings_for,
 )
 from oversight.errors import InvalidInput, NotFound
+from oversight.services import credentials, recording
 from oversight.services import health as svc
-from oversight.services import recording
 from oversight.services.filemodes import require_private
 
 COLUMNS = ["camera", "live", "since", "fps", "kbit/s", "recorder", "last segment"]
@@ -97,7 +97,7 @@ def learn(
         sources = recording.recordable_cameras(system, (camera,))
         if not sources:
             raise NotFound(f"camera {camera} is not registered (or was removed)")
-        sampled = read_keyframes(sources[0].stream_url, max_frames=frames)
+        sampled = read_keyframes(credentials.open_url(system, sources[0]), max_frames=frames)
         if len(sampled) < frames:
             raise InvalidInput(f"camera {camera}: only {len(sampled)} keyframes arrived")
         learn_reference(system, acting(system), camera, sampled)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,9 +22,10 @@ from oversight.cli.common import (
     print_table,
 )
 from oversight.errors import InvalidInput
+from oversight.redaction import redact_url
+from oversight.services import credentials
 from oversight.services import registry as svc
 from oversight.services.limits import MAX_ID
-from oversight.services.redact import redact_url
 
 orgs = typer.Typer(
     help="Organisations: owner units, installers, police offices.", no_args_is_help=True
@@ -184,7 +186,12 @@ def cameras_add(
         str, typer.Option("--coverage", help="entrance | main_passage | key_part | ...")
     ],
     stream: Annotated[
-        str, typer.Option("--stream", help="Stream URL (rtsp://, http://, file://).")
+        str,
+        typer.Option(
+            "--stream",
+            help="Stream URL (rtsp://, http://, file://). Credentials in it are split off "
+            "and stored encrypted.",
+        ),
     ],
     commissioned: Annotated[
         str, typer.Option("--commissioned", help="Date put into use (YYYY-MM-DD).")
@@ -196,10 +203,27 @@ def cameras_add(
         str | None,
         typer.Option("--masks", help="Privacy masks as JSON: [[[x,y],[x,y],[x,y]], ...], 0..1."),
     ] = None,
+    username: Annotated[
+        str | None, typer.Option("--username", help="Stream login, if not in the URL.")
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file", help="File holding the stream password (kept off the command line)."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Register a camera. A prohibited placement is refused with its article."""
     day = parse_date(commissioned, "--commissioned")
+    password = None
+    if password_file is not None:
+        try:
+            password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise InvalidInput(f"--password-file {password_file}: {reason}") from None
+    stream = credentials.with_login(stream, username, password)
     polygons = []
     if masks is not None:
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -20,9 +22,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, attributes: Mapping[str, Any] | None = None) -> None:
+    """Upgrade to the latest revision. ``attributes`` reach the migrations (the
+    credentials migration takes ``seal_credentials``, a function from services)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
+        cfg.attributes.update(attributes or {})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

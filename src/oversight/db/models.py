@@ -64,8 +64,11 @@ class Camera(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     placement: Mapped[str] = mapped_column(String(64))
     coverage_point: Mapped[str] = mapped_column(String(64))
-    # May carry credentials: never log it; show it only through redact_url().
+    # Without credentials: the userinfo and secret parameters are "***" (what every page
+    # shows); what they stood for is in ``credentials``, a Fernet token under
+    # keys/credentials.key (services/credentials.py, migration 0016).
     stream_url: Mapped[str] = mapped_column(Text)
+    credentials: Mapped[str | None] = mapped_column(Text)
     installer_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
     commissioned: Mapped[date] = mapped_column(Date)
     removed: Mapped[date | None] = mapped_column(Date)

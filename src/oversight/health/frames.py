@@ -31,7 +31,7 @@ from oversight.media.ffmpeg import (
     RawVideoPipe,
     build_keyframe_command,
 )
-from oversight.media.scrub import scrub
+from oversight.redaction import redact_url
 
 Frame = npt.NDArray[np.uint8]
 
@@ -52,7 +52,7 @@ def _local_path(source: str) -> Path | None:
 
 def _describe(source: str) -> str:
     path = _local_path(source)
-    return str(path) if path is not None else scrub(source, source)
+    return str(path) if path is not None else redact_url(source)
 
 
 def iter_keyframes(

@@ -32,7 +32,7 @@ from oversight.errors import OversightError
 from oversight.health import tamper
 from oversight.health.probe import LiveProbe, StreamStats
 from oversight.health.references import learn_reference, load_reference, reference_path
-from oversight.services import alarms, health, recording
+from oversight.services import alarms, credentials, health, recording
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class MonitorOptions:
 @dataclass
 class CameraWatch:
     camera: str
-    url: str
+    url: str  # as stored: credentials are "***"
+    credentials: str | None = field(default=None, repr=False)  # sealed
     probe: LiveProbe | None = None
     tracker: tamper.TamperTracker = field(default_factory=tamper.TamperTracker)
     reference: tamper.Reference | None = None
@@ -126,19 +127,27 @@ class Monitor:
 
     def _sync_cameras(self) -> None:
         sources = recording.recordable_cameras(self.system, self.options.only)
-        wanted = {c.id: c.stream_url for c in sources}
+        wanted = {c.id: c for c in sources}
         for camera in set(self.watches) - set(wanted):
             gone = self.watches.pop(camera)
             if gone.probe is not None:
                 gone.probe.stop()
-        for camera, url in wanted.items():
+        for camera, source in wanted.items():
             watch = self.watches.get(camera)
-            if watch is not None and watch.url != url:
+            if watch is not None and (watch.url, watch.credentials) != (
+                source.stream_url,
+                source.credentials,
+            ):
                 if watch.probe is not None:
                     watch.probe.stop()
                 watch = None
             if watch is None:
-                self.watches[camera] = CameraWatch(camera, url, state_since=self.system.clock.now())
+                self.watches[camera] = CameraWatch(
+                    camera,
+                    source.stream_url,
+                    source.credentials,
+                    state_since=self.system.clock.now(),
+                )
             self._load_reference(self.watches[camera])
 
     def _load_reference(self, watch: CameraWatch) -> None:
@@ -163,7 +172,15 @@ class Monitor:
                 watch.restart_at = now + watch.backoff
                 watch.backoff = min(watch.backoff * 2, self.options.max_backoff)
             if now >= watch.restart_at:
-                watch.probe = LiveProbe(watch.url, input_timeout=self.options.input_timeout)
+                # The full URL exists only here, inside the probe's ffmpeg.
+                source = recording.CameraSource(watch.camera, watch.url, watch.credentials)
+                try:
+                    url = credentials.open_url(self.system, source)
+                except OversightError:  # e.g. no credentials key: retry as a dead probe
+                    watch.restart_at = now + watch.backoff
+                    watch.backoff = min(watch.backoff * 2, self.options.max_backoff)
+                    raise
+                watch.probe = LiveProbe(url, input_timeout=self.options.input_timeout)
                 watch.probe.start()
         stats = watch.probe.stats() if watch.probe is not None else StreamStats(0, 0, None, 0)
         if stats.last_packet_at is not None:

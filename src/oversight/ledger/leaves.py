@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from oversight.errors import InvalidInput
+from oversight.redaction import scrub
 
 VERSION = 1
 LEAF_TYPES = (
@@ -126,9 +127,24 @@ def parse_instant(text: Any) -> datetime:
         raise InvalidInput(f"ledger timestamp {text!r} is not RFC 3339 UTC") from None
 
 
+def _clean(value: Any) -> Any:
+    """``value`` with every stream credential a string in it could carry (a URL's
+    userinfo or secret parameter, a secret ``key=value``) masked: leaves are permanent,
+    so the builders are the last line behind the services' own scrubbing (finding 4).
+    Only strings holding '@' or '=' can carry one; the rest pass untouched (hot path)."""
+    kind = type(value)
+    if kind is str:
+        return scrub(value) if ("@" in value or "=" in value) else value
+    if kind is dict or isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_clean(v) for v in value]
+    return value
+
+
 def _leaf(kind: str, at: datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
     leaf = {"v": VERSION, "type": kind, "at": instant(at)}
-    leaf.update({k: v for k, v in fields.items() if v is not None})
+    leaf.update({k: _clean(v) for k, v in fields.items() if v is not None})
     return leaf
 
 

@@ -42,7 +42,7 @@ from typing import IO, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from oversight.errors import ConfigError, InvalidInput
-from oversight.media.scrub import scrub
+from oversight.redaction import scrub, secrets_of
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,7 @@ class FfmpegProcess:
         secret_url: str | None = None,
         stderr_lines: int = 200,
     ) -> None:
-        self._url = secret_url
+        self._secrets = secrets_of(secret_url)  # masked in every stderr line kept
         self._stderr: deque[str] = deque(maxlen=stderr_lines)
         self._on_segment = on_segment
         self._clock = clock
@@ -341,7 +341,7 @@ class FfmpegProcess:
 
     def _read_stderr(self, stream: IO[str]) -> None:
         for line in stream:
-            text = scrub(line.rstrip(), self._url)
+            text = scrub(line.rstrip(), self._secrets)
             if text:
                 self._stderr.append(text)
                 log.debug("ffmpeg pid %d: %s", self.pid, text)
@@ -491,7 +491,7 @@ class RawVideoPipe:
         stderr_lines: int = 50,
         pass_fds: Sequence[int] = (),
     ) -> None:
-        self._url = secret_url
+        self._secrets = secrets_of(secret_url)  # masked in every stderr line kept
         self._stderr: deque[str] = deque(maxlen=stderr_lines)
         try:
             self._popen = subprocess.Popen(
@@ -513,7 +513,7 @@ class RawVideoPipe:
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
         for raw in stream:
-            text = scrub(raw.decode("utf-8", "replace").rstrip(), self._url)
+            text = scrub(raw.decode("utf-8", "replace").rstrip(), self._secrets)
             if text:
                 self._stderr.append(text)
 

@@ -28,6 +28,7 @@ import socket
 from urllib.parse import unquote, urlsplit
 
 from oversight.media.ffmpeg import SourceInfo
+from oversight.redaction import strip_userinfo
 
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024  # an SDP is a few hundred bytes
@@ -222,17 +223,21 @@ def describe(url: str, *, timeout: float = 10.0) -> SourceInfo | None:
     Waits at most ``min(timeout, MAX_WAIT)`` per step: a camera that does not answer a
     DESCRIBE that quickly is left to ffprobe and its own timeout, so an unresponsive
     source is not waited for twice as long as before."""
+    # The userinfo as the one redactor finds it: a password may hold '/' or '@', which
+    # urlsplit would take for the end of the host (and send part of it to DNS).
+    userinfo, target = strip_userinfo(url)  # the target never carries the credentials
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(target)
         if parts.scheme.lower() != "rtsp" or not parts.hostname:
             return None
         address = (parts.hostname, parts.port or 554)
     except ValueError:
         return None
-    netloc = parts.netloc.rpartition("@")[2]
-    target = parts._replace(netloc=netloc).geturl()  # never the credentials
-    user = unquote(parts.username) if parts.username is not None else None
-    password = unquote(parts.password or "")
+    user: str | None = None
+    password = ""
+    if userinfo is not None:
+        name, _, secret = userinfo.partition(":")
+        user, password = unquote(name), unquote(secret)
     wait = min(timeout, MAX_WAIT)
     try:
         with socket.create_connection(address, timeout=wait) as sock:

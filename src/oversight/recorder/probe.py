@@ -17,8 +17,8 @@ from typing import Any
 
 from oversight.errors import InvalidInput
 from oversight.media.ffmpeg import SourceInfo, input_options, input_target, run_tool
-from oversight.media.scrub import scrub
 from oversight.recorder.describe import describe
+from oversight.redaction import scrub, secrets_of
 
 
 @dataclass(frozen=True)
@@ -157,4 +157,4 @@ def probe_source(url: str, *, timeout: float = 10.0, ffprobe: str = "ffprobe") -
 def ffprobe_source(url: str, *, timeout: float = 10.0, ffprobe: str = "ffprobe") -> SourceInfo:
     """:func:`probe_source` by ffprobe alone."""
     out = run_tool(source_probe_argv(url, timeout, ffprobe), timeout=timeout * 2 + 10)
-    return parse_source_probe(out.returncode, out.stdout, scrub(out.stderr, url))
+    return parse_source_probe(out.returncode, out.stdout, scrub(out.stderr, secrets_of(url)))

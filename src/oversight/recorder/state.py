@@ -78,9 +78,12 @@ class CameraState:
     """Supervision state of one camera."""
 
     id: str
-    url: str = field(repr=False)
+    url: str  # as stored: credentials are "***" (services/credentials.py)
     state: str
     since: datetime
+    credentials: str | None = field(default=None, repr=False)  # sealed
+    # The known secrets of the URL last opened, masked in every reason kept or logged.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     proc: FfmpegProcess | None = None
     probing: Future[SourceInfo] | None = None
     started_at: datetime | None = None

@@ -39,7 +39,6 @@ from oversight.media.ffmpeg import (
     build_record_command,
     new_run_id,
 )
-from oversight.media.scrub import scrub
 from oversight.recorder import probe, procfs, sealer
 from oversight.recorder.state import (
     CameraState,
@@ -48,7 +47,8 @@ from oversight.recorder.state import (
     RecorderOptions,
     backoff_delay,
 )
-from oversight.services import recording
+from oversight.redaction import scrub, secrets_of
+from oversight.services import credentials, recording
 from oversight.services.sealing import file_sha256
 
 log = logging.getLogger(__name__)
@@ -169,15 +169,17 @@ class Supervisor:
             cam = self._cameras.get(cid)
             if cam is None:
                 self._adopt(source)
-            elif cam.url != source.stream_url:
-                cam.url = source.stream_url
+            elif (cam.url, cam.credentials) != (source.stream_url, source.credentials):
+                cam.url, cam.credentials = source.stream_url, source.credentials
                 self._restart(cam, "stream URL changed in the registry")
 
     def _adopt(self, source: recording.CameraSource) -> None:
         """Take a camera under supervision: seal what an earlier run left, open the
         outage since its footage ends, and start it."""
         now = self._now()
-        cam = CameraState(source.id, source.stream_url, state="starting", since=now)
+        cam = CameraState(
+            source.id, source.stream_url, "starting", now, credentials=source.credentials
+        )
         self._cameras[cam.id] = cam
         sealer.spool_dir(self.system, cam.id).mkdir(parents=True, exist_ok=True)
         cam.covered_until = recording.coverage_end(self.system, cam.id)
@@ -215,8 +217,13 @@ class Supervisor:
         elif not self._disk_full and self._mono() >= cam.next_start:
             assert self._pool is not None
             opts = self.options
+            try:
+                url = self._open(cam)
+            except OversightError as exc:  # e.g. the credentials key is missing
+                self._restart(cam, exc.message)
+                return
             cam.probing = self._pool.submit(
-                probe.probe_source, cam.url, timeout=opts.input_timeout, ffprobe=opts.ffprobe
+                probe.probe_source, url, timeout=opts.input_timeout, ffprobe=opts.ffprobe
             )
         if cam.needs_rescan and cam.proc is None and cam.probing is None:
             cam.needs_rescan = False
@@ -228,11 +235,24 @@ class Supervisor:
         ):
             self._set_state(cam, "offline")
 
+    def _open(self, cam: CameraState) -> str:
+        """The camera's full stream URL, to hand to the probe or ffmpeg and nowhere else."""
+        url = credentials.open_url(
+            self.system, recording.CameraSource(cam.id, cam.url, cam.credentials)
+        )
+        cam.secrets = secrets_of(url)
+        return url
+
     def _spawn(self, cam: CameraState, info: SourceInfo) -> None:
         opts = self.options
+        try:
+            url = self._open(cam)
+        except OversightError as exc:
+            self._restart(cam, exc.message)
+            return
         plan = RecordPlan(
             camera=cam.id,
-            url=cam.url,
+            url=url,
             spool_dir=sealer.spool_dir(self.system, cam.id),
             run_id=new_run_id(self._now()),
             segment_seconds=opts.segment_seconds,
@@ -256,7 +276,7 @@ class Supervisor:
             self._events.put((cam, proc, done))  # on a reader thread: only queue
 
         proc = FfmpegProcess(
-            command.argv, on_segment=deliver, clock=self.system.clock.now, secret_url=cam.url
+            command.argv, on_segment=deliver, clock=self.system.clock.now, secret_url=url
         )
         cam.proc = proc
         cam.started_at = self._now()
@@ -268,7 +288,7 @@ class Supervisor:
         """The one place that handles a failure: stop ffmpeg (it finishes its segment),
         seal what it left, open or extend the outage, and schedule the next start with
         exponential backoff and jitter."""
-        reason = scrub(reason, cam.url)
+        reason = scrub(reason, cam.secrets)
         before = cam.outage
         if cam.proc is not None:
             self._halt(cam)  # may seal footage, and may quarantine (opening an outage)

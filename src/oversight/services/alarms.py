@@ -14,7 +14,6 @@ import base64
 import http.client
 import json
 import logging
-import re
 import threading
 import urllib.error
 import urllib.request
@@ -35,7 +34,7 @@ from oversight.domain.people import Person
 from oversight.domain.text import check_text
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.services import authz
+from oversight.services import authz, credentials
 from oversight.services.recording import utc
 
 log = logging.getLogger("oversight.alarms")
@@ -43,17 +42,10 @@ log = logging.getLogger("oversight.alarms")
 AlarmRec = Alarm
 """An alarm as services return it (``to_json()`` for scripts, the API and webhooks)."""
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-
 # Deliveries in flight: non-daemon threads, so a short-lived process (a CLI command)
 # still completes them, each within the configured timeout.
 _deliveries: list[threading.Thread] = []
 _deliveries_lock = threading.Lock()
-
-
-def _scrub(text: str) -> str:
-    """Detail text may quote an ffmpeg error with a stream URL: drop any credentials."""
-    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 def _rec(row: m.Alarm) -> AlarmRec:
@@ -105,7 +97,9 @@ def raise_alarm(
     """The open alarm of (camera, kind), seen again; or a new one (row, leaf, log line,
     webhook). The monitor raises as the system principal; a person passes themselves."""
     check_kind(kind)
-    text = _scrub(check_text(detail, "the alarm detail"))
+    text = check_text(detail, "the alarm detail")
+    with system.reads() as s:  # the detail may quote ffmpeg, which may echo the URL
+        text = credentials.scrub(s, system, text, [camera])
     moment = check_instant(at, "the alarm time") if at is not None else system.clock.now()
     for attempt in range(2):
         try:

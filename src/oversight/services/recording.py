@@ -16,8 +16,7 @@ from oversight.db import models as m
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.media.scrub import scrub
-from oversight.services import authz, windows
+from oversight.services import authz, credentials, windows
 
 STATES = ("starting", "recording", "reconnecting", "offline", "disk_full", "stopped")
 
@@ -39,9 +38,13 @@ def _aware(moment: datetime, what: str) -> datetime:
 
 @dataclass(frozen=True)
 class CameraSource:
+    """A camera to record or watch. ``stream_url`` is the stored form (credentials are
+    ``***``); ``credentials`` the sealed rest. Only ``credentials.open_url`` joins them,
+    where the stream is opened."""
+
     id: str
-    # Carries credentials: never log or print it (repr hides it).
-    stream_url: str = field(repr=False)
+    stream_url: str
+    credentials: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,10 +108,12 @@ class EventRec:
 def recordable_cameras(system: System, only: tuple[str, ...] = ()) -> list[CameraSource]:
     """Registered, not removed cameras (optionally only the ids in ``only``)."""
     with system.reads() as s:
-        query = select(m.Camera.id, m.Camera.stream_url).where(m.Camera.removed.is_(None))
+        query = select(m.Camera.id, m.Camera.stream_url, m.Camera.credentials).where(
+            m.Camera.removed.is_(None)
+        )
         if only:
             query = query.where(m.Camera.id.in_(only))
-        return [CameraSource(cid, url) for cid, url in s.execute(query.order_by(m.Camera.id))]
+        return [CameraSource(*row) for row in s.execute(query.order_by(m.Camera.id))]
 
 
 def coverage_end(system: System, camera: str) -> datetime | None:
@@ -134,11 +139,12 @@ def record_gap(
     start, end = _aware(start, "gap start"), _aware(end, "gap end")
     if end <= start:
         raise InvalidInput(f"gap end {end.isoformat()} is not after its start")
-    reason = scrub(reason.strip()) or "unknown"
     now = system.clock.now()
     with system.sessions.begin() as s:
         if s.get(m.Camera, camera) is None:
             raise NotFound(f"camera {camera!r} does not exist")
+        # The reason often quotes ffmpeg, which may echo the stream URL.
+        reason = credentials.scrub(s, system, reason.strip(), [camera]) or "unknown"
         [index] = system.ledger.append(
             s, [leaves.gap(at=now, camera=camera, start=start, end=end, reason=reason)]
         )
@@ -217,7 +223,9 @@ def set_statuses(system: System, updates: Sequence[StatusUpdate]) -> None:
             row.last_segment_at = (
                 _aware(u.last_segment_at, "last segment") if u.last_segment_at else None
             )
-            row.last_error = scrub(u.last_error) if u.last_error else None
+            row.last_error = (
+                credentials.scrub(s, system, u.last_error, [u.camera]) if u.last_error else None
+            )
             row.updated_at = now
 
 
@@ -297,7 +305,7 @@ def record_quarantine(
             camera_id=camera,
             filename=filename,
             path=path,
-            reason=scrub(reason),
+            reason=credentials.scrub(s, system, reason, [camera]),
             size_bytes=size,
             sha256=sha256,
             created_at=system.clock.now(),
@@ -319,7 +327,10 @@ def record_event(system: System, *, camera: str | None, kind: str, message: str)
     """A recorder fact that is not a gap: a transcoding warning, a clock jump, a disk alarm."""
     with system.sessions.begin() as s:
         row = m.RecorderEvent(
-            camera_id=camera, at=system.clock.now(), kind=kind, message=scrub(message)
+            camera_id=camera,
+            at=system.clock.now(),
+            kind=kind,
+            message=credentials.scrub(s, system, message, None if camera is None else [camera]),
         )
         s.add(row)
         s.flush()

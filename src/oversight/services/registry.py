@@ -34,8 +34,8 @@ from oversight.domain.people import Person
 from oversight.domain.text import check_text
 from oversight.errors import AlreadyExists, InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.services import authz
-from oversight.services.redact import redact_url
+from oversight.redaction import redact_url
+from oversight.services import authz, credentials
 
 _T = TypeVar("_T")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -257,7 +257,11 @@ def get_site(system: System, actor: Person, site_id: str) -> tuple[SiteRec, list
 
 
 def _check_stream(url: str) -> None:
-    parts = urlsplit(url)
+    # The stored form: a password with '[' or ']' would make urlsplit raise.
+    try:
+        parts = urlsplit(redact_url(url))
+    except ValueError:
+        raise InvalidInput("--stream is not a valid URL (check its host and port)") from None
     if parts.scheme not in STREAM_SCHEMES or not (parts.netloc or parts.scheme == "file"):
         raise InvalidInput(
             f"--stream must be a {', '.join(STREAM_SCHEMES)} URL (got scheme {parts.scheme!r})"
@@ -312,12 +316,17 @@ def add_camera(
             camera_id, site_id, placement, coverage, commissioned, None, installer_id
         )
         rules.check_new_camera(system.packs, camera, to_site(site), to_org(owner), installer, today)
+        # Credentials in the URL are split off and sealed (only now: a refused camera
+        # writes nothing, not even the key): the row, the leaf and every output hold
+        # the URL with "***" in their place.
+        stored_url, sealed = credentials.store_form(system, stream_url)
         row = m.Camera(
             id=camera_id,
             site_id=site_id,
             placement=placement,
             coverage_point=coverage,
-            stream_url=stream_url,
+            stream_url=stored_url,
+            credentials=sealed,
             installer_id=installer_id,
             commissioned=commissioned,
             removed=None,
@@ -335,7 +344,7 @@ def add_camera(
                 "site": site_id,
                 "placement": placement,
                 "coverage": coverage,
-                "stream": redact_url(stream_url),
+                "stream": stored_url,
                 "commissioned": commissioned,
                 "installer": installer_id,
                 "privacy_masks": str(len(masks)),
@@ -364,7 +373,7 @@ def remove_camera(system: System, actor: Person, camera_id: str, removed: date) 
 def list_cameras(
     system: System, actor: Person, site_id: str | None = None
 ) -> list[tuple[CameraRec, str]]:
-    """Cameras with their stream URL (the caller redacts it before showing)."""
+    """Cameras with their stream URL as stored: credentials are ``***``."""
     with system.reads() as s:
         person = authz.current(s, actor)
         sites = policy.site_filter(person, "registry.read")

@@ -17,9 +17,9 @@ from oversight.api.inline import inline
 from oversight.api.schemas import ERRORS, ID_PATTERN, Day
 from oversight.api.security import Caller, need
 from oversight.domain.model import CameraRec, ObstructionRec, Org, SiteRec
+from oversight.redaction import redact_url
 from oversight.services import registry as svc
 from oversight.services.limits import MAX_ID
-from oversight.services.redact import redact_url
 
 router = APIRouter(tags=["registry"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need("registry.read"))]

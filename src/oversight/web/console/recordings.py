@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
 from oversight.domain.people import Person
+from oversight.redaction import redact_url
 from oversight.services import recording, registry
-from oversight.services.redact import redact_url
 from oversight.web.console.dashboard import timeline_labels, timelines
 from oversight.web.console.registry import vocabularies
 from oversight.web.forms import day_range, optional_date, size_text, text

@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from oversight.api.security import Caller, may, need
 from oversight.bootstrap import System
 from oversight.domain.model import OBSTRUCTION_CAUSES, ORG_KINDS
+from oversight.redaction import redact_url
 from oversight.services import registry
-from oversight.services.redact import redact_url
 from oversight.web.forms import a_date, optional_date, text, today
 from oversight.web.render import language, page
 
