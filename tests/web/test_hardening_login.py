@@ -40,7 +40,7 @@ class CountingHasher(PasswordHasher):
         self.most = 0
         self._lock = threading.Lock()
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         with self._lock:
             self.calls.append(hash if isinstance(hash, str) else hash.decode())
             self.running += 1

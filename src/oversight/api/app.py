@@ -10,8 +10,9 @@ from importlib import import_module, metadata
 from fastapi import APIRouter, FastAPI
 
 from oversight.api import errors
-from oversight.api.security import LoginLimiter, SecurityHeaders
+from oversight.api.security import SecurityHeaders
 from oversight.bootstrap import System
+from oversight.services.login_guard import LoginGuard
 
 # Every module of these packages that defines ``router`` is included: each area stays in
 # its own file, and adding one needs no edit here.
@@ -43,7 +44,7 @@ def create_app(system: System, *, error_page: errors.ErrorPage | None = None) ->
         openapi_url=None,  # served behind login by web/console/docs.py
     )
     app.state.system = system
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginGuard.from_settings(system.settings)
     errors.install(app, error_page)
     app.add_middleware(SecurityHeaders)
     for router in routers(API_PACKAGE):
