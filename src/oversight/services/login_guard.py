@@ -22,6 +22,7 @@ password for a two-person action, passes, in this order:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -157,33 +158,42 @@ def _busy() -> TooManyAttempts:
 # ---- step 2 and 3: the database counts ----
 
 
+def _key(user_id: str, address: str) -> tuple[str, str]:
+    # The id as typed may be a password typed into the wrong field: only its digest is
+    # kept. An address longer than the column (none is) is cut to it.
+    digest = hashlib.sha256(b"oversight-login\0" + user_id.encode("utf-8")).hexdigest()
+    return digest, address[:64]
+
+
 def reserve(
     session: Session, limits: LoginLimits, user_id: str, address: str, now: datetime
 ) -> int:
     """Count one failure of (``user_id``, ``address``) before its check, atomically;
     the account's earlier failures in the window (for the slow-down). Raises
     :class:`TooManyAttempts` when the pair is at its limit (nothing counted then)."""
+    key, address = _key(user_id, address)
     cutoff = now - limits.window
     session.execute(delete(_F).where(_F.window_start <= cutoff))  # forgotten failures
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    values = insert(_F).values(user_id=user_id, address=address, failures=1, window_start=now)
+    values = insert(_F).values(user_key=key, address=address, failures=1, window_start=now)
     stmt = values.on_conflict_do_update(
-        index_elements=[_F.user_id, _F.address],
+        index_elements=[_F.user_key, _F.address],
         set_={"failures": _F.failures + 1},
         where=_F.failures < limits.attempts,
     ).returning(_F.failures)
     if session.execute(stmt).first() is None:
         start = session.scalar(
-            select(_F.window_start).where(_F.user_id == user_id, _F.address == address)
+            select(_F.window_start).where(_F.user_key == key, _F.address == address)
         )
         left = (start + limits.window - now).total_seconds() if start else limits.window_s
         raise throttled(math.ceil(left))
-    total = session.scalar(select(func.sum(_F.failures)).where(_F.user_id == user_id))
+    total = session.scalar(select(func.sum(_F.failures)).where(_F.user_key == key))
     return int(total or 1) - 1
 
 
 def release(session: Session, user_id: str, address: str) -> None:
     """Give back a reservation: the password was right, or it was never checked."""
-    pair = (_F.user_id == user_id, _F.address == address)
+    key, address = _key(user_id, address)
+    pair = (_F.user_key == key, _F.address == address)
     session.execute(update(_F).where(*pair, _F.failures > 0).values(failures=_F.failures - 1))
     session.execute(delete(_F).where(*pair, _F.failures <= 0))

@@ -23,7 +23,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "login_failures",
-        sa.Column("user_id", sa.String(64), primary_key=True),
+        # SHA-256 of the id as typed: a password typed into the id field is not stored.
+        sa.Column("user_key", sa.String(64), primary_key=True),
         sa.Column("address", sa.String(64), primary_key=True),
         sa.Column("failures", sa.Integer, nullable=False),
         sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
