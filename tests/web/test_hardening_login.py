@@ -212,12 +212,15 @@ def test_f13_the_account_wide_slow_down_is_bounded_and_the_user_gets_in(web: Web
     waits: list[float] = []
     for i in range(40):
         with pytest.raises(auth.AuthenticationError):
-            auth.authenticate(web.system, "cust", WRONG, client=f"10.1.{i}.1", guard=guard)
+            auth.authenticate(
+                web.system, "cust", WRONG, client=f"10.1.{i}.1", guard=guard, sleep=waits.append
+            )
+    assert waits[:4] == [0.0, 0.25, 0.5, 1.0] and max(waits) == guard.limits.slowdown_max_s
     person = auth.authenticate(
         web.system, "cust", PW, client="10.2.0.1", guard=guard, sleep=waits.append
     )
     assert person.id == "cust"
-    assert 0 < waits[0] <= guard.limits.slowdown_max_s
+    assert waits[-1] == guard.limits.slowdown_max_s  # slowed, never locked
 
 
 # ---- finding 14: bounded argon2 ----
