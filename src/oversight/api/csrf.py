@@ -95,6 +95,9 @@ class CsrfTokens:
 def tokens(request: Request) -> CsrfTokens:
     """The app's token maker (made on first use, like ``web/witness.py``'s registry)."""
     state = request.app.state
+    found = getattr(state, "csrf_tokens", None)
+    if isinstance(found, CsrfTokens):
+        return found
     with _CREATE:
         found = getattr(state, "csrf_tokens", None)
         if not isinstance(found, CsrfTokens):

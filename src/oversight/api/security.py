@@ -53,7 +53,7 @@ class Caller:
     token: str
     via: Literal["bearer", "cookie"]
     system: System
-    csrf: str  # the token this session's forms carry
+    csrf: str  # the token this session's forms carry ("" for a bearer token)
 
 
 def base_system(request: Request) -> System:
@@ -95,8 +95,9 @@ async def authenticate(request: Request) -> Caller:
         raise AuthenticationError("log in first")
     # On the loop, not in the pool: one indexed read through a read session (see inline.py).
     login = auth.resolve(base_system(request), token)
-    made = csrf_tokens.tokens(request)
-    caller = Caller(login.person, token, via, base_system(request), made.for_session(token))
+    # Only cookie sessions have forms; a bearer client never sends the token.
+    csrf = csrf_tokens.tokens(request).for_session(token) if via == "cookie" else ""
+    caller = Caller(login.person, token, via, base_system(request), csrf)
     if via == "cookie" and request.method not in SAFE_METHODS:
         await _check_csrf(request, caller.csrf)
     request.state.caller = caller
