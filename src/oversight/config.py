@@ -164,6 +164,55 @@ class Settings(BaseSettings):
         description="Comma-separated Host names the server answers (*.example.org allowed).",
     )
 
+    # Logins (docs/security.md "Logins"): every password check passes these limits.
+    login_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failed password checks per account and client address per login window.",
+    )
+    login_window_s: int = Field(
+        default=900,
+        ge=1,
+        le=86400,
+        description="Seconds of the login window: failures older than this are forgotten.",
+    )
+    login_address_attempts: int = Field(
+        default=30,
+        ge=1,
+        description="Password checks (any account) per client address per login window.",
+    )
+    login_slowdown_max_s: float = Field(
+        default=4.0,
+        ge=0,
+        le=60,
+        description=(
+            "Longest wait before a password check of an account that failed from many "
+            "addresses (0.25 s, doubling per failure in the window, up to this)."
+        ),
+    )
+    login_argon2_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Password checks (argon2id) run at once."
+    )
+    login_argon2_queue: int = Field(
+        default=8,
+        ge=0,
+        le=1000,
+        description="Password checks that may wait for a free slot; beyond, a 429 at once.",
+    )
+    login_argon2_wait_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="Longest wait for a free password-check slot before a 429.",
+    )
+    login_form_max_age_s: int = Field(
+        default=3600,
+        ge=60,
+        le=86400,
+        description="Seconds a login form (its signed CSRF token) stays valid.",
+    )
+
     alarm_webhook_url: str | None = Field(
         default=None,
         description=(

@@ -12,8 +12,9 @@ from fastapi import APIRouter, FastAPI
 from oversight.api import errors
 from oversight.api.bodies import BodyGuard, BodyLimits, BodyRoutes
 from oversight.api.hosts import TrustedHosts
-from oversight.api.security import LoginLimiter, SecurityHeaders
+from oversight.api.security import SecurityHeaders
 from oversight.bootstrap import System
+from oversight.services.login_guard import LoginGuard
 
 # Every module of these packages that defines ``router`` is included: each area stays in
 # its own file, and adding one needs no edit here.
@@ -56,7 +57,7 @@ def create_app(
         openapi_url=None,  # served behind login by web/console/docs.py
     )
     app.state.system = system
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginGuard.from_settings(system.settings)
     errors.install(app, error_page)
     settings = system.settings
     # The last added runs first: headers on every answer, then the Host, then bodies.

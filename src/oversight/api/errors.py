@@ -103,7 +103,11 @@ def install(app: FastAPI, error_page: ErrorPage | None = None) -> None:
             payload = body(exc.message)
         if isinstance(exc, AuthenticationError):
             return respond(request, 401, payload)
-        return respond(request, exc.http_status, payload)
+        response = respond(request, exc.http_status, payload)
+        retry_after = getattr(exc, "retry_after", None)  # a throttled login (429)
+        if isinstance(retry_after, int):
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -9,17 +9,18 @@ the service decides on the target. Anything doubtful fails closed with 401 or 40
 person travels with each call (``Caller.person``): the shared System never holds them.
 
 Cookie-borne requests that change state must carry the CSRF token (form field
-``csrf`` or header ``X-CSRF-Token``): a digest of the session token under its own
-label, so it needs no server secret and a cross-site page cannot know it.
+``csrf`` or header ``X-CSRF-Token``): the session token's digest signed with the
+server secret (``api/csrf.py``), so a cross-site page cannot know it.
+
+Every password check of the web (logins, a witness's password) goes through
+:func:`check_password`: the app's one :class:`LoginLimiter` (``services/login_guard.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+import dataclasses
 import hmac
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -29,20 +30,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from oversight.api import csrf as csrf_tokens
 from oversight.bootstrap import System
 from oversight.domain import policy
 from oversight.domain.people import Person, require_role
-from oversight.errors import AuthenticationError, OversightError, PermissionDenied
+from oversight.errors import AuthenticationError, PermissionDenied
 from oversight.services import access, auth
+from oversight.services.login_guard import LoginGuard, LoginLimits
+from oversight.services.login_guard import TooManyAttempts as TooManyAttempts  # re-exported
 
 COOKIE = "ov_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def csrf_token(session_token: str) -> str:
-    return hashlib.sha256(b"oversight-csrf\0" + session_token.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,7 @@ class Caller:
     token: str
     via: Literal["bearer", "cookie"]
     system: System
-
-    @property
-    def csrf(self) -> str:
-        return csrf_token(self.token)
+    csrf: str  # the token this session's forms carry ("" for a bearer token)
 
 
 def base_system(request: Request) -> System:
@@ -98,7 +95,9 @@ async def authenticate(request: Request) -> Caller:
         raise AuthenticationError("log in first")
     # On the loop, not in the pool: one indexed read through a read session (see inline.py).
     login = auth.resolve(base_system(request), token)
-    caller = Caller(login.person, token, via, base_system(request))
+    # Only cookie sessions have forms; a bearer client never sends the token.
+    csrf = csrf_tokens.tokens(request).for_session(token) if via == "cookie" else ""
+    caller = Caller(login.person, token, via, base_system(request), csrf)
     if via == "cookie" and request.method not in SAFE_METHODS:
         await _check_csrf(request, caller.csrf)
     request.state.caller = caller
@@ -150,32 +149,52 @@ def may(person: Person, *actions: str) -> bool:
     return any(policy.may_take(person, a) for a in actions)
 
 
-class LoginLimiter:
-    """At most ``limit`` login attempts per client address in ``window`` seconds, on top
-    of the per-account back-off and lockout in ``services.auth``."""
+class LoginLimiter(LoginGuard):
+    """The app's one limiter of password checks (``app.state.login_limiter``), from the
+    settings; ``limit``/``window`` set the per-address limit directly (tests, tools)."""
 
-    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, client: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._seen.setdefault(client, deque())
-            while hits and now - hits[0] > self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                wait = int(self.window - (now - hits[0])) + 1
-                raise TooManyAttempts(
-                    f"too many login attempts from this address: try again in {wait} s"
-                )
-            hits.append(now)
+    def __init__(
+        self,
+        limit: int | None = None,
+        window: float | None = None,
+        *,
+        limits: LoginLimits | None = None,
+    ) -> None:
+        base = limits or LoginLimits()
+        if limit is not None:
+            base = dataclasses.replace(base, address_attempts=limit)
+        if window is not None:
+            base = dataclasses.replace(base, window_s=max(1, int(window)))
+        super().__init__(base)
 
 
-class TooManyAttempts(OversightError):
-    http_status = 429
+def login_limiter(request: Request) -> LoginGuard:
+    """The app's limiter, made from the settings on first use."""
+    state = request.app.state
+    found = getattr(state, "login_limiter", None)
+    if not isinstance(found, LoginGuard):
+        found = LoginGuard.from_settings(base_system(request).settings)
+        state.login_limiter = found
+    return found
+
+
+async def check_password(request: Request, user_id: str, password: str) -> Person:
+    """A password check for a web request, through the one limiter: the address limit
+    and the argon2 slots in this process, the throttle in the database, the slow-down
+    awaited on the event loop (a waiting attempt holds no thread)."""
+    guard = login_limiter(request)
+    address = client_address(request)
+    guard.check_address(address)
+    system = base_system(request)
+    attempt = await run_in_threadpool(auth.begin, system, guard, user_id, address)
+    if attempt.delay > 0:
+        await asyncio.sleep(attempt.delay)
+    return await run_in_threadpool(auth.check, system, guard, attempt, password)
+
+
+async def log_in(request: Request, user_id: str, password: str) -> tuple[str, auth.Login]:
+    person = await check_password(request, user_id, password)
+    return await run_in_threadpool(auth.open_session, base_system(request), person)
 
 
 CSP = (

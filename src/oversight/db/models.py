@@ -351,6 +351,21 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class LoginFailure(Base):
+    """Failed password checks of one typed user id from one client address in the
+    current login window (``services/login_guard.py``). The id need not exist: unknown
+    ids are counted like known ones, so the throttle does not tell them apart. It is
+    kept as a SHA-256 (``user_key``): a password typed into the id field is not stored."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_window_start", "window_start"),)
+
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class TrainingRecord(Base):
     """Training in the topics a rule pack requires (xj-2014 Art. 14(2))."""
 

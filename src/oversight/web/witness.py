@@ -1,10 +1,12 @@
 """Two-person execution of a grant in the console (Art. 17(3)).
 
 The logged-in custodian asks the witness to type their own user id and password on the
-same screen (``services.auth.authenticate``); success opens a short-lived *execution*
-of that grant for that browser session. While it is open, playback and export run
-through the enforcement point with ``present=[custodian, witness]``, so every use is
-still checked (grant, training, two distinct people) and audited there.
+same screen, checked through the app's one login limiter like any login
+(``api.security.check_password``: throttled per account and address); success opens a
+short-lived *execution* of that grant for that browser session. While it is open,
+playback and export run through the enforcement point with
+``present=[custodian, witness]``, so every use is still checked (grant, training, two
+distinct people) and audited there.
 
 Why in memory: an execution is a convenience on top of those checks, not a record (the
 ledger holds what was done, by whom). Keeping it in the process means nothing about

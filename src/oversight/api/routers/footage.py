@@ -2,24 +2,24 @@
 
 Two people, as on the command line (``oversight export``): the caller (a custodian,
 by bearer token) and a witness who gives their own user id and password in the body,
-checked by ``services.auth.authenticate``. The export runs through the enforcement
-point (its ``export`` leaf is committed before any footage is read) and the package,
-unzipped, verifies with ``oversight evidence verify DIR``.
+checked through the login limiter (``api.security.check_password``). The export runs
+through the enforcement point (its ``export`` leaf is committed before any footage is
+read) and the package, unzipped, verifies with ``oversight evidence verify DIR``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from oversight.api.evidence_zip import package_zip
 from oversight.api.schemas import ERRORS
-from oversight.api.security import Caller, need_governed
+from oversight.api.security import Caller, check_password, need_governed
 from oversight.domain.people import MAX_PASSWORD_CHARS
-from oversight.services import auth
 from oversight.services.limits import MAX_ID
 
 router = APIRouter(tags=["footage"], responses=ERRORS)
@@ -39,8 +39,15 @@ class ExportBody(BaseModel):
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "The package"}},
 )
-def export(grant_id: GrantId, body: ExportBody, caller: Exporter) -> Response:
-    second = auth.authenticate(caller.system, body.witness.strip(), body.witness_password)
-    return package_zip(
-        caller.system, caller.person, second, grant_id=grant_id, watermark=body.watermark
+async def export(
+    grant_id: GrantId, body: ExportBody, caller: Exporter, request: Request
+) -> Response:
+    second = await check_password(request, body.witness.strip(), body.witness_password)
+    return await run_in_threadpool(
+        package_zip,
+        caller.system,
+        caller.person,
+        second,
+        grant_id=grant_id,
+        watermark=body.watermark,
     )

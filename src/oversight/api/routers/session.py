@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from oversight.api.security import Caller, authenticate, base_system, client_address
+from oversight.api.security import Caller, authenticate, log_in
 from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.services import auth
 
@@ -41,11 +41,8 @@ def me(caller: Caller) -> Me:
 
 @router.post("", response_model=NewSession, summary="Log in; the token is shown once")
 async def login(credentials: Credentials, request: Request) -> NewSession:
-    request.app.state.login_limiter.check(client_address(request))
-    system = base_system(request)
-    token, login = await run_in_threadpool(
-        auth.login, system, credentials.user, credentials.password
-    )
+    # Through the one limiter: a refusal is a 429 with Retry-After (api/errors.py).
+    token, login = await log_in(request, credentials.user, credentials.password)
     p = login.person
     return NewSession(
         token=token,

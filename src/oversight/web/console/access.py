@@ -3,7 +3,7 @@ execution by the custodian with a witness on the same screen (Arts. 16-17).
 
 Every step is a call to ``services.access`` / ``services.export`` (which check and
 record it); this module only turns forms into calls. The witness signs in with
-``services.auth.authenticate``; the open execution lives in ``web/witness.py``.
+``api.security.check_password`` (the login limiter); the open execution lives in ``web/witness.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from oversight.api.evidence_zip import package_zip
-from oversight.api.security import Caller, may, need, need_governed
+from oversight.api.security import Caller, check_password, may, need, need_governed
 from oversight.bootstrap import System
 from oversight.clock import instant_in_range
 from oversight.domain import access as rules
@@ -25,7 +25,7 @@ from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.errors import AuthenticationError, InvalidInput
 from oversight.rules.schema import AccessApprovalRule
 from oversight.services import access as svc
-from oversight.services import auth, footage, people, registry
+from oversight.services import footage, people, registry
 from oversight.services.documents import size_text
 from oversight.services.limits import MAX_ID
 from oversight.web import witness
@@ -252,9 +252,8 @@ async def open_execution(
     system = caller.system
     _, rec = await run_in_threadpool(svc.get_grant, system, caller.person, grant_id)
     try:
-        second = await run_in_threadpool(
-            auth.authenticate, system, witness_id.strip(), witness_password
-        )
+        # The one limiter of password checks (finding 6): throttled like a login.
+        second = await check_password(request, witness_id.strip(), witness_password)
     except AuthenticationError as exc:
         # Shown on the same page: a 401 would send the custodian to the login page.
         message = exc.message

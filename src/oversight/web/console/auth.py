@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from oversight.api.security import COOKIE, Caller, authenticate, base_system, client_address
+from oversight.api import csrf as csrf_tokens
+from oversight.api.security import COOKIE, Caller, TooManyAttempts, authenticate, log_in
 from oversight.domain.people import MAX_PASSWORD_CHARS, SESSION_TTL
 from oversight.errors import AuthenticationError, OversightError, PermissionDenied
 from oversight.services import auth
 from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
-LOGIN_CSRF = "ov_login_csrf"
+# The pre-session the login form's CSRF token is bound to (finding 17, api/csrf.py).
+PRESESSION = "ov_presession"
 
 
 def safe_next(target: str | None) -> str:
@@ -32,18 +32,28 @@ def _secure(request: Request) -> bool:
 
 
 def _login_form(request: Request, status: int = 200, error: str | None = None) -> Response:
-    nonce = secrets.token_urlsafe(24)
+    made = csrf_tokens.tokens(request)
+    # One pre-session per browser: a second tab's form is bound to the same one.
+    presession = request.cookies.get(PRESESSION) or ""
+    if not 20 <= len(presession) <= 64:
+        presession = made.new_presession()
     response = page(
         request,
         None,
         "console/login.html",
         status=status,
-        login_csrf=nonce,
+        login_csrf=made.for_login(presession),
         next=safe_next(request.query_params.get("next")),
         error=error,
     )
     response.set_cookie(
-        LOGIN_CSRF, nonce, httponly=True, samesite="strict", secure=_secure(request), path="/login"
+        PRESESSION,
+        presession,
+        max_age=made.login_max_age_s,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/login",
     )
     return response
 
@@ -58,17 +68,20 @@ async def login(
     request: Request,
     user: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=MAX_PASSWORD_CHARS)],
-    csrf: Annotated[str, Form(max_length=64)] = "",
+    csrf: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    expected = request.cookies.get(LOGIN_CSRF, "")
-    if not expected or not hmac.compare_digest(csrf, expected):
+    presession = request.cookies.get(PRESESSION, "")
+    if not presession or not csrf_tokens.tokens(request).login_ok(presession, csrf):
         raise PermissionDenied("the login form is stale or forged (CSRF check failed): reload it")
     try:
-        request.app.state.login_limiter.check(client_address(request))
-        token, _ = await run_in_threadpool(auth.login, base_system(request), user, password)
+        token, _ = await log_in(request, user, password)
     except AuthenticationError as exc:
         return _login_form(request, 401, exc.message)
+    except TooManyAttempts as exc:
+        refused = _login_form(request, exc.http_status, exc.message)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     except OversightError as exc:
         return _login_form(request, exc.http_status, exc.message)
     response = RedirectResponse(safe_next(next), status_code=303)
@@ -80,7 +93,7 @@ async def login(
         samesite="strict",
         secure=_secure(request),
     )
-    response.delete_cookie(LOGIN_CSRF, path="/login")
+    response.delete_cookie(PRESESSION, path="/login")
     return response
 
 
