@@ -193,9 +193,11 @@ def test_a_one_second_export_inside_a_ten_second_segment_holds_only_that_second(
     stored = Path(web.system.store.path(segment.storage_key))  # type: ignore[attr-defined]
     _assert_sealed_packets_inside(probed, [(stored, T0)], start, end)
     _assert_clip_inside(clip, probed, start, end)
-    # Cut inward at keyframes: at most one GOP (0.2 s) plus an audio frame off each edge.
+    # Cut inward at keyframes: at most one GOP (0.2 s) plus one AAC frame (0.128 s) off
+    # each edge; the clip is the 0.64 s between the keyframes at 3.328 s and 3.968 s.
+    edge = timedelta(seconds=0.2 + 0.128)
     first, last = _instant(clip.start), _instant(clip.end)
-    assert first - start <= timedelta(seconds=0.2) and end - last <= timedelta(seconds=0.4)
+    assert first - start <= edge and end - last <= edge, (clip.start, clip.end)
     assert [p.source for p in clip.pieces or []] == [segment.storage_key]
     assert clip.source_segments == [segment.storage_key]
     assert access_leaves(web)[-1]["action"] == "export"
