@@ -81,6 +81,10 @@ def _export_cli(web: Web, grant: int, tmp: Path) -> Path:
         input=PW + "\n",
     )
     assert result.exit_code == 0, result.output
+    key = keys.verifier_key(web.system.settings.keys_dir)
+    verified = web.env.run("evidence", "verify", str(out), "--json", "--key", key)
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["ok"] is True
     return out
 
 
