@@ -1,14 +1,25 @@
 """Cutting a clip from sealed segments: pure argv builders, and one function that runs them.
 
-A clip is cut with ffmpeg's concat demuxer: an ``ffconcat`` list names each segment
-file overlapping the range, the first with an ``inpoint`` and the last with an
-``outpoint`` (offsets from the segment's own start). Without a watermark or masks the
-streams are copied (``-c copy``), so the clip starts at the keyframe at or before the
-range start (up to one GOP early). When every segment has the same codec setup (codec
-and extradata, as one recorder run writes them), the demuxer's automatic conversion
-is off and the clip's packets are the recorded packets byte for byte; otherwise H.264
-packets pass through ``h264_mp4toannexb``, which repeats the parameter sets in-band
-at keyframes (the coded pictures stay unchanged).
+A clip never holds a frame, video or audio, outside the range asked for (issue 18,
+finding 2): like playback, it is **cut at keyframes, inward**. Each sealed fragmented
+MP4 segment overlapping the range is cut by ``media/trim.py`` (the enforcement point's
+cutter, not a second one) to its init section and the longest run of whole fragments
+whose every sample is presented inside the range: from the first keyframe at or after
+the range start to the last fragment that ends by the range end. Those sealed bytes
+are written to a private temporary file per segment, and ffmpeg's concat demuxer joins
+them: an ``ffconcat`` list names each cut file with an ``inpoint`` (where its first
+sample plays, so nothing is sought back to an earlier keyframe: there is none in the
+file) and a ``duration`` (up to where the next piece begins in wall time, so the
+clip's timeline keeps the wall-clock gaps between segments). A segment that is not
+fragmented MP4 (Matroska) cannot be cut this way: it is taken whole when the range
+covers it, and refused when it covers only part of it. A range holding no keyframe
+yields no clip at all (:class:`InvalidInput`, before anything is written).
+
+Without a watermark or masks the streams are copied (``-c copy``). When every segment
+has the same codec setup (codec and extradata, as one recorder run writes them), the
+demuxer's automatic conversion is off and the clip's packets are the recorded packets
+byte for byte; otherwise H.264 packets pass through ``h264_mp4toannexb``, which
+repeats the parameter sets in-band at keyframes (the coded pictures stay unchanged).
 
 A visible watermark or privacy masks need new pixels, so the video is re-encoded
 (H.264, audio still copied). Masks are polygons in frame-relative coordinates
@@ -17,11 +28,11 @@ it completely (a strip is the bounding box of the polygon's slice, so masking er
 the side of hiding more; a rectangle is exactly one box). The watermark is
 ``drawtext`` from a text file when a font is available, else a solid band.
 
-Pure: :func:`plan_pieces`, :func:`concat_list`, :func:`mask_boxes`,
+Pure: :func:`plan_pieces`, :func:`lay_out`, :func:`concat_list`, :func:`mask_boxes`,
 :func:`mask_filters`, :func:`watermark_filter`, :func:`build_cut_command`,
 :func:`codec_setup_argv`, :func:`parse_codec_setup`.
-Shell: :func:`find_font`, :func:`codec_setup`, :func:`cut_clip` (through
-``media.ffmpeg.run_tool``).
+Shell: :func:`plan_cut` (reads the segments' box structure), :func:`find_font`,
+:func:`codec_setup`, :func:`cut_clip` (through ``media.ffmpeg.run_tool``).
 """
 
 from __future__ import annotations
@@ -30,12 +41,14 @@ import json
 import math
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from oversight.errors import InvalidInput
+from oversight.media import trim
 from oversight.media.ffmpeg import run_tool
 
 Point = tuple[float, float]
@@ -71,6 +84,7 @@ class Piece:
     span: SegmentSpan
     inpoint_us: int | None = None
     outpoint_us: int | None = None
+    duration_us: int | None = None  # how long it lasts in the clip's timeline
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,156 @@ def concat_list(pieces: Sequence[Piece]) -> str:
             lines.append(f"inpoint {_seconds(piece.inpoint_us)}")
         if piece.outpoint_us is not None:
             lines.append(f"outpoint {_seconds(piece.outpoint_us)}")
+        if piece.duration_us is not None:
+            lines.append(f"duration {_seconds(piece.duration_us)}")
     return "\n".join(lines) + "\n"
+
+
+# ---- the inward cut -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What of one sealed segment a clip holds: the wall times of its first presented
+    sample and of the end of its last, and where it begins in the clip's timeline.
+
+    ``parts``: the init section and the media byte range of the segment file cut at
+    keyframes inward (``media/trim.py``), or None when the whole file is taken (a
+    Matroska segment the range covers). ``inpoint_us``: the file time (from the
+    file's zero) of ``start``, None for a whole file."""
+
+    span: SegmentSpan
+    start: datetime
+    end: datetime
+    parts: tuple[tuple[int, int], tuple[int, int]] | None
+    inpoint_us: int | None
+    offset_us: int = 0
+    duration_us: int = 0
+
+
+@dataclass(frozen=True)
+class ClipCut:
+    """A clip's pieces in time order; it presents samples from ``start`` to ``end``."""
+
+    pieces: Sequence[Taken]
+
+    @property
+    def start(self) -> datetime:
+        return self.pieces[0].start
+
+    @property
+    def end(self) -> datetime:
+        return max(p.end for p in self.pieces)
+
+    @property
+    def spans(self) -> list[SegmentSpan]:
+        return [p.span for p in self.pieces]
+
+
+def _us(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+def _when(span: SegmentSpan, seconds: Fraction, *, up: bool) -> tuple[datetime, int]:
+    """Wall time and file microseconds of file time ``seconds``, rounded to a whole
+    microsecond inward (down for a start, up for an end: both stay inside the range)."""
+    micros = math.ceil(seconds * UNIT) if up else math.floor(seconds * UNIT)
+    return span.start + timedelta(microseconds=micros), micros
+
+
+def lay_out(taken: Sequence[Taken]) -> ClipCut:
+    """Place the pieces on the clip's timeline. Pure.
+
+    Clip time zero is the first piece's first sample. Each piece lasts until the next
+    one begins in wall time (so a gap between segments stays a gap), and never less
+    than its own length (segments whose sealed times overlap are played one after
+    the other, the later piece shifted by the overlap; the manifest says by how much).
+    """
+    out: list[Taken] = []
+    offset = 0
+    for i, piece in enumerate(taken):
+        own = max(0, _us(piece.end - piece.start))
+        following = taken[i + 1] if i + 1 < len(taken) else None
+        length = own if following is None else max(own, _us(following.start - piece.start))
+        out.append(replace(piece, offset_us=offset, duration_us=length))
+        offset += length
+    return ClipCut(out)
+
+
+def _cut_one(span: SegmentSpan, f: BinaryIO, start: datetime, end: datetime) -> Taken | None:
+    size = f.seek(0, 2)
+    lo = Fraction(_us(start - span.start), UNIT)
+    hi = Fraction(_us(end - span.start), UNIT)
+    found = trim.cut(f, size, lo, hi)
+    if found.media is None:
+        return None
+    first, inpoint = _when(span, found.start, up=False)
+    last, _ = _when(span, found.end, up=True)
+    return Taken(span, first, last, (found.init, found.media), inpoint)
+
+
+def plan_cut(
+    spans: Sequence[SegmentSpan], start: datetime, end: datetime, *, label: str = "the footage"
+) -> ClipCut:
+    """What of ``spans`` a clip of [start, end) holds, cut at keyframes inward.
+
+    Reads only the box structure of the files (``media/trim.py``). InvalidInput when no
+    keyframe of ``label`` lies inside the range, or when the range covers only part of
+    a segment that is not fragmented MP4 (which cannot be cut at keyframes)."""
+    taken: list[Taken] = []
+    for piece in plan_pieces(spans, start, end):
+        span = piece.span
+        if span.path.suffix.lower() != ".mp4":
+            if span.start < start or span.end > end:
+                raise InvalidInput(
+                    f"segment {span.path.name} of {label} is not fragmented MP4, so it cannot "
+                    "be cut at keyframes, and the range covers only part of it "
+                    f"({span.start.isoformat()} to {span.end.isoformat()})"
+                )
+            taken.append(Taken(span, span.start, span.end, None, None))
+            continue
+        try:
+            with span.path.open("rb") as f:
+                cut = _cut_one(span, f, start, end)
+        except InvalidInput as exc:
+            raise InvalidInput(f"unreadable segment {span.path.name}: {exc.message}") from None
+        except OSError as exc:
+            raise InvalidInput(f"unreadable segment {span.path.name}: {exc.strerror}") from None
+        if cut is not None:
+            taken.append(cut)
+    if not taken:
+        raise InvalidInput(
+            f"no keyframe of {label} lies inside {start.isoformat()} to {end.isoformat()}: "
+            "the range is shorter than the camera's group of pictures, so nothing of it "
+            "can be exported"
+        )
+    return lay_out(taken)
+
+
+def _write_cut(piece: Taken, out: Path) -> Path:
+    """The cut piece as a file of its own (its sealed bytes: init, then the fragments),
+    or the segment file itself when it is taken whole."""
+    if piece.parts is None:
+        return piece.span.path
+    with piece.span.path.open("rb") as src, out.open("xb") as dst:
+        for lo, hi in piece.parts:
+            src.seek(lo)
+            left = hi - lo
+            while left > 0:
+                chunk = src.read(min(left, 1 << 20))
+                if not chunk:
+                    raise InvalidInput(f"segment {piece.span.path.name} ended while it was cut")
+                dst.write(chunk)
+                left -= len(chunk)
+    return out
+
+
+def concat_pieces(cut: ClipCut, files: Sequence[Path]) -> list[Piece]:
+    """The concat list entries of ``cut`` read from ``files`` (the cut files). Pure."""
+    return [
+        Piece(SegmentSpan(path, p.span.start, p.span.end), p.inpoint_us, None, p.duration_us)
+        for p, path in zip(cut.pieces, files, strict=True)
+    ]
 
 
 # ---- privacy masks ------------------------------------------------------------------
@@ -372,23 +535,30 @@ def cut_clip(
     ffmpeg: str = "ffmpeg",
     ffprobe: str = "ffprobe",
     timeout: float | None = None,
-) -> list[SegmentSpan]:
-    """Cut [start, end) from ``spans`` into ``out`` (which must not exist); the spans used.
+    label: str = "the footage",
+) -> ClipCut:
+    """Cut [start, end) from ``spans`` at keyframes inward into ``out`` (which must not
+    exist); what the clip holds (see :func:`plan_cut`).
 
-    Stream copy unless ``watermark`` or ``masks`` ask for new pixels. ``font``: a font
-    file for the watermark, None for the band, default the first of FONT_CANDIDATES.
+    Stream copy unless ``watermark`` or ``masks`` ask for new pixels (the pixels of the
+    cut pieces only). ``font``: a font file for the watermark, None for the band,
+    default the first of FONT_CANDIDATES.
     """
-    pieces = plan_pieces(spans, start, end)
     if out.exists():
         raise InvalidInput(f"clip {out} exists already")
     filters = mask_filters(masks)
     reencode = bool(filters) or watermark is not None
+    cut = plan_cut(spans, start, end, label=label)
     # Stream copy keeps packets byte for byte only when one codec setup covers them all.
-    same = reencode or len({codec_setup(p.span.path, ffprobe=ffprobe) for p in pieces}) == 1
+    same = reencode or len({codec_setup(s.path, ffprobe=ffprobe) for s in cut.spans}) == 1
     with tempfile.TemporaryDirectory(prefix="oversight-cut-") as tmp:
         work = Path(tmp)
+        files = [
+            _write_cut(p, work / f"piece-{i}{p.span.path.suffix.lower()}")
+            for i, p in enumerate(cut.pieces)
+        ]
         list_file = work / "list.ffconcat"
-        list_file.write_text(concat_list(pieces), encoding="utf-8")
+        list_file.write_text(concat_list(concat_pieces(cut, files)), encoding="utf-8")
         if watermark is not None:
             text_file = work / "watermark.txt"
             text_file.write_text(check_watermark_text(watermark), encoding="utf-8")
@@ -397,7 +567,7 @@ def cut_clip(
         argv = build_cut_command(
             list_file.absolute(), out.absolute(), filters=filters, same_setup=same, ffmpeg=ffmpeg
         )
-        limit = timeout if timeout is not None else cut_timeout(start, end, reencode=reencode)
+        limit = cut_timeout(cut.start, cut.end, reencode=reencode) if timeout is None else timeout
         try:
             result = run_tool(argv, timeout=limit)
         except BaseException:
@@ -408,4 +578,4 @@ def cut_clip(
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit status {result.returncode}"
         raise InvalidInput(f"ffmpeg could not cut clip {out.name}: {reason}")
-    return [piece.span for piece in pieces]
+    return cut

@@ -23,7 +23,14 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from oversight.errors import InvalidInput
 
@@ -37,6 +44,7 @@ CLIPS_DIR = "clips"
 PROOFS_DIR = "proofs"
 SEGMENTS_DIR = "segments"
 SIG_HEADER = "oversight.evidence.manifest/v1"
+CUT_INWARD = "keyframes-inward"  # clips.cut: cut at keyframes inside the range asked for
 
 _MAX_INT = 2**53 - 1
 _SIG_RE = re.compile(re.escape(SIG_HEADER) + r"\nsha256 ([0-9a-f]{64})\n")
@@ -74,7 +82,28 @@ class Scope(_Model):
     end: Instant
 
 
+class Range(_Model):
+    start: Instant
+    end: Instant
+
+
+class Piece(_Model):
+    """What of one sealed segment a clip holds: the wall times of its first sample and
+    of the end of its last, and where it begins in the clip (microseconds after the
+    clip's first sample). Clip time t of this piece is wall time start + (t - offset)."""
+
+    source: Text  # the segment's storage key
+    start: Instant
+    end: Instant
+    offset_us: Count
+
+
 class Clip(_Model):
+    """``start``/``end``: what the clip holds (its first sample, the end of its last);
+    ``requested``: the range asked for; ``cut``: how it was cut to lie inside it.
+    ``requested``, ``cut`` and ``pieces`` were added by issue 18 (finding 2); packages
+    written before have none of them."""
+
     file: ClipFile
     sha256: Sha256
     bytes: Positive
@@ -84,6 +113,28 @@ class Clip(_Model):
     watermark: bool
     masks: bool
     source_segments: Annotated[list[Text], Field(min_length=1)]
+    requested: Range | None = None
+    cut: Literal["keyframes-inward"] | None = None
+    pieces: Annotated[list[Piece], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _inside(self) -> Clip:
+        # Instants share one fixed-width format, so text order is time order.
+        if not self.start < self.end:
+            raise ValueError("the clip ends before it starts")
+        asked = self.requested
+        if asked is not None and not asked.start <= self.start < self.end <= asked.end:
+            raise ValueError("the clip holds footage outside the range it was cut from")
+        offset = -1
+        for piece in self.pieces or []:
+            if piece.source not in self.source_segments:
+                raise ValueError(f"piece of {piece.source}, which is not a source of the clip")
+            if not self.start <= piece.start < piece.end <= self.end:
+                raise ValueError(f"the piece of {piece.source} lies outside the clip")
+            if piece.offset_us <= offset:
+                raise ValueError("the pieces are not in clip time order")
+            offset = piece.offset_us
+        return self
 
 
 class Source(_Model):
@@ -214,7 +265,8 @@ def validate(obj: Any) -> Manifest:
 
 
 def dump(manifest: Manifest) -> bytes:
-    return canonical(manifest.model_dump(mode="python"))
+    # Unset optional keys (the clip fields older packages lack) stay out: same bytes.
+    return canonical(manifest.model_dump(mode="python", exclude_unset=True))
 
 
 # ---- the signature text -------------------------------------------------------------

@@ -266,10 +266,12 @@ def write_package(
     for spec in clips:
         _check_clip(spec, release)
         mine = [s for s in found.values() if s.entry["camera"] == spec.camera]
-        used_spans = {
-            p.span for p in cutting.plan_pieces([s.span for s in mine], spec.start, spec.end)
-        }
-        used = [s for s in mine if s.span in used_spans]
+        # Cut at keyframes inward (issue 18, finding 2): a range without a keyframe, or
+        # a Matroska segment it covers only in part, is refused before anything is written.
+        planned = cutting.plan_cut(
+            [s.span for s in mine], spec.start, spec.end, label=f"camera {spec.camera}"
+        )
+        used = [s for s in mine if s.span in set(planned.spans)]
         copy_mkv = not (spec.watermark or spec.masks) and any(
             not s.entry["storage_key"].endswith(".mp4") for s in used
         )
@@ -344,7 +346,7 @@ def _stage(
     clip_entries = []
     for spec, name, used in plans:
         out = staging / mf.CLIPS_DIR / name
-        cutting.cut_clip(
+        cut = cutting.cut_clip(
             [s.span for s in used],
             spec.start,
             spec.end,
@@ -353,7 +355,9 @@ def _stage(
             masks=spec.masks,
             font=font,
             ffmpeg=ffmpeg,
+            label=f"camera {spec.camera}",
         )
+        keys = {s.span: s.entry["storage_key"] for s in used}
         digest, size = _hash(out)
         clip_entries.append(
             {
@@ -361,11 +365,26 @@ def _stage(
                 "sha256": digest,
                 "bytes": size,
                 "camera": spec.camera,
-                "start": leaves.instant(spec.start),
-                "end": leaves.instant(spec.end),
+                # What the clip holds: cut at keyframes inward from the range asked for.
+                "start": leaves.instant(cut.start),
+                "end": leaves.instant(cut.end),
+                "requested": {
+                    "start": leaves.instant(spec.start),
+                    "end": leaves.instant(spec.end),
+                },
+                "cut": mf.CUT_INWARD,
+                "pieces": [
+                    {
+                        "source": keys[p.span],
+                        "start": leaves.instant(p.start),
+                        "end": leaves.instant(p.end),
+                        "offset_us": p.offset_us,
+                    }
+                    for p in cut.pieces
+                ],
                 "watermark": spec.watermark,
                 "masks": bool(spec.masks),
-                "source_segments": [s.entry["storage_key"] for s in used],
+                "source_segments": [keys[span] for span in cut.spans],
             }
         )
     source_entries = []

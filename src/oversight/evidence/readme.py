@@ -24,9 +24,13 @@ def _clip_lines(m: mf.Manifest) -> list[str]:
             if how
             else "stream copy: the recorded video, not re-encoded"
         )
+        lines += [f"  {clip.file}", f"    camera {clip.camera}, {clip.start} to {clip.end} (UTC)"]
+        if clip.requested is not None:
+            lines.append(
+                f"    asked for {clip.requested.start} to {clip.requested.end}; cut at "
+                "keyframes inside that range"
+            )
         lines += [
-            f"  {clip.file}",
-            f"    camera {clip.camera}, {clip.start} to {clip.end} (UTC)",
             f"    {treatment}",
             f"    {clip.bytes} bytes, SHA-256 {clip.sha256}",
             f"    cut from {len(clip.source_segments)} sealed segment(s)",
@@ -63,8 +67,11 @@ def render_readme(m: mf.Manifest) -> str:
         "CLIPS",
         *_clip_lines(m),
         "",
-        "A stream-copied clip starts at the keyframe at or before its start time, so it",
-        "may show up to one keyframe interval (typically 1-4 s) before the stated start.",
+        "Each clip holds only footage from inside the range it was asked for: it starts",
+        "at the first keyframe at or after the range start and ends before the range end,",
+        "so up to one keyframe interval (typically 1-4 s) at each edge is left out. The",
+        "times above are those of its first and last frames; manifest.json lists, per",
+        "sealed segment, the part of the clip taken from it.",
         "",
         "SEALED SOURCE SEGMENTS (each proven to be in the log)",
         *sources,

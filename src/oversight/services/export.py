@@ -4,6 +4,9 @@ The custodian (logged in) and a witness (who entered their own password) execute
 grant through the enforcement point (``services/footage.py``), which logs the
 ``export`` leaf before handing over the segment files; the package then carries that
 leaf's inclusion proof, so the recipient sees who released what, why and to whom.
+Each camera's clip is cut at keyframes inward (``evidence/clips.py`` with
+``media/trim.py``, as playback is): it holds nothing outside the grant, and a range
+with no keyframe of a camera refuses the export, with no package written.
 """
 
 from __future__ import annotations
