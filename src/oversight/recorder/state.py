@@ -84,6 +84,7 @@ class CameraState:
     proc: FfmpegProcess | None = None
     probing: Future[SourceInfo] | None = None
     started_at: datetime | None = None
+    arrived_until: datetime | None = None  # when ffmpeg last listed a segment (or started)
     failures: int = 0
     restarts: int = 0
     next_start: float = 0.0  # monotonic

@@ -31,7 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oversight.bootstrap import System
 from oversight.errors import OversightError
+from oversight.ledger import leaves
 from oversight.media.ffmpeg import (
+    ClockJump,
     FfmpegProcess,
     RecordPlan,
     SegmentDone,
@@ -71,6 +73,7 @@ class Supervisor:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._stop = threading.Event()
         self._events: queue.Queue[_Event] = queue.Queue()
+        self._jumps: queue.Queue[tuple[CameraState, ClockJump]] = queue.Queue()
         self._cameras: dict[str, CameraState] = {}
         self._pool: ThreadPoolExecutor | None = None
         # Hashing finished segments: hashlib releases the GIL, so a burst of segments
@@ -142,6 +145,7 @@ class Supervisor:
             self._next_disk = now + self.options.disk_check_interval
             self._check_disk()
         self._check_clock()
+        self._record_camera_clocks()
         for cam in list(self._cameras.values()):
             if self._stop.is_set():
                 break  # a Ctrl-C also reaches ffmpeg: its exit is then no outage
@@ -237,6 +241,7 @@ class Supervisor:
             run_id=new_run_id(self._now()),
             segment_seconds=opts.segment_seconds,
             input_timeout=opts.input_timeout,
+            clock_jump=opts.clock_jump,
             source=info,
             audio_policy=opts.audio_policy,
             ffmpeg=opts.ffmpeg,
@@ -255,11 +260,20 @@ class Supervisor:
         def deliver(proc: FfmpegProcess, done: SegmentDone) -> None:
             self._events.put((cam, proc, done))  # on a reader thread: only queue
 
+        def jumped(proc: FfmpegProcess, jump: ClockJump) -> None:
+            self._jumps.put((cam, jump))
+
         proc = FfmpegProcess(
-            command.argv, on_segment=deliver, clock=self.system.clock.now, secret_url=cam.url
+            command.argv,
+            on_segment=deliver,
+            clock=self.system.clock.now,
+            secret_url=cam.url,
+            on_clock_jump=jumped,
+            clock_jump=opts.clock_jump,
         )
         cam.proc = proc
         cam.started_at = self._now()
+        cam.arrived_until = cam.started_at
         cam.last_progress = self._mono()
         log.info("camera %s: ffmpeg pid %d recording (%s)", cam.id, proc.pid, info.video_codec)
         self._set_state(cam, "recording")
@@ -340,7 +354,10 @@ class Supervisor:
                 with contextlib.suppress(OSError):  # the seal hashes it again and says why
                     hashed = hashing.result()
             listed = done.stream_end - done.stream_start
-            self._seal(cam, path, done.received, listed, hashed=hashed)
+            # Its packets arrived after the one before was listed (or ffmpeg started):
+            # the segment claims no time before that, whatever its timestamps say.
+            floor, cam.arrived_until = cam.arrived_until, done.received
+            self._seal(cam, path, done.received, listed, hashed=hashed, arrived=floor)
 
     def _seal_leftovers(self, cam: CameraState) -> None:
         directory = sealer.spool_dir(self.system, cam.id)
@@ -360,6 +377,7 @@ class Supervisor:
         listed: float | None = None,
         *,
         hashed: tuple[str, int] | None = None,
+        arrived: datetime | None = None,
     ) -> None:
         try:
             outcome = sealer.seal_spool_file(
@@ -372,6 +390,7 @@ class Supervisor:
                 ffprobe=self.options.ffprobe,
                 listed_duration=listed,
                 hashed=hashed,
+                arrived=arrived,
             )
         except (OversightError, SQLAlchemyError, OSError) as exc:
             # The file stays in the spool; it is sealed by the next rescan.
@@ -499,6 +518,41 @@ class Supervisor:
             self._record_event(None, "disk_ok", message)
             for cam in self._cameras.values():
                 cam.next_start = self._mono()
+
+    def _record_camera_clocks(self) -> None:
+        """Each camera clock jump ffmpeg noticed (or the return into step) is a leaf."""
+        for cam in list(self._cameras.values()):
+            if cam.proc is not None:
+                back = cam.proc.clock_settled(quiet=self.options.clock_jump)
+                if back is not None and abs(back.seconds) > self.options.clock_jump:
+                    self._jumps.put((cam, back))
+        while True:
+            try:
+                cam, jump = self._jumps.get_nowait()
+            except queue.Empty:
+                return
+            direction = "forward" if jump.seconds > 0 else "backward"
+            message = (
+                f"camera clock jumped {jump.seconds:+.1f} s ({direction}); its timestamps are "
+                "replaced by a continuous timeline anchored to the recorder's clock"
+            )
+            log.warning("camera %s: %s", cam.id, message)
+            try:
+                recording.record_clock(
+                    self.system,
+                    action="camera.jump",
+                    subject=f"camera:{cam.id}",
+                    camera=cam.id,
+                    details={
+                        "camera": cam.id,
+                        "jump_ms": round(jump.seconds * 1000),
+                        "direction": direction,
+                        "noticed": leaves.instant(jump.at),
+                    },
+                    message=message,
+                )
+            except (OversightError, SQLAlchemyError) as exc:
+                log.error("camera %s: cannot record a clock jump: %s", cam.id, exc)
 
     def _check_clock(self) -> None:
         """Record a wall-clock jump (vs the monotonic clock) instead of absorbing it."""

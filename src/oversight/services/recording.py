@@ -4,10 +4,10 @@ transaction. Times are stored and returned in UTC."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 
@@ -313,6 +313,30 @@ def list_quarantined(system: System, camera: str | None = None) -> list[Quaranti
         if camera is not None:
             query = query.where(m.QuarantinedSegment.camera_id == camera)
         return [_quarantine(r) for r in s.scalars(query)]
+
+
+def record_clock(
+    system: System,
+    *,
+    action: Literal["camera.jump", "host.jump", "host.sync"],
+    subject: str,
+    details: Mapping[str, str | int],
+    message: str,
+    camera: str | None = None,
+) -> EventRec:
+    """A fact about time (see ``leaves.clock``): a ``clock`` leaf, and a recorder event
+    (kind ``clock``) for ``recordings events``, in one transaction."""
+    now = system.clock.now()
+    with system.sessions.begin() as s:
+        if camera is not None and s.get(m.Camera, camera) is None:
+            raise NotFound(f"camera {camera!r} does not exist")
+        system.ledger.append(
+            s, [leaves.clock(at=now, action=action, subject=subject, details=details)]
+        )
+        row = m.RecorderEvent(camera_id=camera, at=now, kind="clock", message=scrub(message))
+        s.add(row)
+        s.flush()
+        return EventRec(row.id, row.camera_id, utc(row.at), row.kind, row.message)
 
 
 def record_event(system: System, *, camera: str | None, kind: str, message: str) -> EventRec:
