@@ -23,6 +23,7 @@ KINDS: tuple[str, ...] = (
     "overexposed",
     "bitrate_collapse",
     "framerate_collapse",
+    "clock_jump",  # the recorder host's clock jumped: footage times around it are suspect
 )
 
 

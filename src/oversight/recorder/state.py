@@ -33,6 +33,7 @@ class RecorderOptions:
     disk_check_interval: float = 5.0
     audio_policy: AudioPolicy = "transcode"
     clock_jump: float = 2.0  # wall clock vs monotonic disagreement that is recorded
+    host_clock_interval: float = 3600.0  # seconds between host.sync leaves (and at start)
     gap_tolerance: float = 2.0  # a hole between consecutive segments that is a gap
     # SIGTERM, then SIGKILL after this long (a stalled input ignores SIGTERM until its
     # own timeout; killing loses at most the last, unflushed fragment).

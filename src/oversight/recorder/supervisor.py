@@ -42,7 +42,7 @@ from oversight.media.ffmpeg import (
     new_run_id,
 )
 from oversight.media.scrub import scrub
-from oversight.recorder import probe, procfs, sealer
+from oversight.recorder import hostclock, probe, procfs, sealer
 from oversight.recorder.state import (
     CameraState,
     CameraView,
@@ -50,7 +50,7 @@ from oversight.recorder.state import (
     RecorderOptions,
     backoff_delay,
 )
-from oversight.services import recording
+from oversight.services import alarms, recording
 from oversight.services.sealing import file_sha256
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ class Supervisor:
         self._disk_full = False
         self._next_registry = 0.0
         self._next_disk = 0.0
+        self._next_host_clock = 0.0
         self._wall0 = system.clock.now()
         self._mono0 = monotonic()
         self._offset = 0.0
@@ -144,6 +145,9 @@ class Supervisor:
         if now >= self._next_disk:
             self._next_disk = now + self.options.disk_check_interval
             self._check_disk()
+        if now >= self._next_host_clock:
+            self._next_host_clock = now + self.options.host_clock_interval
+            self._record_host_clock()
         self._check_clock()
         self._record_camera_clocks()
         for cam in list(self._cameras.values()):
@@ -354,9 +358,12 @@ class Supervisor:
                 with contextlib.suppress(OSError):  # the seal hashes it again and says why
                     hashed = hashing.result()
             listed = done.stream_end - done.stream_start
-            # Its packets arrived after the one before was listed (or ffmpeg started):
-            # the segment claims no time before that, whatever its timestamps say.
+            # Its packets arrived after the one before was listed (or ffmpeg started),
+            # give or take ffmpeg's own buffering: the segment claims no time before
+            # that, whatever its timestamps say.
             floor, cam.arrived_until = cam.arrived_until, done.received
+            if floor is not None:
+                floor -= timedelta(seconds=self.options.clock_jump)
             self._seal(cam, path, done.received, listed, hashed=hashed, arrived=floor)
 
     def _seal_leftovers(self, cam: CameraState) -> None:
@@ -554,9 +561,31 @@ class Supervisor:
             except (OversightError, SQLAlchemyError) as exc:
                 log.error("camera %s: cannot record a clock jump: %s", cam.id, exc)
 
+    def _record_host_clock(self) -> None:
+        """Where this host's time comes from, as a ``host.sync`` leaf (start and hourly)."""
+        status = hostclock.read()
+        synced = {True: "synchronised", False: "NOT synchronised", None: "of unknown sync"}
+        message = (
+            f"host {status.host} clock ({status.source}) {synced[status.synchronised]}, "
+            f"offset {status.offset_us} us, maximum error {status.max_error_us} us"
+        )
+        (log.info if status.synchronised else log.warning)("%s", message)
+        try:
+            recording.record_clock(
+                self.system,
+                action="host.sync",
+                subject=f"host:{status.host}",
+                details=status.details(),
+                message=message,
+            )
+        except (OversightError, SQLAlchemyError) as exc:
+            log.error("cannot record the host clock: %s", exc)
+
     def _check_clock(self) -> None:
-        """Record a wall-clock jump (vs the monotonic clock) instead of absorbing it."""
-        wall = (self._now() - self._wall0).total_seconds()
+        """Record a wall-clock jump (vs the monotonic clock) instead of absorbing it: a
+        ``host.jump`` leaf and a ``clock_jump`` alarm on every camera being recorded."""
+        now = self._now()
+        wall = (now - self._wall0).total_seconds()
         offset = wall - (self._mono() - self._mono0)
         jump = offset - self._offset
         self._offset = offset
@@ -564,8 +593,33 @@ class Supervisor:
             message = f"wall clock jumped {jump:+.1f} s against the monotonic clock"
             log.error(message)
             self._record_event(None, "clock_jump", message)
+            host = hostclock.read().host
+            try:
+                recording.record_clock(
+                    self.system,
+                    action="host.jump",
+                    subject=f"host:{host}",
+                    details={
+                        "host": host,
+                        "jump_ms": round(jump * 1000),
+                        "direction": "forward" if jump > 0 else "backward",
+                        "noticed": leaves.instant(now),
+                    },
+                    message=message,
+                )
+            except (OversightError, SQLAlchemyError) as exc:
+                log.error("cannot record a host clock jump: %s", exc)
             for cam in self._cameras.values():
                 cam.clock_note = message
+                try:
+                    alarms.raise_alarm(
+                        self.system,
+                        camera=cam.id,
+                        kind="clock_jump",
+                        detail=f"{message}: footage times around {now:%H:%M:%S} UTC are suspect",
+                    )
+                except (OversightError, SQLAlchemyError) as exc:
+                    log.error("camera %s: cannot raise a clock alarm: %s", cam.id, exc)
 
     # ---- shutdown -----------------------------------------------------------------
 
