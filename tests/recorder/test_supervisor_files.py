@@ -203,3 +203,22 @@ def test_an_unreachable_source_backs_off_and_goes_offline(
         view = sup.snapshot()[0]
         assert view.restarts >= 2 and view.pid is None
         assert view.last_error is not None and "source unavailable" in view.last_error
+
+
+def test_the_recorder_heartbeat_keeps_its_cameras_status_fresh(
+    system: bootstrap.System, tmp_path: Path
+) -> None:
+    add_camera(system, "cam1", make_clip(tmp_path / "src.mp4").as_uri())
+    with supervising(system):
+        sealed(system, "cam1", 1)
+        first = recording.get_status(system, "cam1")
+        assert first is not None and first.updated_at is not None
+        wait_for(
+            "a heartbeat",
+            lambda: (
+                (s := recording.get_status(system, "cam1")) is not None
+                and s.updated_at is not None
+                and s.updated_at > first.updated_at  # type: ignore[operator]
+            ),
+            timeout=recording.HEARTBEAT_S * 3,
+        )

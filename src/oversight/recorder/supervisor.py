@@ -83,6 +83,7 @@ class Supervisor:
         self._next_registry = 0.0
         self._next_disk = 0.0
         self._next_host_clock = 0.0
+        self._next_heartbeat = 0.0
         self._wall0 = system.clock.now()
         self._mono0 = monotonic()
         self._offset = 0.0
@@ -159,6 +160,12 @@ class Supervisor:
                 log.exception("camera %s: unexpected supervisor error", cam.id)
         self._drain(self.options.tick)
         self._persist_progress()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + recording.HEARTBEAT_S
+            try:
+                recording.heartbeat(self.system, sorted(self._cameras))
+            except (OversightError, SQLAlchemyError) as exc:
+                log.error("cannot store the recorder's heartbeat: %s", type(exc).__name__)
 
     def _now(self) -> datetime:
         return self.system.clock.now()
