@@ -5,6 +5,7 @@ SQLite only: the services involved run on both databases elsewhere."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -100,3 +101,54 @@ def test_a_camera_clock_that_comes_back_into_step_is_a_second_leaf(
     jumps = [c["details"]["jump_ms"] for c in clock_leaves(system)]
     assert len(jumps) == 2 and abs(jumps[0] - 600_000) < 1500 and abs(jumps[1] + 600_000) < 1500
     assert recording.list_gaps(system, HOST, "cam1") == []
+
+
+def test_a_gap_reason_names_the_cause_not_ffmpeg_warnings(
+    system: bootstrap.System, relay: RelayThread, camera: SimulatedCamera
+) -> None:
+    """Issue 19, found item 7: a camera that answered 404 while the recorder restarted had
+    a gap whose reason quoted ffmpeg's deprecation warnings instead."""
+    with supervising(system, segment_seconds=SEGMENT_S, backoff_base=0.5):
+        wait_for("two segments", lambda: len(segments(system)) >= 2, timeout=40)
+        relay.drop("cam1")  # the camera goes: open connections close, new ones get 404
+        wait_for(
+            "a failed restart",
+            lambda: (s := recording.get_status(system, "cam1")) and s.state == "reconnecting",
+        )
+        time.sleep(3)
+        relay.restore("cam1")
+        [gap] = wait_for("a gap", lambda: recording.list_gaps(system, HOST, "cam1"), timeout=40)
+    assert gap.reason.startswith("the stream ended"), gap.reason
+    assert "404" in gap.reason, gap.reason
+    assert "deprecated" not in gap.reason and "Non-monotonous" not in gap.reason, gap.reason
+
+
+def test_the_gap_of_a_camera_whose_first_probe_hangs_starts_when_the_recorder_tried(
+    system: bootstrap.System,
+) -> None:
+    """Issue 19, found item 7: the gap began when the hung probe gave up, 13 s late."""
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)  # accepts connections (the kernel does) and never answers
+    port = hung.getsockname()[1]
+    add_camera(system, "cam1", f"rtsp://127.0.0.1:{port}/cam1")
+    try:
+        with supervising(system, segment_seconds=SEGMENT_S, input_timeout=3.0, backoff_base=0.5):
+            tried = system.clock.now()
+            wait_for(
+                "the hung probe to fail",
+                lambda: (s := recording.get_status(system, "cam1")) and s.state == "reconnecting",
+            )
+            failed = system.clock.now()
+            hung.close()
+            with (
+                RelayThread(port=port) as relay,
+                SimulatedCamera(relay.url("cam1"), width=320, height=180),
+            ):
+                [gap] = wait_for(
+                    "a gap", lambda: recording.list_gaps(system, HOST, "cam1"), timeout=40
+                )
+    finally:
+        hung.close()
+    assert (failed - tried).total_seconds() >= 2.5  # the probe really hung
+    assert abs((gap.start - tried).total_seconds()) < 1.0, (gap.start, tried, failed)

@@ -72,6 +72,11 @@ AudioPolicy = Literal["transcode", "drop"]
 _DTS_REPLACED = re.compile(r"^DTS (-?\d+), next:(-?\d+) st:(\d+) invalid dropping$")
 _PTS_REPLACED = re.compile(r"^PTS -?\d+, next:-?\d+ invalid dropping st:\d+$")
 RTP_VIDEO_CLOCK = 90_000  # Hz: every RTP video payload format (RFC 3551 5)
+# Warnings ffmpeg 5.1 prints on every start with stream copy into segments: true, harmless,
+# and no explanation of why ffmpeg stopped, so kept out of the tail that explains a failure.
+_NOISE = re.compile(
+    r"Timestamps are unset in a packet for stream|Non-monotonous DTS in output stream"
+)
 
 
 @dataclass(frozen=True)
@@ -395,6 +400,9 @@ class FfmpegProcess:
                 self._replaced(int(replaced[1]), int(replaced[2]), int(replaced[3]))
                 continue  # once per packet: kept out of the tail that explains failures
             if _PTS_REPLACED.match(text):
+                continue
+            if _NOISE.search(text):
+                log.debug("ffmpeg pid %d: %s", self.pid, text)
                 continue
             if text:
                 self._stderr.append(text)

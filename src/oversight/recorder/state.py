@@ -58,6 +58,16 @@ class Outage:
     start: datetime
     reason: str
     attempts: int = 0
+    later: list[str] = field(default_factory=list)  # distinct reasons restarts failed
+
+    def note(self, reason: str, keep: int = 3) -> None:
+        """A restart failed for ``reason``: kept once (the first ``keep`` distinct ones)."""
+        if reason != self.reason and reason not in self.later and len(self.later) < keep:
+            self.later.append(reason)
+
+    @property
+    def explained(self) -> str:
+        return "; then ".join([self.reason, *self.later])
 
 
 @dataclass
@@ -85,6 +95,7 @@ class CameraState:
     proc: FfmpegProcess | None = None
     probing: Future[SourceInfo] | None = None
     started_at: datetime | None = None
+    first_try: datetime | None = None  # when the recorder first tried to open the camera
     arrived_until: datetime | None = None  # when ffmpeg last listed a segment (or started)
     failures: int = 0
     restarts: int = 0

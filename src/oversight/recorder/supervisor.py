@@ -212,9 +212,13 @@ class Supervisor:
             code = cam.proc.poll()
             if code is not None:
                 tail = "; ".join(cam.proc.stderr_tail(2))
-                self._restart(
-                    cam, f"ffmpeg exited with code {code}" + (f": {tail}" if tail else "")
+                # ffmpeg reports a source that closed the stream by exiting with 0.
+                what = (
+                    "the stream ended (ffmpeg exited with code 0)"
+                    if code == 0
+                    else (f"ffmpeg exited with code {code}")
                 )
+                self._restart(cam, what + (f": {tail}" if tail else ""))
             elif self._mono() - cam.last_progress > self.options.effective_stall_timeout:
                 idle = self._mono() - cam.last_progress
                 self._restart(cam, f"stalled: no segment for {idle:.0f} s")
@@ -230,6 +234,8 @@ class Supervisor:
         elif not self._disk_full and self._mono() >= cam.next_start:
             assert self._pool is not None
             opts = self.options
+            if cam.first_try is None:
+                cam.first_try = self._now()  # a camera never recorded is missing from here
             cam.probing = self._pool.submit(
                 probe.probe_source, cam.url, timeout=opts.input_timeout, ffprobe=opts.ffprobe
             )
@@ -298,10 +304,12 @@ class Supervisor:
         if cam.proc is not None:
             self._halt(cam)  # may seal footage, and may quarantine (opening an outage)
         if cam.outage is None:
-            start = cam.covered_until or cam.started_at or self._now()
+            start = cam.covered_until or cam.started_at or cam.first_try or self._now()
             cam.outage = Outage(start, reason)
         elif cam.outage is not before:
             cam.outage.reason = f"{reason}; {cam.outage.reason}"
+        else:
+            cam.outage.note(reason)  # why the restarts failed (a 404, a refusal) is the cause
         cam.outage.attempts += 1
         cam.failures += 1
         cam.restarts += 1
@@ -455,7 +463,7 @@ class Supervisor:
         if end <= outage.start:
             log.info("camera %s: outage (%s) left no hole in the footage", cam.id, outage.reason)
             return
-        reason = outage.reason + suffix
+        reason = outage.explained + suffix
         if outage.attempts > 1:
             reason += f" ({outage.attempts} restart attempts)"
         self._gap(cam, outage.start, end, reason)
