@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from oversight import bootstrap
+from oversight.db import models as m
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger.leaves import decode
 from oversight.services import recording
@@ -208,3 +209,33 @@ def test_events_are_kept_in_order(cams: bootstrap.System) -> None:
     assert [e.kind for e in recording.list_events(cams)] == ["warning", "clock_jump"]
     assert [e.message for e in recording.list_events(cams, kind="clock_jump")] == ["+3.0 s"]
     assert [e.kind for e in recording.list_events(cams, camera="cam1")] == ["warning"]
+
+
+def _age_status(system: bootstrap.System, camera: str, seconds: float) -> None:
+    """As if the recorder last touched ``camera``'s status ``seconds`` ago (then died)."""
+    with system.sessions.begin() as s:
+        row = s.get(m.CameraStatus, camera)
+        assert row is not None
+        row.updated_at = system.clock.now() - timedelta(seconds=seconds)
+
+
+def test_a_status_no_recorder_keeps_fresh_is_recorder_down(
+    cams: bootstrap.System, env: Env
+) -> None:
+    """Issue 19, found item 5: `cameras status` said `recording` after the recorder died."""
+    now = cams.clock.now()
+    recording.set_status(cams, "cam1", state="recording", since=now, last_segment_at=now)
+    recording.set_status(cams, "cam2", state="stopped", since=now)
+    assert recording.get_status(cams, "cam1").state == "recording"  # type: ignore[union-attr]
+    _age_status(cams, "cam1", recording.STALE_AFTER_S + 5)
+    _age_status(cams, "cam2", recording.STALE_AFTER_S + 5)
+    down = recording.get_status(cams, "cam1")
+    assert down is not None and down.state == "recorder_down"
+    assert down.last_error is not None and "it last said: recording" in down.last_error
+    # A recorder that stopped cleanly said so: that stays true however old it is.
+    assert recording.get_status(cams, "cam2").state == "stopped"  # type: ignore[union-attr]
+    status = {s["camera"]: s for s in json.loads(env.ok("cameras", "status", "--json").output)}
+    assert status["cam1"]["state"] == "recorder_down"
+    # The heartbeat of a running recorder keeps it honest the other way round.
+    recording.heartbeat(cams, ["cam1"])
+    assert recording.get_status(cams, "cam1").state == "recording"  # type: ignore[union-attr]

@@ -4,18 +4,21 @@ run on both databases in test_recording_services.py."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from oversight import bootstrap
 from oversight.clock import SystemClock
+from oversight.ledger.leaves import decode
 from oversight.recorder import sealer
-from oversight.services import recording
+from oversight.services import alarms, ledger, recording
 from tests.actors import HOST
 from tests.conftest import Env
 from tests.recorder.helpers import add_camera, make_clip, needs_ffmpeg, supervising, wait_for
@@ -152,16 +155,40 @@ def jumpy(system: bootstrap.System) -> Iterator[JumpyClock]:
     object.__setattr__(system, "clock", original)
 
 
+def _clock_leaves(system: bootstrap.System, action: str) -> list[dict[str, Any]]:
+    views = ledger.list_leaves(system, HOST, limit=1000, kind="clock")
+    found = [decode(v.data) for v in views if v.data is not None]
+    return [leaf for leaf in found if leaf["action"] == action]
+
+
 def test_a_wall_clock_jump_is_recorded_not_absorbed(
-    system: bootstrap.System, jumpy: JumpyClock
+    system: bootstrap.System, jumpy: JumpyClock, tmp_path: Path
 ) -> None:
+    add_camera(system, "cam1", make_clip(tmp_path / "src.mp4").as_uri())
     with supervising(system):
-        time.sleep(0.5)
+        sealed(system, "cam1", 1)
         jumpy.offset = timedelta(seconds=30)
         [event] = wait_for(
             "a clock_jump event", lambda: recording.list_events(system, kind="clock_jump")
         )
     assert "+30" in event.message
+    # Issue 19: a host jump is a clock leaf and an alarm on every camera being recorded.
+    [leaf] = _clock_leaves(system, "host.jump")
+    assert leaf["details"]["direction"] == "forward"
+    assert abs(leaf["details"]["jump_ms"] - 30_000) < 1000
+    [alarm] = alarms.list_alarms(system, HOST, open_only=True)
+    assert (alarm.camera, alarm.kind) == ("cam1", "clock_jump")
+
+
+def test_the_host_clock_status_is_a_leaf_when_the_recorder_starts(
+    system: bootstrap.System,
+) -> None:
+    with supervising(system):
+        [leaf] = wait_for("a host.sync leaf", lambda: _clock_leaves(system, "host.sync"))
+    details = leaf["details"]
+    assert leaf["subject"] == f"host:{socket.gethostname()}"
+    assert details["synchronised"] in ("yes", "no", "unknown")
+    assert details["source"] and isinstance(details["max_error_us"], int)
 
 
 def test_an_unreachable_source_backs_off_and_goes_offline(
@@ -176,3 +203,22 @@ def test_an_unreachable_source_backs_off_and_goes_offline(
         view = sup.snapshot()[0]
         assert view.restarts >= 2 and view.pid is None
         assert view.last_error is not None and "source unavailable" in view.last_error
+
+
+def test_the_recorder_heartbeat_keeps_its_cameras_status_fresh(
+    system: bootstrap.System, tmp_path: Path
+) -> None:
+    add_camera(system, "cam1", make_clip(tmp_path / "src.mp4").as_uri())
+    with supervising(system):
+        sealed(system, "cam1", 1)
+        first = recording.get_status(system, "cam1")
+        assert first is not None and first.updated_at is not None
+        wait_for(
+            "a heartbeat",
+            lambda: (
+                (s := recording.get_status(system, "cam1")) is not None
+                and s.updated_at is not None
+                and s.updated_at > first.updated_at  # type: ignore[operator]
+            ),
+            timeout=recording.HEARTBEAT_S * 3,
+        )

@@ -24,6 +24,7 @@ KINDS: tuple[str, ...] = (
     "bitrate_collapse",
     "framerate_collapse",
     "integrity",  # a stored segment differs from its sealed SHA-256 (services/footage.py)
+    "clock_jump",  # the recorder host's clock jumped: footage times around it are suspect
 )
 
 

@@ -30,6 +30,7 @@ LEAF_TYPES = (
     "person",
     "health",
     "operations",
+    "clock",
 )
 # The Art. 14(3) register: who recorded, viewed, copied or retrieved footage. The log
 # indexes these leaves by their time (``register_times``) so the register of a period
@@ -288,3 +289,11 @@ def operations(
         at,
         {"actor": actor, "action": action, "subject": subject, "details": dict(details)},
     )
+
+
+def clock(*, at: datetime, action: str, subject: str, details: Mapping[str, Any]) -> dict[str, Any]:
+    """Time as evidence: ``camera.jump`` (``subject`` ``camera:ID``: its timestamps jumped;
+    ``details`` the size in ms, the direction and the wall time it was noticed), or the
+    recorder host's clock: ``host.sync`` (its source and offset, at start and hourly) and
+    ``host.jump`` (``subject`` ``host:NAME``: the wall clock against the monotonic one)."""
+    return _leaf("clock", at, {"action": action, "subject": subject, "details": dict(details)})

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import select
 import signal
 import subprocess
@@ -60,6 +61,23 @@ MP4_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3"})
 SEGMENT_EXTENSIONS = (".mp4", ".mkv")
 AudioPolicy = Literal["transcode", "drop"]
 
+# Camera clock jumps. Told an error threshold (``-dts_error_threshold``), ffmpeg replaces a
+# packet timestamp that strays further than that from the one it predicts (the last plus
+# the frame's duration) by the prediction, so a camera whose clock is set an hour forward
+# or 30 s back keeps a continuous timeline: no segment claims an hour, none is squashed to
+# a millisecond, and the segment muxer still cuts at the configured length. ffmpeg says so
+# once per packet: "DTS <ts in the stream's time base>, next:<prediction in microseconds>
+# st:<input stream> invalid dropping" (and a PTS line alike): the size of the jump is the
+# difference, which :class:`FfmpegProcess` reports once per jump.
+_DTS_REPLACED = re.compile(r"^DTS (-?\d+), next:(-?\d+) st:(\d+) invalid dropping$")
+_PTS_REPLACED = re.compile(r"^PTS -?\d+, next:-?\d+ invalid dropping st:\d+$")
+RTP_VIDEO_CLOCK = 90_000  # Hz: every RTP video payload format (RFC 3551 5)
+# Warnings ffmpeg 5.1 prints on every start with stream copy into segments: true, harmless,
+# and no explanation of why ffmpeg stopped, so kept out of the tail that explains a failure.
+_NOISE = re.compile(
+    r"Timestamps are unset in a packet for stream|Non-monotonous DTS in output stream"
+)
+
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -82,6 +100,8 @@ class RecordPlan:
     # None: the source was not probed; audio, if any, is then transcoded to be safe.
     source: SourceInfo | None = None
     audio_policy: AudioPolicy = "transcode"
+    # A camera timestamp further than this (seconds) from ffmpeg's prediction is a jump.
+    clock_jump: float = 2.0
     ffmpeg: str = "ffmpeg"
 
 
@@ -150,10 +170,20 @@ def _audio_options(plan: RecordPlan) -> tuple[list[str], list[str]]:
     )
 
 
+def _jump_options(plan: RecordPlan) -> list[str]:
+    """Live RTSP sources carry the camera's own timestamps: replace jumped ones (see
+    ``_DTS_REPLACED``). HTTP MJPEG is stamped by our wall clock; a file is replayed."""
+    if _scheme(plan.url) not in ("rtsp", "rtsps"):
+        return []
+    return ["-dts_error_threshold", f"{plan.clock_jump:g}"]
+
+
 def build_record_command(plan: RecordPlan) -> RecordCommand:
     """The argv of the ffmpeg that records ``plan.camera`` into segments. Pure."""
     if plan.segment_seconds < 1:
         raise InvalidInput("segment length must be at least 1 second")
+    if plan.clock_jump <= 0:
+        raise InvalidInput("the clock jump threshold must be positive")
     warnings: list[str] = []
     video = plan.source.video_codec if plan.source else None
     if plan.source is not None and video is None:
@@ -183,6 +213,7 @@ def build_record_command(plan: RecordPlan) -> RecordCommand:
         "warning",
         "-fflags",
         "+genpts",
+        *_jump_options(plan),
         *input_options(plan.url, plan.input_timeout),
         "-i",
         input_target(plan.url),
@@ -219,6 +250,15 @@ class SegmentDone:
     stream_start: float
     stream_end: float
     received: datetime
+
+
+@dataclass(frozen=True)
+class ClockJump:
+    """The camera's timestamps jumped by ``seconds`` (forward if positive), noticed at
+    ``at`` (our wall clock). ffmpeg keeps the timeline continuous across it."""
+
+    seconds: float
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -294,8 +334,20 @@ class FfmpegProcess:
         clock: Callable[[], datetime],
         secret_url: str | None = None,
         stderr_lines: int = 200,
+        on_clock_jump: Callable[[FfmpegProcess, ClockJump], None] | None = None,
+        clock_jump: float = 2.0,
+        video_stream: int = 0,
     ) -> None:
         self._secrets = secrets_of(secret_url)  # masked in every stderr line kept
+        self._on_clock_jump = on_clock_jump
+        self._jump_threshold = clock_jump
+        self._video_stream = video_stream
+        # How far the camera's timestamps are from ffmpeg's timeline now (None: in step),
+        # when that was last said, and when a segment was last listed (monotonic).
+        self._camera_offset: float | None = None
+        self._offset_said = 0.0
+        self._listed = 0.0
+        self._jump_lock = threading.Lock()
         self._stderr: deque[str] = deque(maxlen=stderr_lines)
         self._on_segment = on_segment
         self._clock = clock
@@ -337,14 +389,47 @@ class FfmpegProcess:
             if parsed is None:
                 log.warning("ffmpeg pid %d: unexpected segment list line", self.pid)
                 continue
+            self._listed = time.monotonic()
             self._on_segment(self, SegmentDone(parsed[0], parsed[1], parsed[2], self._clock()))
 
     def _read_stderr(self, stream: IO[str]) -> None:
         for line in stream:
             text = scrub(line.rstrip(), self._secrets)
+            replaced = _DTS_REPLACED.match(text)
+            if replaced:
+                self._replaced(int(replaced[1]), int(replaced[2]), int(replaced[3]))
+                continue  # once per packet: kept out of the tail that explains failures
+            if _PTS_REPLACED.match(text):
+                continue
+            if _NOISE.search(text):
+                log.debug("ffmpeg pid %d: %s", self.pid, text)
+                continue
             if text:
                 self._stderr.append(text)
                 log.debug("ffmpeg pid %d: %s", self.pid, text)
+
+    def _replaced(self, dts: int, predicted_us: int, stream: int) -> None:
+        """ffmpeg replaced a jumped timestamp: report the jump the first time this offset
+        is seen (an offset that drifts by less than the threshold is the same jump)."""
+        if stream != self._video_stream:
+            return  # audio time bases vary; the video one is always 90 kHz
+        offset = dts / RTP_VIDEO_CLOCK - predicted_us / 1_000_000
+        with self._jump_lock:
+            before, self._camera_offset = self._camera_offset, offset
+            self._offset_said = time.monotonic()
+        jump = offset - (before or 0.0)
+        if (before is None or abs(jump) > self._jump_threshold) and self._on_clock_jump:
+            self._on_clock_jump(self, ClockJump(jump, self._clock()))
+
+    def clock_settled(self, quiet: float) -> ClockJump | None:
+        """If the camera's timestamps were off but ffmpeg has listed a segment ``quiet``
+        seconds after it last replaced one, they came back into step: that is a jump too
+        (the opposite one), returned once."""
+        with self._jump_lock:
+            if self._camera_offset is None or self._listed - self._offset_said < quiet:
+                return None
+            back, self._camera_offset = -self._camera_offset, None
+        return ClockJump(back, self._clock())
 
     def stderr_tail(self, lines: int = 5) -> list[str]:
         return list(self._stderr)[-lines:]

@@ -14,7 +14,9 @@ then removes the file. Crash during 2q: the record exists and the rescan moves t
 
 Times: ``end`` is the wall clock when ffmpeg listed the segment (for a leftover found
 by a rescan, its modification time: when its last bytes were written); ``start`` is
-``end`` minus the duration of the video in the file.
+``end`` minus the duration of the video in the file, but never before its packets can
+have arrived (the listing of the segment before it, or ffmpeg's start): the camera's
+timestamps give a segment's length, the recorder's clock when it happened.
 """
 
 from __future__ import annotations
@@ -64,12 +66,15 @@ def seal_spool_file(
     ffprobe: str = "ffprobe",
     listed_duration: float | None = None,
     hashed: tuple[str, int] | None = None,
+    arrived: datetime | None = None,
 ) -> SealOutcome:
     """Seal one finished spool file of ``camera`` (steps 1-3), or quarantine it.
 
     ``listed_duration``: the duration ffmpeg's segment list gave for this file. With it,
     a structurally whole fragmented MP4 is sealed without starting ffprobe. ``hashed``:
-    the file's (SHA-256, size) if the caller hashed it already (after ffmpeg closed it)."""
+    the file's (SHA-256, size) if the caller hashed it already (after ffmpeg closed it).
+    ``arrived``: when its first packets can have arrived at the earliest (the listing of
+    the segment before it, or ffmpeg's start); its start is never claimed before that."""
     if path.stat().st_size == 0:
         return quarantine(system, camera=camera, path=path, end=end, reason="empty file")
     found: probe.SegmentProbe | None = None
@@ -86,6 +91,8 @@ def seal_spool_file(
             return quarantine(system, camera=camera, path=path, end=end, reason=exc.message)
         duration = found.duration
     start = end - timedelta(seconds=duration)
+    if arrived is not None and arrived < end:
+        start = max(start, arrived)
     sealed = seal_file(
         system,
         camera=camera,

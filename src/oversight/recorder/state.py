@@ -33,6 +33,7 @@ class RecorderOptions:
     disk_check_interval: float = 5.0
     audio_policy: AudioPolicy = "transcode"
     clock_jump: float = 2.0  # wall clock vs monotonic disagreement that is recorded
+    host_clock_interval: float = 3600.0  # seconds between host.sync leaves (and at start)
     gap_tolerance: float = 2.0  # a hole between consecutive segments that is a gap
     # SIGTERM, then SIGKILL after this long (a stalled input ignores SIGTERM until its
     # own timeout; killing loses at most the last, unflushed fragment).
@@ -57,6 +58,16 @@ class Outage:
     start: datetime
     reason: str
     attempts: int = 0
+    later: list[str] = field(default_factory=list)  # distinct reasons restarts failed
+
+    def note(self, reason: str, keep: int = 3) -> None:
+        """A restart failed for ``reason``: kept once (the first ``keep`` distinct ones)."""
+        if reason != self.reason and reason not in self.later and len(self.later) < keep:
+            self.later.append(reason)
+
+    @property
+    def explained(self) -> str:
+        return "; then ".join([self.reason, *self.later])
 
 
 @dataclass
@@ -87,6 +98,8 @@ class CameraState:
     proc: FfmpegProcess | None = None
     probing: Future[SourceInfo] | None = None
     started_at: datetime | None = None
+    first_try: datetime | None = None  # when the recorder first tried to open the camera
+    arrived_until: datetime | None = None  # when ffmpeg last listed a segment (or started)
     failures: int = 0
     restarts: int = 0
     next_start: float = 0.0  # monotonic

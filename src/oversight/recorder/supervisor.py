@@ -31,7 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oversight.bootstrap import System
 from oversight.errors import OversightError
+from oversight.ledger import leaves
 from oversight.media.ffmpeg import (
+    ClockJump,
     FfmpegProcess,
     RecordPlan,
     SegmentDone,
@@ -39,7 +41,7 @@ from oversight.media.ffmpeg import (
     build_record_command,
     new_run_id,
 )
-from oversight.recorder import probe, procfs, sealer
+from oversight.recorder import hostclock, probe, procfs, sealer
 from oversight.recorder.state import (
     CameraState,
     CameraView,
@@ -48,7 +50,7 @@ from oversight.recorder.state import (
     backoff_delay,
 )
 from oversight.redaction import scrub, secrets_of
-from oversight.services import credentials, recording
+from oversight.services import alarms, credentials, recording
 from oversight.services.sealing import file_sha256
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class Supervisor:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._stop = threading.Event()
         self._events: queue.Queue[_Event] = queue.Queue()
+        self._jumps: queue.Queue[tuple[CameraState, ClockJump]] = queue.Queue()
         self._cameras: dict[str, CameraState] = {}
         self._pool: ThreadPoolExecutor | None = None
         # Hashing finished segments: hashlib releases the GIL, so a burst of segments
@@ -79,6 +82,8 @@ class Supervisor:
         self._disk_full = False
         self._next_registry = 0.0
         self._next_disk = 0.0
+        self._next_host_clock = 0.0
+        self._next_heartbeat = 0.0
         self._wall0 = system.clock.now()
         self._mono0 = monotonic()
         self._offset = 0.0
@@ -141,7 +146,11 @@ class Supervisor:
         if now >= self._next_disk:
             self._next_disk = now + self.options.disk_check_interval
             self._check_disk()
+        if now >= self._next_host_clock:
+            self._next_host_clock = now + self.options.host_clock_interval
+            self._record_host_clock()
         self._check_clock()
+        self._record_camera_clocks()
         for cam in list(self._cameras.values()):
             if self._stop.is_set():
                 break  # a Ctrl-C also reaches ffmpeg: its exit is then no outage
@@ -151,6 +160,12 @@ class Supervisor:
                 log.exception("camera %s: unexpected supervisor error", cam.id)
         self._drain(self.options.tick)
         self._persist_progress()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + recording.HEARTBEAT_S
+            try:
+                recording.heartbeat(self.system, sorted(self._cameras))
+            except (OversightError, SQLAlchemyError) as exc:
+                log.error("cannot store the recorder's heartbeat: %s", type(exc).__name__)
 
     def _now(self) -> datetime:
         return self.system.clock.now()
@@ -199,9 +214,13 @@ class Supervisor:
             code = cam.proc.poll()
             if code is not None:
                 tail = "; ".join(cam.proc.stderr_tail(2))
-                self._restart(
-                    cam, f"ffmpeg exited with code {code}" + (f": {tail}" if tail else "")
+                # ffmpeg reports a source that closed the stream by exiting with 0.
+                what = (
+                    "the stream ended (ffmpeg exited with code 0)"
+                    if code == 0
+                    else (f"ffmpeg exited with code {code}")
                 )
+                self._restart(cam, what + (f": {tail}" if tail else ""))
             elif self._mono() - cam.last_progress > self.options.effective_stall_timeout:
                 idle = self._mono() - cam.last_progress
                 self._restart(cam, f"stalled: no segment for {idle:.0f} s")
@@ -217,6 +236,8 @@ class Supervisor:
         elif not self._disk_full and self._mono() >= cam.next_start:
             assert self._pool is not None
             opts = self.options
+            if cam.first_try is None:
+                cam.first_try = self._now()  # a camera never recorded is missing from here
             try:
                 url = self._open(cam)
             except OversightError as exc:  # e.g. the credentials key is missing
@@ -257,6 +278,7 @@ class Supervisor:
             run_id=new_run_id(self._now()),
             segment_seconds=opts.segment_seconds,
             input_timeout=opts.input_timeout,
+            clock_jump=opts.clock_jump,
             source=info,
             audio_policy=opts.audio_policy,
             ffmpeg=opts.ffmpeg,
@@ -275,11 +297,20 @@ class Supervisor:
         def deliver(proc: FfmpegProcess, done: SegmentDone) -> None:
             self._events.put((cam, proc, done))  # on a reader thread: only queue
 
+        def jumped(proc: FfmpegProcess, jump: ClockJump) -> None:
+            self._jumps.put((cam, jump))
+
         proc = FfmpegProcess(
-            command.argv, on_segment=deliver, clock=self.system.clock.now, secret_url=url
+            command.argv,
+            on_segment=deliver,
+            clock=self.system.clock.now,
+            secret_url=url,
+            on_clock_jump=jumped,
+            clock_jump=opts.clock_jump,
         )
         cam.proc = proc
         cam.started_at = self._now()
+        cam.arrived_until = cam.started_at
         cam.last_progress = self._mono()
         log.info("camera %s: ffmpeg pid %d recording (%s)", cam.id, proc.pid, info.video_codec)
         self._set_state(cam, "recording")
@@ -293,10 +324,12 @@ class Supervisor:
         if cam.proc is not None:
             self._halt(cam)  # may seal footage, and may quarantine (opening an outage)
         if cam.outage is None:
-            start = cam.covered_until or cam.started_at or self._now()
+            start = cam.covered_until or cam.started_at or cam.first_try or self._now()
             cam.outage = Outage(start, reason)
         elif cam.outage is not before:
             cam.outage.reason = f"{reason}; {cam.outage.reason}"
+        else:
+            cam.outage.note(reason)  # why the restarts failed (a 404, a refusal) is the cause
         cam.outage.attempts += 1
         cam.failures += 1
         cam.restarts += 1
@@ -360,7 +393,13 @@ class Supervisor:
                 with contextlib.suppress(OSError):  # the seal hashes it again and says why
                     hashed = hashing.result()
             listed = done.stream_end - done.stream_start
-            self._seal(cam, path, done.received, listed, hashed=hashed)
+            # Its packets arrived after the one before was listed (or ffmpeg started),
+            # give or take ffmpeg's own buffering: the segment claims no time before
+            # that, whatever its timestamps say.
+            floor, cam.arrived_until = cam.arrived_until, done.received
+            if floor is not None:
+                floor -= timedelta(seconds=self.options.clock_jump)
+            self._seal(cam, path, done.received, listed, hashed=hashed, arrived=floor)
 
     def _seal_leftovers(self, cam: CameraState) -> None:
         directory = sealer.spool_dir(self.system, cam.id)
@@ -380,6 +419,7 @@ class Supervisor:
         listed: float | None = None,
         *,
         hashed: tuple[str, int] | None = None,
+        arrived: datetime | None = None,
     ) -> None:
         try:
             outcome = sealer.seal_spool_file(
@@ -392,6 +432,7 @@ class Supervisor:
                 ffprobe=self.options.ffprobe,
                 listed_duration=listed,
                 hashed=hashed,
+                arrived=arrived,
             )
         except (OversightError, SQLAlchemyError, OSError) as exc:
             # The file stays in the spool; it is sealed by the next rescan.
@@ -442,7 +483,7 @@ class Supervisor:
         if end <= outage.start:
             log.info("camera %s: outage (%s) left no hole in the footage", cam.id, outage.reason)
             return
-        reason = outage.reason + suffix
+        reason = outage.explained + suffix
         if outage.attempts > 1:
             reason += f" ({outage.attempts} restart attempts)"
         self._gap(cam, outage.start, end, reason)
@@ -520,9 +561,66 @@ class Supervisor:
             for cam in self._cameras.values():
                 cam.next_start = self._mono()
 
+    def _record_camera_clocks(self) -> None:
+        """Each camera clock jump ffmpeg noticed (or the return into step) is a leaf."""
+        for cam in list(self._cameras.values()):
+            if cam.proc is not None:
+                back = cam.proc.clock_settled(quiet=self.options.clock_jump)
+                if back is not None and abs(back.seconds) > self.options.clock_jump:
+                    self._jumps.put((cam, back))
+        while True:
+            try:
+                cam, jump = self._jumps.get_nowait()
+            except queue.Empty:
+                return
+            direction = "forward" if jump.seconds > 0 else "backward"
+            message = (
+                f"camera clock jumped {jump.seconds:+.1f} s ({direction}); its timestamps are "
+                "replaced by a continuous timeline anchored to the recorder's clock"
+            )
+            log.warning("camera %s: %s", cam.id, message)
+            try:
+                recording.record_clock(
+                    self.system,
+                    action="camera.jump",
+                    subject=f"camera:{cam.id}",
+                    camera=cam.id,
+                    details={
+                        "camera": cam.id,
+                        "jump_ms": round(jump.seconds * 1000),
+                        "direction": direction,
+                        "noticed": leaves.instant(jump.at),
+                    },
+                    message=message,
+                )
+            except (OversightError, SQLAlchemyError) as exc:
+                log.error("camera %s: cannot record a clock jump: %s", cam.id, exc)
+
+    def _record_host_clock(self) -> None:
+        """Where this host's time comes from, as a ``host.sync`` leaf (start and hourly)."""
+        status = hostclock.read()
+        synced = {True: "synchronised", False: "NOT synchronised", None: "of unknown sync"}
+        message = (
+            f"host {status.host} clock ({status.source}) {synced[status.synchronised]}, "
+            f"offset {status.offset_us} us, maximum error {status.max_error_us} us"
+        )
+        (log.info if status.synchronised else log.warning)("%s", message)
+        try:
+            recording.record_clock(
+                self.system,
+                action="host.sync",
+                subject=f"host:{status.host}",
+                details=status.details(),
+                message=message,
+            )
+        except (OversightError, SQLAlchemyError) as exc:
+            log.error("cannot record the host clock: %s", exc)
+
     def _check_clock(self) -> None:
-        """Record a wall-clock jump (vs the monotonic clock) instead of absorbing it."""
-        wall = (self._now() - self._wall0).total_seconds()
+        """Record a wall-clock jump (vs the monotonic clock) instead of absorbing it: a
+        ``host.jump`` leaf and a ``clock_jump`` alarm on every camera being recorded."""
+        now = self._now()
+        wall = (now - self._wall0).total_seconds()
         offset = wall - (self._mono() - self._mono0)
         jump = offset - self._offset
         self._offset = offset
@@ -530,8 +628,33 @@ class Supervisor:
             message = f"wall clock jumped {jump:+.1f} s against the monotonic clock"
             log.error(message)
             self._record_event(None, "clock_jump", message)
+            host = hostclock.read().host
+            try:
+                recording.record_clock(
+                    self.system,
+                    action="host.jump",
+                    subject=f"host:{host}",
+                    details={
+                        "host": host,
+                        "jump_ms": round(jump * 1000),
+                        "direction": "forward" if jump > 0 else "backward",
+                        "noticed": leaves.instant(now),
+                    },
+                    message=message,
+                )
+            except (OversightError, SQLAlchemyError) as exc:
+                log.error("cannot record a host clock jump: %s", exc)
             for cam in self._cameras.values():
                 cam.clock_note = message
+                try:
+                    alarms.raise_alarm(
+                        self.system,
+                        camera=cam.id,
+                        kind="clock_jump",
+                        detail=f"{message}: footage times around {now:%H:%M:%S} UTC are suspect",
+                    )
+                except (OversightError, SQLAlchemyError) as exc:
+                    log.error("camera %s: cannot raise a clock alarm: %s", cam.id, exc)
 
     # ---- shutdown -----------------------------------------------------------------
 

@@ -4,12 +4,13 @@ transaction. Times are stored and returned in UTC."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
 
 from oversight.bootstrap import System
 from oversight.db import models as m
@@ -19,6 +20,12 @@ from oversight.ledger import leaves
 from oversight.services import authz, credentials, windows
 
 STATES = ("starting", "recording", "reconnecting", "offline", "disk_full", "stopped")
+# A running recorder touches its cameras' status rows every HEARTBEAT_S seconds; a status
+# it has not touched for STALE_AFTER_S is reported as "recorder_down", never as its last
+# word: a recorder killed with -9 cannot say "stopped".
+HEARTBEAT_S = 5.0
+STALE_AFTER_S = 30.0
+RECORDER_DOWN = "recorder_down"
 
 
 def utc(moment: datetime) -> datetime:
@@ -229,23 +236,34 @@ def set_statuses(system: System, updates: Sequence[StatusUpdate]) -> None:
             row.updated_at = now
 
 
+def heartbeat(system: System, cameras: Sequence[str]) -> None:
+    """The recorder is alive and still supervising ``cameras`` (one UPDATE)."""
+    if not cameras:
+        return
+    with system.sessions.begin() as s:
+        s.execute(
+            sql_update(m.CameraStatus)
+            .where(m.CameraStatus.camera_id.in_(list(cameras)))
+            .values(updated_at=system.clock.now())
+        )
+
+
 def get_status(system: System, camera: str) -> StatusRec | None:
     with system.reads() as s:
         row = s.get(m.CameraStatus, camera)
-        return None if row is None else _status(camera, row)
+        return None if row is None else _status(camera, row, system.clock.now())
 
 
-def _status(camera: str, row: m.CameraStatus | None) -> StatusRec:
+def _status(camera: str, row: m.CameraStatus | None, now: datetime) -> StatusRec:
     if row is None:
         return StatusRec(camera, "never recorded", None, None, None, None)
-    return StatusRec(
-        camera,
-        row.state,
-        utc(row.since),
-        _opt_utc(row.last_segment_at),
-        row.last_error,
-        utc(row.updated_at),
-    )
+    updated = utc(row.updated_at)
+    state, error = row.state, row.last_error
+    silent = (now - updated).total_seconds()
+    if state != "stopped" and silent > STALE_AFTER_S:
+        state = RECORDER_DOWN
+        error = f"no word from the recorder for {silent:.0f} s (it last said: {row.state})"
+    return StatusRec(camera, state, utc(row.since), _opt_utc(row.last_segment_at), error, updated)
 
 
 def list_status(system: System, actor: Person) -> list[StatusRec]:
@@ -258,8 +276,9 @@ def list_status(system: System, actor: Person) -> list[StatusRec]:
             .outerjoin(m.CameraStatus, m.CameraStatus.camera_id == m.Camera.id)
             .order_by(m.Camera.id)
         ).all()
+        now = system.clock.now()
         return [
-            _status(cid, st)
+            _status(cid, st, now)
             for cid, removed, st in rows
             if (removed is None or st is not None) and (seen is None or cid in seen)
         ]
@@ -321,6 +340,31 @@ def list_quarantined(system: System, camera: str | None = None) -> list[Quaranti
         if camera is not None:
             query = query.where(m.QuarantinedSegment.camera_id == camera)
         return [_quarantine(r) for r in s.scalars(query)]
+
+
+def record_clock(
+    system: System,
+    *,
+    action: Literal["camera.jump", "host.jump", "host.sync"],
+    subject: str,
+    details: Mapping[str, str | int],
+    message: str,
+    camera: str | None = None,
+) -> EventRec:
+    """A fact about time (see ``leaves.clock``): a ``clock`` leaf, and a recorder event
+    (kind ``clock``) for ``recordings events``, in one transaction."""
+    now = system.clock.now()
+    with system.sessions.begin() as s:
+        if camera is not None and s.get(m.Camera, camera) is None:
+            raise NotFound(f"camera {camera!r} does not exist")
+        system.ledger.append(
+            s, [leaves.clock(at=now, action=action, subject=subject, details=details)]
+        )
+        text = credentials.scrub(s, system, message, None if camera is None else [camera])
+        row = m.RecorderEvent(camera_id=camera, at=now, kind="clock", message=text)
+        s.add(row)
+        s.flush()
+        return EventRec(row.id, row.camera_id, utc(row.at), row.kind, row.message)
 
 
 def record_event(system: System, *, camera: str | None, kind: str, message: str) -> EventRec:

@@ -425,6 +425,10 @@ class CameraFeed:
     def resume(self) -> None:
         self._relay.unstall(self.name)
 
+    def jump_clock(self, seconds: float) -> None:
+        """The camera's clock jumps by ``seconds``: the RTP timestamps a recorder gets move."""
+        self._relay.jump_clock(self.name, seconds)
+
 
 class SimulatedCameraSet:
     """N cameras ``{prefix}1..{prefix}N`` on one relay (its own unless one is given),

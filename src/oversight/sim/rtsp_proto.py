@@ -137,6 +137,16 @@ def sdp_codec(media: list[str]) -> str | None:
     return None
 
 
+def sdp_clock_rate(media: list[str]) -> int:
+    """The RTP clock rate of a media section's first payload format (90 kHz if unstated)."""
+    for line in media[1:]:
+        if line.startswith("a=rtpmap:"):
+            parts = line.split(" ", 1)[-1].split("/")
+            if len(parts) > 1 and parts[1].strip().isdigit():
+                return int(parts[1])
+    return 90_000
+
+
 def sdp_track(media: list[list[str]], rest: str) -> int:
     """The track a SETUP URL names after the path: the publisher's control or
     ``trackID=N`` (or nothing, for a stream of one track)."""

@@ -24,7 +24,10 @@ another path's stream (its SDP, DESCRIBE/SETUP/PLAY as for a published path), as
 media factory serves many clients. Each path, alias or not, can fail on its own:
 :meth:`RtspRelay.drop` closes the path's readers and refuses it (404) until
 :meth:`RtspRelay.restore` (a dead camera); :meth:`RtspRelay.stall` keeps its connections
-open but sends them nothing until :meth:`RtspRelay.unstall` (a stalled camera).
+open but sends them nothing until :meth:`RtspRelay.unstall` (a stalled camera), and
+:meth:`RtspRelay.jump_clock` moves the RTP timestamps its readers get by some seconds from
+then on, as a camera whose clock is set forward or back does (RTCP reports are left alone,
+so the jump shows against them too).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from oversight.sim.rtsp_proto import (
     parse_transport,
     path_rest,
     reader_sdp,
+    sdp_clock_rate,
     sdp_codec,
     sdp_track,
     split_sdp,
@@ -133,6 +137,7 @@ class RtspRelay:
         self._aliases: dict[str, str] = {}  # alias path -> published path
         self._dropped: set[str] = set()
         self._stalled: set[str] = set()
+        self._jumps: dict[str, float] = {}  # path -> seconds added to its RTP timestamps
         self._pending: dict[_Conn, list[bytes]] = {}  # reader -> framed packets to send
         self._flush_due = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -205,6 +210,12 @@ class RtspRelay:
 
     def unstall(self, path: str) -> None:
         self._stalled.discard(path.strip("/"))
+
+    def jump_clock(self, path: str, seconds: float) -> None:
+        """The camera at ``path`` jumps its clock by ``seconds`` (forward if positive): every
+        RTP timestamp its readers get from now on is moved by that much (cumulative)."""
+        name = path.strip("/")
+        self._jumps[name] = self._jumps.get(name, 0.0) + seconds
 
     def _cut(self, name: str) -> None:
         self._flush()
@@ -280,6 +291,7 @@ class RtspRelay:
         if req.method == "PLAY" and conn.source is not None and conn.via not in self._stalled:
             for channel, packet in conn.source.gop:  # the cached GOP, right after the 200
                 if channel in conn.out:
+                    packet = self._jumped(conn.source, conn.via, channel, packet)
                     conn.writer.write(frame(conn.out[channel], packet))
         return req.method != "TEARDOWN"
 
@@ -296,7 +308,7 @@ class RtspRelay:
         if stream.video is not None:
             self._cache(stream, stream.video, channel, payload)
         stalled = self._stalled
-        framed: dict[int, bytes] = {}  # readers mostly share channel numbers: frame once
+        framed: dict[tuple[int, str | None], bytes] = {}  # readers mostly share channels
         for reader in list(stream.readers):
             out = reader.out.get(channel)
             if out is None or (stalled and reader.via in stalled):
@@ -310,13 +322,28 @@ class RtspRelay:
                 stream.readers.discard(reader)
                 transport.abort()
                 continue
-            data = framed.get(out)
+            via = reader.via if self._jumps else None
+            data = framed.get((out, via))
             if data is None:
-                data = framed[out] = frame(out, payload)
+                packet = self._jumped(stream, via, channel, payload)
+                data = framed[(out, via)] = frame(out, packet)
             self._pending.setdefault(reader, []).append(data)
         if self._pending and not self._flush_due:
             self._flush_due = True
             asyncio.get_running_loop().call_soon(self._flush)
+
+    def _jumped(self, stream: _Stream, via: str | None, channel: int, payload: bytes) -> bytes:
+        """``payload`` with its RTP timestamp moved by the jump of path ``via`` (RTP only:
+        the even channel of a track's pair; RTCP passes unchanged)."""
+        seconds = self._jumps.get(via or "", 0.0)
+        if not seconds or len(payload) < 12:
+            return payload
+        track = next((t for t, pair in stream.pub_channels.items() if channel == pair[0]), None)
+        if track is None:
+            return payload
+        ticks = round(seconds * sdp_clock_rate(stream.media[track]))
+        ts = (int.from_bytes(payload[4:8], "big") + ticks) & 0xFFFFFFFF
+        return payload[:4] + ts.to_bytes(4, "big") + payload[8:]
 
     def _flush(self) -> None:
         """Send what :meth:`_fan_out` queued once the publisher waits for input: a burst
@@ -528,7 +555,10 @@ class RelayThread:
     def unstall(self, path: str) -> None:
         self._call(self.relay.unstall, path)
 
-    def _call(self, method: Callable[..., _T], *args: str) -> _T:
+    def jump_clock(self, path: str, seconds: float) -> None:
+        self._call(self.relay.jump_clock, path, seconds)
+
+    def _call(self, method: Callable[..., _T], *args: object) -> _T:
         if self._loop is None:
             raise RuntimeError("relay thread not running")
 
