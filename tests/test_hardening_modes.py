@@ -323,3 +323,15 @@ def test_a_path_open_to_others_is_one_finding_citing_every_pack_in_force() -> No
     assert finding.penalty_article is not None and finding.severity == "critical"
     assert [(c.pack_id, c.rule_id) for c in finding.also] == [("cn-2025", "access_control")]
     assert file_mode_findings([], both, day) == []
+
+
+def test_verify_reports_every_key_open_to_others(deployment: Path) -> None:
+    """Not only the ledger's signing key: the camera credentials key and the CSRF secret
+    open the same doors (stream passwords, forged forms)."""
+    other = deployment / "keys" / "credentials.key"
+    other.write_bytes(b"x" * 44)
+    other.chmod(0o644)
+    done = cli(deployment, "verify", "--json")
+    assert done.returncode == 1, done.stderr
+    problems = json.loads(done.stdout)["problems"]
+    assert ("exposed", str(other)) in {(p["kind"], p["object"]) for p in problems}

@@ -95,7 +95,15 @@ def exposures(system: System, *, every_file: bool = True) -> list[Exposure]:
     dashboard runs on every view)."""
     settings = system.settings
     found = exposed_dirs(settings)
-    files = [("signing key", key_path(settings.keys_dir))]
+    # Every key: the ledger's signing key, the camera credentials key, the CSRF secret.
+    signing = key_path(settings.keys_dir)
+    files = [("signing key", signing)]
+    if settings.keys_dir.is_dir():
+        files += [
+            ("key", path)
+            for path in sorted(settings.keys_dir.iterdir())
+            if path != signing and path.is_file()
+        ]
     database = _sqlite_file(settings.effective_database_url)
     if database is not None:
         files += [("database", database)]
