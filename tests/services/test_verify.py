@@ -15,6 +15,7 @@ from oversight import bootstrap
 from oversight.config import Settings
 from oversight.db import models as m
 from oversight.ledger import leaves
+from oversight.services import recording
 from oversight.services.sealing import seal_file
 from tests.conftest import Env
 
@@ -258,3 +259,92 @@ def test_each_cli_verify_run_is_recorded_for_the_dashboard(initialised: Env) -> 
         built.close()
     assert run is not None and run.ok and run.problems == []
     assert run.ledger_size == 0 and run.finished_at >= run.started_at  # init appends no leaf
+
+
+# ---- issue 19: times, gaps, symlinks and same-size swaps ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "shift"),
+    [("start_at", timedelta(minutes=-10)), ("end_at", timedelta(hours=2))],
+    ids=["start-10-min-earlier", "end-2-h-later"],
+)
+def test_an_index_row_moved_in_time_is_an_index_mismatch(
+    sealed: tuple[Env, list[str]], column: str, shift: timedelta
+) -> None:
+    """Found item 3: moving a segment's times in the database passed verify at exit 0."""
+    env, _ = sealed
+    sealed_at = {"start_at": T0 + timedelta(minutes=1), "end_at": T0 + timedelta(minutes=2)}
+    moved = {column: sealed_at[column] + shift}  # segment 2
+    _engine_exec(env, update(m.Segment).where(m.Segment.seq == 2).values(**moved))
+    [problem] = _problems(env)
+    assert (problem["kind"], problem["object"]) == ("index-mismatch", "segment cam1#2")
+    assert ("start" if column == "start_at" else "end") in problem["detail"]
+
+
+def _gap(env: Env) -> None:
+    system = bootstrap.build(Settings())
+    try:
+        recording.record_gap(
+            system, camera="cam1", start=T0 + timedelta(minutes=3),
+            end=T0 + timedelta(minutes=5), reason="stalled",
+        )  # fmt: skip
+    finally:
+        system.close()
+
+
+def test_a_deleted_gap_row_is_an_index_mismatch(sealed: tuple[Env, list[str]]) -> None:
+    """Found item 3: deleting a row of gaps passed verify, and `gaps list` showed nothing."""
+    env, _ = sealed
+    _gap(env)
+    assert env.ok("verify")
+    _engine_exec(env, delete(m.Gap))
+    [problem] = _problems(env)
+    assert problem["kind"] == "index-mismatch" and problem["object"].startswith("gap cam1 ")
+    assert "an outage was removed" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"end_at": T0 + timedelta(minutes=4)},
+        {"start_at": T0 + timedelta(minutes=4)},
+        {"reason": "planned maintenance"},
+    ],
+    ids=["shortened", "started-later", "re-worded"],
+)
+def test_an_edited_gap_row_is_an_index_mismatch(
+    sealed: tuple[Env, list[str]], values: dict[str, object]
+) -> None:
+    env, _ = sealed
+    _gap(env)
+    _engine_exec(env, update(m.Gap).values(**values))
+    [problem] = _problems(env)
+    assert problem["kind"] == "index-mismatch" and problem["object"].startswith("gap row ")
+    [field] = values
+    assert field.removesuffix("_at") in problem["detail"]
+
+
+def test_a_symlink_added_to_the_store_is_unexpected(
+    sealed: tuple[Env, list[str]], tmp_path: Path
+) -> None:
+    """Found item 4."""
+    env, _ = sealed
+    elsewhere = tmp_path / "elsewhere.mp4"
+    elsewhere.write_bytes(b"footage from anywhere")
+    (env.data_dir / "store" / "cam1" / "linked.mp4").symlink_to(elsewhere)
+    [problem] = _problems(env)
+    assert problem["kind"] == "unexpected" and "cam1/linked.mp4" in problem["object"]
+    assert "symlink" in problem["detail"]
+
+
+def test_a_same_size_swap_says_the_hash_differs(sealed: tuple[Env, list[str]]) -> None:
+    """Found item 8: a same-size swap read "size X, want X"."""
+    env, keys = sealed
+    first = env.data_dir / "store" / keys[0]
+    spare = os.urandom(len(first.read_bytes()))
+    first.chmod(0o600)
+    first.write_bytes(spare)  # same size as sealed, other bytes
+    [problem] = _problems(env)
+    assert problem["kind"] == "modified" and "SHA-256 differs" in problem["detail"]
+    assert "want" not in problem["detail"]

@@ -40,6 +40,7 @@ from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import verifier_key
 from oversight.services import filemodes
 from oversight.services import verify_rows as rows
+from oversight.storage.local import LocalStore
 
 KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork", "malformed", "exposed")
 _CHUNK = 1 << 20
@@ -88,6 +89,17 @@ class _LiveSegment:
     size: int
     sha256: str
     storage_key: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class _GapLeaf:
+    leaf_index: int
+    camera: str
+    start: datetime
+    end: datetime
+    reason: str
 
 
 def split_notes(text: str) -> list[str]:
@@ -127,8 +139,9 @@ def verify(
         levels = _check_ledger(session, system, stored_leaves, verifiers, report, malformed)
         if witness is not None:
             _check_witness(system, witness, levels, verifiers, report)
-        live, register = _walk(stored_leaves)
+        live, register, gaps = _walk(stored_leaves)
         _check_index(session, live, report, malformed)
+        _check_gaps(session, gaps, report, malformed)
         _check_register(session, register, report, malformed)
     _check_store(system, live, sample, report, progress, on_total)
     for exposed in filemodes.exposures(system):  # 6.
@@ -242,16 +255,19 @@ def _check_witness(
 # ---- 2-4. footage and index -----------------------------------------------------------
 
 
-def _walk(stored: Iterable[rows.Leaf]) -> tuple[dict[str, _LiveSegment], dict[int, datetime]]:
-    """One pass over the leaves: the live segments by storage key, and the time of each
-    register leaf by index."""
+def _walk(
+    stored: Iterable[rows.Leaf],
+) -> tuple[dict[str, _LiveSegment], dict[int, datetime], dict[int, _GapLeaf]]:
+    """One pass over the leaves: the live segments by storage key, the time of each
+    register leaf by index, and the gap leaves by index."""
     live: dict[str, _LiveSegment] = {}
     register: dict[int, datetime] = {}
+    gaps: dict[int, _GapLeaf] = {}
     for leaf in stored:
         if leaf.kind is None or leaf.data is None:
             continue  # malformed, reported already
         is_register = leaf.kind in leaves.REGISTER_TYPES
-        if not is_register and leaf.kind != "segment_deleted":
+        if not is_register and leaf.kind not in ("segment_deleted", "gap"):
             continue
         try:
             obj = leaves.decode(leaf.data)
@@ -260,18 +276,65 @@ def _walk(stored: Iterable[rows.Leaf]) -> tuple[dict[str, _LiveSegment], dict[in
         if is_register:
             with contextlib.suppress(InvalidInput):  # no time: then no index row is right
                 register[leaf.index] = leaves.parse_instant(obj.get("at"))
-        if obj["type"] == "segment_sealed":
-            live[obj["storage_key"]] = _LiveSegment(
-                leaf.index,
-                obj["camera"],
-                obj["seq"],
-                obj["bytes"],
-                obj["sha256"],
-                obj["storage_key"],
+        try:
+            if obj["type"] == "segment_sealed":
+                live[obj["storage_key"]] = _LiveSegment(
+                    leaf.index,
+                    obj["camera"],
+                    obj["seq"],
+                    obj["bytes"],
+                    obj["sha256"],
+                    obj["storage_key"],
+                    leaves.parse_instant(obj["start"]),
+                    leaves.parse_instant(obj["end"]),
+                )
+            elif obj["type"] == "segment_deleted":
+                live.pop(obj["segment"], None)
+            elif obj["type"] == "gap":
+                gaps[leaf.index] = _GapLeaf(
+                    leaf.index,
+                    obj["camera"],
+                    leaves.parse_instant(obj["start"]),
+                    leaves.parse_instant(obj["end"]),
+                    obj["reason"],
+                )
+        except (KeyError, InvalidInput):
+            continue  # a signed leaf of ours always has these; a forged one fails above
+    return live, register, gaps
+
+
+def _check_gaps(
+    session: Any, gap_leaves: dict[int, _GapLeaf], report: Report, malformed: rows.Report
+) -> None:
+    """Every gap row against its gap leaf: an outage deleted from the index, or moved, or
+    re-worded, is ``index-mismatch`` (the ledger is the authority; rows are never removed)."""
+    seen: set[int] = set()
+    for row in rows.gaps(session, malformed):
+        name = f"gap row {row.row_id} ({row.camera_id})"
+        entry = gap_leaves.get(row.leaf_index)
+        if entry is None or row.leaf_index in seen:
+            report.add("index-mismatch", name, "indexed but not a gap in the log")
+            continue
+        seen.add(row.leaf_index)
+        changed = [
+            what
+            for what, ours, logged in (
+                ("camera", row.camera_id, entry.camera),
+                ("start", row.start_at, entry.start),
+                ("end", row.end_at, entry.end),
+                ("reason", row.reason, entry.reason),
             )
-        elif obj["type"] == "segment_deleted":
-            live.pop(obj["segment"], None)
-    return live, register
+            if ours != logged
+        ]
+        if changed:
+            report.add("index-mismatch", name, f"{', '.join(changed)} differ from its gap leaf")
+    for index, entry in sorted(gap_leaves.items()):
+        if index not in seen:
+            report.add(
+                "index-mismatch",
+                f"gap {entry.camera} {leaves.instant(entry.start)}",
+                f"in the log (leaf {index}) but missing from the index: an outage was removed",
+            )
 
 
 def _check_register(
@@ -303,14 +366,27 @@ def _check_index(
             report.add("index-mismatch", name, "indexed but not sealed in the log")
             continue
         seen.add(row.storage_key)
-        if (row.camera_id, row.seq, row.size_bytes, row.sha256, row.leaf_index) != (
-            entry.camera,
-            entry.seq,
-            entry.size,
-            entry.sha256,
-            entry.leaf_index,
-        ):
-            report.add("index-mismatch", name, "index row differs from its ledger leaf")
+        changed = [
+            what
+            for what, ours, logged in (
+                ("camera", row.camera_id, entry.camera),
+                ("seq", row.seq, entry.seq),
+                ("size", row.size_bytes, entry.size),
+                ("sha256", row.sha256, entry.sha256),
+                ("leaf index", row.leaf_index, entry.leaf_index),
+                # Times are evidence: an index that moves a segment in time misplaces it
+                # in every query for a period.
+                ("start", row.start_at, entry.start),
+                ("end", row.end_at, entry.end),
+            )
+            if ours != logged
+        ]
+        if changed:
+            report.add(
+                "index-mismatch",
+                name,
+                f"index row differs from its ledger leaf: {', '.join(changed)}",
+            )
     for key, entry in live.items():
         if key not in seen:
             report.add(
@@ -344,12 +420,22 @@ def _check_store(
             continue
         report.segments_checked += 1
         report.bytes_checked += size
-        if size != entry.size or digest != entry.sha256:
+        if size != entry.size:
             report.add("modified", name, f"stored bytes differ (size {size}, want {entry.size})")
+        elif digest != entry.sha256:
+            report.add(
+                "modified",
+                name,
+                f"SHA-256 differs (stored {digest[:16]}…, sealed {entry.sha256[:16]}…; "
+                f"same size {size})",
+            )
     if sample is None:
         for obj in system.store.objects():
             if obj.key not in live:
                 report.add("unexpected", f"stored object {obj.key}", "not sealed in the log")
+        if isinstance(system.store, LocalStore):
+            for key, what in system.store.irregular():
+                report.add("unexpected", f"stored object {key}", f"{what}, not sealed footage")
 
 
 def _hash_object(system: System, key: str, progress: Progress | None) -> tuple[str, int]:

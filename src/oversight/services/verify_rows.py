@@ -188,9 +188,14 @@ class Segment:
     storage_key: str
     leaf_index: int
     deleted: bool
+    start_at: datetime
+    end_at: datetime
 
 
-_SEGMENT = ("id", "camera_id", "seq", "bytes", "sha256", "storage_key", "leaf_index", "deleted_at")
+_SEGMENT = (
+    "id", "camera_id", "seq", "bytes", "sha256", "storage_key", "leaf_index", "deleted_at",
+    "start_at", "end_at",
+)  # fmt: skip
 
 
 def segments(session: Session, malformed: Report) -> tuple[list[Segment], set[str]]:
@@ -209,6 +214,8 @@ def segments(session: Session, malformed: Report) -> tuple[list[Segment], set[st
                     _str(row, "storage_key"),
                     _int(row, "leaf_index"),
                     _instant(row, "deleted_at", nullable=True) is not None,
+                    _required_instant(row, "start_at"),
+                    _required_instant(row, "end_at"),
                 )
             )
         except _Wrong as exc:
@@ -217,6 +224,43 @@ def segments(session: Session, malformed: Report) -> tuple[list[Segment], set[st
             if isinstance(key, str):
                 bad_keys.add(key)
     return out, bad_keys
+
+
+def _required_instant(row: Any, column: str) -> datetime:
+    moment = _instant(row, column)
+    assert moment is not None  # not nullable: _instant raised _Wrong for a NULL
+    return moment
+
+
+@dataclass(frozen=True)
+class Gap:
+    row_id: int
+    camera_id: str
+    start_at: datetime
+    end_at: datetime
+    reason: str
+    leaf_index: int
+
+
+def gaps(session: Session, malformed: Report) -> list[Gap]:
+    """The well-formed gap rows (malformed ones are reported)."""
+    out: list[Gap] = []
+    columns = ("id", "camera_id", "start_at", "end_at", "reason", "leaf_index")
+    for row in _raw(session, m.Gap, columns, "id"):
+        try:
+            out.append(
+                Gap(
+                    _int(row, "id"),
+                    _str(row, "camera_id"),
+                    _required_instant(row, "start_at"),
+                    _required_instant(row, "end_at"),
+                    _str(row, "reason"),
+                    _int(row, "leaf_index"),
+                )
+            )
+        except _Wrong as exc:
+            malformed(f"gap row {_key(row, 'id')}", str(exc))
+    return out
 
 
 def register_times(session: Session, malformed: Report) -> dict[int, datetime | None]:

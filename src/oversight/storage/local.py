@@ -179,5 +179,23 @@ class LocalStore:
             elif entry.is_file(follow_symlinks=False):
                 yield StoredObject(prefix + name, entry.stat(follow_symlinks=False).st_size)
 
+    def irregular(self) -> Iterator[tuple[str, str]]:
+        """(key, what it is) of every entry under the root that is neither a regular file
+        nor a directory: a symlink (which could point footage anywhere), a FIFO, a device.
+        The store never makes one, so each is something added behind its back."""
+        if not self.root.exists():
+            return
+        pending = [(self.root, "")]
+        while pending:
+            directory, prefix = pending.pop()
+            with os.scandir(directory) as it:
+                for entry in sorted(it, key=lambda e: e.name):
+                    if entry.is_symlink():
+                        yield prefix + entry.name, f"a symlink to {Path(entry.path).readlink()}"
+                    elif entry.is_dir(follow_symlinks=False):
+                        pending.append((Path(entry.path), prefix + entry.name + "/"))
+                    elif not entry.is_file(follow_symlinks=False):
+                        yield prefix + entry.name, "not a regular file"
+
     def close(self) -> None:
         """Nothing to release."""
