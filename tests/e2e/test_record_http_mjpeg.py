@@ -13,7 +13,7 @@ from oversight.services import recording
 from oversight.sim.http_mjpeg import HttpMjpegCamera
 from tests.actors import HOST
 from tests.conftest import Env
-from tests.recorder.helpers import add_camera, needs_ffmpeg
+from tests.recorder.helpers import accounted_share, add_camera, needs_ffmpeg
 
 pytestmark = [
     pytest.mark.ffmpeg,
@@ -37,3 +37,20 @@ def test_an_http_mjpeg_camera_is_recorded_copied_and_verified(
     events = recording.list_events(system, camera="web1")
     assert any("Matroska" in e.message for e in events)
     assert json.loads(env.ok("verify", "--json").output)["ok"]
+
+
+def test_mjpeg_segments_account_for_the_wall_time_recorded(
+    system: bootstrap.System, env: Env
+) -> None:
+    """Issue 19, found item 6: MJPEG segments were indexed a frame's fraction short,
+    leaving a hole before each next one, with no gap."""
+    with HttpMjpegCamera(fps=10) as cam:
+        add_camera(system, "web1", cam.url)
+        env.ok("record", "--duration", "14", "--segment-seconds", "3")
+    segments = recording.list_segments(system, HOST, camera="web1")
+    assert len(segments) >= 3
+    for seg in segments:
+        packets = probe_segment(system.settings.store_dir / seg.storage_key).packets
+        assert packets / (seg.end - seg.start).total_seconds() > 8.5  # the rate asked for
+    share = accounted_share(segments, recording.list_gaps(system, HOST, "web1"))
+    assert 0.99 <= share <= 1.01, share

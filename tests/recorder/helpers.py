@@ -18,7 +18,7 @@ from oversight import bootstrap
 from oversight.errors import AlreadyExists
 from oversight.recorder.state import RecorderOptions
 from oversight.recorder.supervisor import Supervisor
-from oversight.services import registry
+from oversight.services import recording, registry
 from tests.actors import HOST
 
 T = TypeVar("T")
@@ -114,3 +114,14 @@ def supervising(system: bootstrap.System, **options: object) -> Iterator[Supervi
         assert not thread.is_alive(), "the supervisor did not stop"
     if failure:
         raise failure[0]
+
+
+def accounted_share(segments: list[recording.SegmentRec], gaps: list[recording.GapRec]) -> float:
+    """Indexed segment durations plus gaps, over the wall time from the first segment's
+    start to the last one's end (issue 19: 1.0 when every moment is accounted for)."""
+    if not segments:
+        return 0.0
+    wall = (max(s.end for s in segments) - min(s.start for s in segments)).total_seconds()
+    covered = sum((s.end - s.start).total_seconds() for s in segments)
+    covered += sum((g.end - g.start).total_seconds() for g in gaps)
+    return covered / wall

@@ -19,7 +19,13 @@ from oversight.services import ledger, recording
 from oversight.sim.cameras import SimulatedCamera
 from oversight.sim.rtsp_relay import RelayThread
 from tests.actors import HOST
-from tests.recorder.helpers import add_camera, needs_ffmpeg, supervising, wait_for
+from tests.recorder.helpers import (
+    accounted_share,
+    add_camera,
+    needs_ffmpeg,
+    supervising,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.ffmpeg,
@@ -77,8 +83,9 @@ def test_a_camera_clock_jump_is_a_leaf_and_never_bends_the_claimed_times(
     # milliseconds (jump back), none stretched to an hour (jump forward).
     after = [n for s, n in zip(found, lengths, strict=True) if s.start >= started][:-1]
     assert after and all(0.5 * SEGMENT_S <= n <= 2 * SEGMENT_S for n in after), lengths
-    # No false gap: footage kept coming.
+    # No false gap: footage kept coming, and every moment is accounted for.
     assert recording.list_gaps(system, HOST, "cam1") == []
+    assert 0.99 <= accounted_share(found, []) <= 1.01, lengths
     # The jump is a clock leaf: camera, size, direction, wall time.
     [leaf] = clock_leaves(system)
     details = leaf["details"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,17 @@ def test_parse_source_probe() -> None:
     assert (info.video_codec, info.audio_codec) == ("hevc", "pcm_alaw")
     with pytest.raises(InvalidInput, match=r"source unavailable: .*Connection refused"):
         parse_source_probe(1, "", "rtsp://u:***@h/x: Connection refused\n")
+
+
+def test_the_last_frame_lasts_the_frames_spacing_not_a_declared_guess() -> None:
+    """Issue 19, found item 6: MJPEG in Matroska declares 40 ms per frame for frames
+    100 ms apart, so each segment was indexed 60 ms short, leaving a hole."""
+    packets = [
+        {"stream_index": 0, "pts_time": f"{i / 10:.3f}", "duration_time": "0.040000"}
+        for i in range(30)
+    ]
+    out = json.dumps(
+        {"streams": [{"index": 0, "codec_type": "video", "codec_name": "mjpeg"}],
+         "packets": packets}
+    )  # fmt: skip
+    assert parse_segment_probe(0, out, "").duration == pytest.approx(3.0)

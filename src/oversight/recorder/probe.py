@@ -95,6 +95,15 @@ def parse_segment_probe(returncode: int, stdout: str, stderr: str) -> SegmentPro
     if not starts:
         raise InvalidInput("unreadable segment: no video packets")
     duration = max(ends) - min(starts)
+    ordered = sorted(starts)
+    if len(ordered) > 1:
+        # The last frame lasts until the next would have come: the mean spacing of the
+        # frames (wall-clock stamps jitter, so not any one gap). A declared packet
+        # duration can be a muxer's guess (MJPEG in Matroska with wall-clock timestamps
+        # says 40 ms for frames 100 ms apart), which left every segment a fraction of a
+        # frame short and a hole before the next one.
+        span = ordered[-1] - ordered[0]
+        duration = span + span / (len(ordered) - 1)
     if duration <= 0:
         raise InvalidInput("unreadable segment: zero video duration")
     return SegmentProbe(

@@ -6,8 +6,10 @@ pipe; every HTTP client gets the live frames from then on.
 from __future__ import annotations
 
 import contextlib
+import io
 import subprocess
 import threading
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -17,18 +19,28 @@ _SOI, _EOI = b"\xff\xd8", b"\xff\xd9"
 
 
 class _Frames:
-    """The latest JPEG frame and a condition to wait for the next one."""
+    """The last few JPEG frames, numbered, and a condition to wait for the next one.
+    Each client sends every frame since the one it sent last (a camera sends every
+    frame; sending only the latest one dropped most of them whenever frames came in a
+    burst)."""
+
+    KEEP = 32
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.frame: bytes | None = None
+        self.recent: deque[tuple[int, bytes]] = deque(maxlen=self.KEEP)
         self.seq = 0
         self.closed = False
 
     def publish(self, frame: bytes) -> None:
         with self.cond:
-            self.frame, self.seq = frame, self.seq + 1
+            self.seq += 1
+            self.recent.append((self.seq, frame))
             self.cond.notify_all()
+
+    def since(self, seen: int) -> list[tuple[int, bytes]]:
+        """Frames numbered after ``seen`` (call holding ``cond``)."""
+        return [(n, f) for n, f in self.recent if n > seen]
 
     def close(self) -> None:
         with self.cond:
@@ -63,16 +75,19 @@ class HttpMjpegCamera:
                             lambda last=seen: frames.closed or frames.seq != last,  # type: ignore[misc]
                             5,
                         )
-                        if frames.closed or frames.frame is None:
+                        if frames.closed or frames.seq == seen:
                             return
-                        frame, seen = frames.frame, frames.seq
+                        batch = frames.since(seen)
+                        seen = frames.seq
                     try:
-                        self.wfile.write(
-                            f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                            f"Content-Length: {len(frame)}\r\n\r\n".encode()
-                            + frame
-                            + b"\r\n"
-                        )
+                        for _, frame in batch:
+                            self.wfile.write(
+                                f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                                f"Content-Length: {len(frame)}\r\n\r\n".encode()
+                                + frame
+                                + b"\r\n"
+                            )
+                        self.wfile.flush()
                     except OSError:
                         return
 
@@ -91,7 +106,11 @@ class HttpMjpegCamera:
     def _pump(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         buffer = b""
-        while chunk := self._proc.stdout.read(65536):
+        # read1: what the pipe has now. read(n) waits for n bytes, which held frames back
+        # and let them out in bursts of six.
+        stdout = self._proc.stdout
+        assert isinstance(stdout, io.BufferedReader)
+        while chunk := stdout.read1(65536):
             buffer += chunk
             # JPEG frames from image2pipe are back to back: cut at each end-of-image.
             while (end := buffer.find(_EOI)) >= 0:
