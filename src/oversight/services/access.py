@@ -279,11 +279,8 @@ def submit_request(
         "organisation": org,
         "org_class": org_class,
     }
-    try:
-        with system.reads() as s:
-            authz.on_cameras(s, actor, "access.request", cams, kind="request", id="new")
-    except PermissionDenied as exc:
-        # Before the documents are looked at: an account without the role stores nothing.
+
+    def refused(exc: RuleViolation | PermissionDenied, details: Mapping[str, Any]) -> None:
         record_refusal(
             system,
             exc,
@@ -292,8 +289,15 @@ def submit_request(
             target="request:new",
             purpose=why,
             destination=where,
-            details=described,
+            details=details,
         )
+
+    try:
+        with system.reads() as s:
+            authz.on_cameras(s, actor, "access.request", cams, kind="request", id="new")
+    except PermissionDenied as exc:
+        # Before the documents are looked at: an account without the role stores nothing.
+        refused(exc, described)
         raise
     kinds = rules.document_kinds(system.packs, org_class, today)
     check_attachments(system, docs, allowed=kinds, who=org_class)
@@ -307,16 +311,7 @@ def submit_request(
         cite = needed.cites[0].rsplit("(", 1)[-1].rstrip(")") if needed.cites else "Art. 16"
         _check_approvals(needed, hashes, cite)
     except (RuleViolation, PermissionDenied) as exc:
-        record_refusal(
-            system,
-            exc,
-            actors=[actor.id],
-            action="request",
-            target="request:new",
-            purpose=why,
-            destination=where,
-            details=summary,
-        )
+        refused(exc, summary)
         raise
     for data in docs.values():
         store_document(system, data)

@@ -303,6 +303,11 @@ def _walk(
     return live, register, gaps
 
 
+def _differences(*fields: tuple[str, object, object]) -> list[str]:
+    """The names of the (name, index value, ledger value) fields that disagree."""
+    return [name for name, ours, logged in fields if ours != logged]
+
+
 def _check_gaps(
     session: Any, gap_leaves: dict[int, _GapLeaf], report: Report, malformed: rows.Report
 ) -> None:
@@ -316,16 +321,12 @@ def _check_gaps(
             report.add("index-mismatch", name, "indexed but not a gap in the log")
             continue
         seen.add(row.leaf_index)
-        changed = [
-            what
-            for what, ours, logged in (
-                ("camera", row.camera_id, entry.camera),
-                ("start", row.start_at, entry.start),
-                ("end", row.end_at, entry.end),
-                ("reason", row.reason, entry.reason),
-            )
-            if ours != logged
-        ]
+        changed = _differences(
+            ("camera", row.camera_id, entry.camera),
+            ("start", row.start_at, entry.start),
+            ("end", row.end_at, entry.end),
+            ("reason", row.reason, entry.reason),
+        )
         if changed:
             report.add("index-mismatch", name, f"{', '.join(changed)} differ from its gap leaf")
     for index, entry in sorted(gap_leaves.items()):
@@ -366,21 +367,17 @@ def _check_index(
             report.add("index-mismatch", name, "indexed but not sealed in the log")
             continue
         seen.add(row.storage_key)
-        changed = [
-            what
-            for what, ours, logged in (
-                ("camera", row.camera_id, entry.camera),
-                ("seq", row.seq, entry.seq),
-                ("size", row.size_bytes, entry.size),
-                ("sha256", row.sha256, entry.sha256),
-                ("leaf index", row.leaf_index, entry.leaf_index),
-                # Times are evidence: an index that moves a segment in time misplaces it
-                # in every query for a period.
-                ("start", row.start_at, entry.start),
-                ("end", row.end_at, entry.end),
-            )
-            if ours != logged
-        ]
+        changed = _differences(
+            ("camera", row.camera_id, entry.camera),
+            ("seq", row.seq, entry.seq),
+            ("size", row.size_bytes, entry.size),
+            ("sha256", row.sha256, entry.sha256),
+            ("leaf index", row.leaf_index, entry.leaf_index),
+            # Times are evidence: an index that moves a segment in time misplaces it in
+            # every query for a period.
+            ("start", row.start_at, entry.start),
+            ("end", row.end_at, entry.end),
+        )
         if changed:
             report.add(
                 "index-mismatch",
