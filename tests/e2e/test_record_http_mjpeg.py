@@ -13,7 +13,7 @@ from oversight.services import recording
 from oversight.sim.http_mjpeg import HttpMjpegCamera
 from tests.actors import HOST
 from tests.conftest import Env
-from tests.recorder.helpers import accounted_share, add_camera, needs_ffmpeg
+from tests.recorder.helpers import accounted_share, add_camera, boundary_offsets, needs_ffmpeg
 
 pytestmark = [
     pytest.mark.ffmpeg,
@@ -52,5 +52,10 @@ def test_mjpeg_segments_account_for_the_wall_time_recorded(
     for seg in segments:
         packets = probe_segment(system.settings.store_dir / seg.storage_key).packets
         assert packets / (seg.end - seg.start).total_seconds() > 8.5  # the rate asked for
-    share = accounted_share(segments, recording.list_gaps(system, HOST, "web1"))
-    assert 0.99 <= share <= 1.01, share
+    gaps = recording.list_gaps(system, HOST, "web1")
+    # The fault was a hole of most of a frame at every cut. A loaded host delays frames
+    # by a few tens of ms, which may overlap the next segment's first frame's arrival:
+    # within two frame spacings (0.2 s at 10 fps) either way, and no hole overall.
+    offsets = boundary_offsets(segments, gaps)
+    assert all(abs(o) <= 0.2 for o in offsets), offsets
+    assert accounted_share(segments, gaps) >= 0.99, offsets

@@ -3,6 +3,7 @@ ffmpeg, a supervisor running in a thread, and polling with a deadline."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import threading
@@ -125,3 +126,19 @@ def accounted_share(segments: list[recording.SegmentRec], gaps: list[recording.G
     covered = sum((s.end - s.start).total_seconds() for s in segments)
     covered += sum((g.end - g.start).total_seconds() for g in gaps)
     return covered / wall
+
+
+def boundary_offsets(
+    segments: list[recording.SegmentRec], gaps: list[recording.GapRec]
+) -> list[float]:
+    """Seconds between each segment's end and the next segment's start, less any gap
+    recorded between them: positive is an unaccounted hole, negative an overlap."""
+    ordered = sorted(segments, key=lambda s: s.start)
+    offsets = []
+    for prev, nxt in itertools.pairwise(ordered):
+        hole = (nxt.start - prev.end).total_seconds()
+        for gap in gaps:
+            if gap.start >= prev.end and gap.end <= nxt.start:
+                hole -= (gap.end - gap.start).total_seconds()
+        offsets.append(hole)
+    return offsets
