@@ -48,7 +48,7 @@ def init_cmd(
     data_dir: WitnessDirOption = _DEFAULT_DIR,
 ) -> None:
     """Create the data dir (0700), its SQLite and cosignature key (0600); print the key."""
-    vkey = init(data_dir, name or f"witness.local/{socket.gethostname()}")
+    vkey = init(data_dir, f"witness.local/{socket.gethostname()}" if name is None else name)
     typer.echo(f"witness initialized in {data_dir}")
     typer.echo("give this verifier key to each log operator you witness:")
     typer.echo(vkey)
