@@ -13,7 +13,7 @@ import httpx2 as httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from oversight.ledger import note
+from oversight.ledger import merkle, note
 from tests.witness.conftest import Log, Witness, init_witness, start_witness
 
 
@@ -122,10 +122,7 @@ def test_a_stale_old_size_is_409_with_the_cosigned_size(witness: Witness, cosign
 
 def test_a_failing_proof_is_422(witness: Witness, cosigned: Log) -> None:
     cosigned.grow(5)
-    good = [
-        bytes(h)
-        for h in __import__("oversight").ledger.merkle.consistency_proof(8, 13, cosigned.leaves)
-    ]
+    good = [bytes(h) for h in merkle.consistency_proof(8, 13, cosigned.leaves)]
     bad = [good[0][:-1] + bytes([good[0][-1] ^ 1]), *good[1:]]
     assert_refused(witness, cosigned.body(8, proof=bad), 422)
     assert_refused(witness, cosigned.body(8, proof=good[:-1]), 422)
@@ -200,7 +197,7 @@ def test_old_larger_than_the_checkpoint_and_a_proof_from_zero_are_400(
     body = cosigned.body(8, 8).replace(b"old 8\n", b"old 9\n")
     assert_refused(witness, body, 400)
     cosigned.grow(1)
-    proof = __import__("oversight").ledger.merkle.consistency_proof(8, 9, cosigned.leaves)
+    proof = merkle.consistency_proof(8, 9, cosigned.leaves)
     assert_refused(witness, cosigned.body(0, proof=proof), 409)  # stale first ...
     fresh = Log(cosigned.origin + "-fresh")
     witness.add_log(fresh)
@@ -265,5 +262,41 @@ def test_a_prefix_moves_both_endpoints(tmp_path: Path) -> None:
         assert httpx.get(f"{w.url}/latest/{lg.origin}", timeout=10).status_code == 200
         bare = w.url.removesuffix("/tlog/w1")
         assert httpx.post(f"{bare}/add-checkpoint", content=lg.body(3)).status_code == 404
+    finally:
+        w.stop()
+
+
+def test_signatures_by_unknown_keys_are_ignored_and_not_served(
+    witness: Witness, cosigned: Log
+) -> None:
+    cosigned.grow(2)
+    other_skey, _ = note.generate_signer("another.test/witness")
+    signed = cosigned.checkpoint()
+    cp, opened = note.open_checkpoint(signed, [note.parse_verifier(cosigned.vkey)])
+    both = note.sign_note(cp.format(), [note.parse_signer(other_skey)], existing=opened.sigs)
+    body = cosigned.body(8).decode().replace(signed, both).encode()
+    response = post(witness, body)
+    assert response.status_code == 200, response.text
+    latest = httpx.get(f"{witness.url}/latest/{cosigned.origin}", timeout=10).text
+    assert latest == signed + response.text  # the log's signature and ours, nothing else
+
+
+def test_the_cosigned_state_survives_a_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "w"
+    vkey = init_witness(data_dir, "witness.test/restart")
+    w = start_witness(data_dir, vkey)
+    lg = Log("oversight.test/restart")
+    try:
+        w.add_log(lg)
+        lg.grow(6)
+        assert post(w, lg.body(0)).status_code == 200
+    finally:
+        w.stop()
+    w = start_witness(data_dir, vkey)
+    try:
+        response = post(w, lg.body(0))
+        assert response.status_code == 409 and response.text == "6\n"
+        lg.grow(1)
+        assert post(w, lg.body(6)).status_code == 200
     finally:
         w.stop()
