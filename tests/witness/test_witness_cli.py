@@ -143,3 +143,14 @@ def test_a_key_file_open_to_others_is_refused(tmp_path: Path) -> None:
     (data_dir / "witness.key").chmod(0o644)
     code, _, err = cli("witness", "list", "--data-dir", str(data_dir))
     assert code == 2 and "open to others" in err
+
+
+def test_serve_refuses_a_bad_prefix_or_port_before_listening(tmp_path: Path) -> None:
+    data_dir = tmp_path / "w"
+    init_witness(data_dir)
+    before = tree(data_dir)
+    code, _, err = cli("witness", "serve", "--prefix", "/a b", "--data-dir", str(data_dir))
+    assert code == 2 and "invalid --prefix" in err
+    code, _, err = cli("witness", "serve", "--port", "70000", "--data-dir", str(data_dir))
+    assert code == 2 and "--port" in err
+    assert tree(data_dir) == before
