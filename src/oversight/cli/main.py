@@ -97,6 +97,9 @@ def _register() -> None:
     from oversight.cli import health
 
     health.register(app)
+    from oversight.cli import witness
+
+    witness.register(app)
 
 
 _register()

@@ -1,0 +1,133 @@
+"""``oversight witness``: run a C2SP tlog-witness for someone else's ledger.
+
+A separate program from the rest of Oversight: its own data dir, key and SQLite.
+An inspector (the county police, a court) runs it and gives the operator the
+verifier key that ``init`` prints last.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from oversight.cli.common import JsonOption, print_json, print_table
+from oversight.errors import InvalidInput, NotFound
+from oversight.witness import protocol, server
+from oversight.witness.store import Store, init
+
+witness = typer.Typer(
+    no_args_is_help=True,
+    help="Witness someone else's ledger: cosign its checkpoints (C2SP tlog-witness).",
+)
+
+WitnessDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="OVERSIGHT_WITNESS_DATA_DIR",
+        help="The witness's own data directory (default: $OVERSIGHT_WITNESS_DATA_DIR "
+        "or ./witness-data).",
+    ),
+]
+_DEFAULT_DIR = Path("witness-data")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(witness, name="witness")
+
+
+@witness.command("init")
+def init_cmd(
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The witness's key name (default: witness.local/<hostname>)."),
+    ] = None,
+    data_dir: WitnessDirOption = _DEFAULT_DIR,
+) -> None:
+    """Create the data dir (0700), its SQLite and cosignature key (0600); print the key."""
+    vkey = init(data_dir, f"witness.local/{socket.gethostname()}" if name is None else name)
+    typer.echo(f"witness initialized in {data_dir}")
+    typer.echo("give this verifier key to each log operator you witness:")
+    typer.echo(vkey)
+
+
+@witness.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8421,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="URL prefix of the endpoints (default: none).")
+    ] = "",
+    max_body: Annotated[
+        int,
+        typer.Option(
+            "--max-body-bytes",
+            envvar="OVERSIGHT_WITNESS_MAX_BODY_BYTES",
+            min=1024,
+            max=64 << 20,
+            help="Largest add-checkpoint body accepted; larger is 413 unread.",
+        ),
+    ] = protocol.DEFAULT_MAX_BODY_BYTES,
+    data_dir: WitnessDirOption = _DEFAULT_DIR,
+) -> None:
+    """Serve POST <prefix>/add-checkpoint and GET <prefix>/latest/<origin>."""
+    if any(c.isspace() or c in "?#{}" for c in prefix):
+        raise InvalidInput(f"invalid --prefix {prefix!r}")
+    with Store(data_dir) as store:
+        url = f"http://{host}:{port}{server.normalize_prefix(prefix)}"
+        typer.echo(f"witness {store.vkey} serving on {url}")
+        server.serve(store, host=host, port=port, prefix=prefix, max_body_bytes=max_body)
+
+
+@witness.command("add-log")
+def add_log_cmd(
+    origin: Annotated[str, typer.Argument(help="The log's checkpoint origin line.")],
+    vkey: Annotated[str, typer.Argument(help="The log's verifier key (name+id+base64).")],
+    data_dir: WitnessDirOption = _DEFAULT_DIR,
+) -> None:
+    """Trust VKEY's signatures on ORIGIN's checkpoints (again with a new key: rotation)."""
+    with Store(data_dir) as store:
+        store.add_log(origin, vkey)
+    typer.echo(f"witnessing {origin}")
+
+
+@witness.command("list")
+def list_cmd(json_out: JsonOption = False, data_dir: WitnessDirOption = _DEFAULT_DIR) -> None:
+    """The logs this witness knows, with the size it last cosigned and when."""
+    with Store(data_dir) as store:
+        logs = store.logs()
+        vkey = store.vkey
+    rows = [
+        {
+            "origin": log.origin,
+            "size": log.size,
+            "root_hash": None if log.root_hash is None else log.root_hash.hex(),
+            "cosigned_at": log.cosigned_at,
+            "keys": list(log.vkeys),
+        }
+        for log in logs
+    ]
+    if json_out:
+        print_json({"witness": vkey, "logs": rows})
+        return
+    print_table(
+        f"Logs witnessed by {vkey}",
+        ["origin", "cosigned size", "cosigned at", "keys"],
+        [[log.origin, log.size, log.cosigned_at or "never", len(log.vkeys)] for log in logs],
+    )
+
+
+@witness.command("latest")
+def latest_cmd(
+    origin: Annotated[str, typer.Argument(help="The log's origin line.")],
+    data_dir: WitnessDirOption = _DEFAULT_DIR,
+) -> None:
+    """Print the newest checkpoint of ORIGIN this witness cosigned (the signed note)."""
+    with Store(data_dir) as store:
+        cosigned = store.latest(origin)
+    if cosigned is None:
+        raise NotFound(f"no checkpoint of {origin!r} cosigned yet")
+    typer.echo(cosigned, nl=False)

@@ -1,0 +1,183 @@
+"""The witness's own state: its key file and its own SQLite (never Oversight's database).
+
+Layout of a data dir (0700)::
+
+    witness.key      the cosignature signer key, PRIVATE+KEY+name+id+base64 (0600)
+    witness.sqlite3  logs (origin, cosigned size, root, cosigned note), log_keys (0600)
+
+The latest cosigned state of a log changes only through :meth:`Store.advance`, a
+compare-and-swap on the stored size, so of two concurrent submissions from the same
+old size one wins and the other sees 409.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from oversight.errors import AlreadyExists, InvalidInput, NotFound
+from oversight.ledger import cosignature, note
+from oversight.witness import protocol
+
+KEY_FILE = "witness.key"
+DB_FILE = "witness.sqlite3"
+_SCHEMA = """
+CREATE TABLE logs (
+    origin TEXT PRIMARY KEY,
+    size INTEGER NOT NULL DEFAULT 0,  -- latest cosigned tree size (0: never cosigned)
+    root_hash BLOB,                   -- its root hash, NULL if never cosigned
+    note TEXT,                        -- the checkpoint with the log's and our signatures
+    cosigned_at INTEGER,              -- POSIX seconds of our cosignature
+    added_at INTEGER NOT NULL
+);
+CREATE TABLE log_keys (
+    origin TEXT NOT NULL REFERENCES logs(origin),
+    vkey TEXT NOT NULL,
+    PRIMARY KEY (origin, vkey)
+);
+"""
+
+
+@dataclass(frozen=True)
+class LogState:
+    origin: str
+    vkeys: tuple[str, ...]
+    size: int
+    root_hash: bytes | None
+    note: str | None
+    cosigned_at: int | None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a cosigned size must survive power loss
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def init(data_dir: Path, name: str) -> str:
+    """Create the data dir, key and database; return the witness's verifier key."""
+    if not note.is_valid_key_name(name):
+        raise InvalidInput(f"invalid witness name {name!r}: must be non-empty, no spaces or '+'")
+    if data_dir.exists() and not data_dir.is_dir():
+        raise InvalidInput(f"{data_dir} exists and is not a directory")
+    if (data_dir / KEY_FILE).exists() or (data_dir / DB_FILE).exists():
+        raise AlreadyExists(f"{data_dir} already holds a witness")
+    skey, vkey = cosignature.generate(name)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    db = data_dir / DB_FILE
+    _write_private(db, "")
+    with contextlib.closing(_connect(db)) as conn:
+        conn.executescript(_SCHEMA)
+    _write_private(data_dir / KEY_FILE, skey + "\n")
+    return vkey
+
+
+class Store:
+    """An opened witness data dir: its signer and its database."""
+
+    def __init__(self, data_dir: Path) -> None:
+        key_path, db_path = data_dir / KEY_FILE, data_dir / DB_FILE
+        if not key_path.is_file() or not db_path.is_file():
+            raise NotFound(f"no witness in {data_dir}: run `oversight witness init` first")
+        if key_path.stat().st_mode & 0o077:
+            raise InvalidInput(f"{key_path} is open to others: chmod 600 it")
+        self.signer = note.parse_signer(key_path.read_text(encoding="utf-8").strip())
+        if not isinstance(self.signer, cosignature.CosignatureSigner):
+            raise InvalidInput(f"{key_path} is not a cosignature/v1 key")
+        self.vkey = self.signer.verifier().encode()
+        self._conn = _connect(db_path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def add_log(self, origin: str, vkey: str) -> None:
+        """Trust ``vkey`` for ``origin`` (a second key for an origin is a key rotation)."""
+        try:
+            protocol.check_origin(origin)
+        except InvalidInput as exc:
+            raise InvalidInput(f"invalid origin: {exc}") from None
+        verifier = note.parse_verifier(vkey)
+        if isinstance(verifier, cosignature.CosignatureVerifier):
+            raise InvalidInput("that is a witness cosignature key, not a log's signing key")
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO logs (origin, added_at) VALUES (?, ?)",
+                (origin, int(time.time())),
+            )
+            try:
+                conn.execute("INSERT INTO log_keys (origin, vkey) VALUES (?, ?)", (origin, vkey))
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(
+                    f"key {verifier.name} is already trusted for {origin}"
+                ) from None
+
+    def log_keys(self, origin: str) -> list[note.Verifier] | None:
+        """The verifiers trusted for ``origin``, or None if the origin is unknown."""
+        rows = self._conn.execute(
+            "SELECT vkey FROM log_keys WHERE origin = ?", (origin,)
+        ).fetchall()
+        return [note.parse_verifier(v) for (v,) in rows] or None
+
+    def stored(self, origin: str) -> protocol.Stored:
+        row = self._conn.execute(
+            "SELECT size, root_hash FROM logs WHERE origin = ?", (origin,)
+        ).fetchone()
+        return protocol.Stored(0, None) if row is None else protocol.Stored(row[0], row[1])
+
+    def advance(
+        self, origin: str, old: int, checkpoint: note.Checkpoint, cosigned: str, at: int
+    ) -> bool:
+        """Store ``cosigned`` if the stored size is still ``old``; False if another won."""
+        cur = self._conn.execute(
+            "UPDATE logs SET size = ?, root_hash = ?, note = ?, cosigned_at = ?"
+            " WHERE origin = ? AND size = ?",
+            (checkpoint.size, checkpoint.root_hash, cosigned, at, origin, old),
+        )
+        return cur.rowcount == 1
+
+    def logs(self) -> list[LogState]:
+        rows = self._conn.execute(
+            "SELECT origin, size, root_hash, note, cosigned_at FROM logs ORDER BY origin"
+        ).fetchall()
+        keys: dict[str, list[str]] = {}
+        for origin, vkey in self._conn.execute("SELECT origin, vkey FROM log_keys ORDER BY vkey"):
+            keys.setdefault(origin, []).append(vkey)
+        return [LogState(o, tuple(keys.get(o, ())), s, r, n, c) for o, s, r, n, c in rows]
+
+    def latest(self, origin: str) -> str | None:
+        """The newest cosigned checkpoint note of ``origin``; NotFound if unknown."""
+        row = self._conn.execute("SELECT note FROM logs WHERE origin = ?", (origin,)).fetchone()
+        if row is None:
+            raise NotFound(f"unknown log origin {origin!r}")
+        cosigned: str | None = row[0]
+        return cosigned
