@@ -29,7 +29,7 @@ from oversight.services import compliance, witnessing
 from oversight.services.sealing import seal_file
 from tests.conftest import Env
 from tests.ledger.witness_double import WitnessDouble
-from tests.services.test_verify import T0, _register_camera
+from tests.services.test_verify import T0, _register_camera, sealed  # noqa: F401 - a fixture
 
 
 @pytest.fixture
@@ -105,3 +105,131 @@ def test_both_witnesses_cosign_and_the_cosignatures_verify_independently(
         ("witness1.example/w", latest.size),
         ("witness2.example/w", latest.size),
     }
+
+
+def _cut(env: Env, keep: int) -> None:
+    """What an insider with database access does: no key needed."""
+    engine = create_engine(env.url)
+    with engine.begin() as conn:
+        for table in ("ledger_leaves", "register_times"):
+            conn.execute(text(f"DELETE FROM {table} WHERE idx >= :k"), {"k": keep})  # noqa: S608
+        conn.execute(text("DELETE FROM ledger_checkpoints WHERE size > :k"), {"k": keep})
+        conn.execute(text("DELETE FROM witness_cosignatures WHERE size > :k"), {"k": keep})
+        conn.execute(text("DELETE FROM witness_states"))
+        conn.execute(text("DELETE FROM segments WHERE leaf_index >= :k"), {"k": keep})
+    engine.dispose()
+
+
+def test_a_cut_tail_is_truncated_naming_the_witness_and_both_sizes(
+    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+) -> None:
+    env, _ = witnessed
+    with closing(bootstrap.build(Settings())) as system:
+        _seal(system, tmp_path, 0, 4)
+        outcomes = witnessing.submit_all(system)
+        cosigned = outcomes[0].size
+        assert cosigned is not None
+    keep = cosigned - 2
+    _cut(env, keep)
+    result = env.fails("verify", code=1)
+    lines = [line for line in result.output.splitlines() if line.startswith("truncated:")]
+    assert lines == [
+        f"truncated: witness {o.witness}: it cosigned {cosigned} leaves (served), the log "
+        f"holds {keep}: 2 leaves were removed"
+        for o in outcomes
+    ]
+
+
+def test_rewritten_history_is_refused_alarmed_and_reported_as_a_fork(
+    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env, doubles = witnessed
+    with closing(bootstrap.build(Settings())) as system:
+        _seal(system, tmp_path, 0, 3)
+        cosigned = witnessing.submit_all(system)[0].size
+        assert cosigned is not None
+    _cut(env, cosigned - 1)
+    with closing(bootstrap.build(Settings())) as system:
+        # the insider re-signs another history with the same key, longer than before
+        with system.sessions.begin() as s:
+            system.ledger.append(
+                s,
+                [
+                    leaves.health(
+                        at=T0, actor="system", action="reference.learn", subject=f"camera:{i}",
+                        details={"keyframes": i},
+                    )  # fmt: skip
+                    for i in range(3)
+                ],
+            )
+        with caplog.at_level(logging.CRITICAL, logger="oversight.witnessing"):
+            outcomes = witnessing.submit_all(system)
+        assert [o.result for o in outcomes] == ["refused", "refused"]
+        assert [d.requests[-1][1] for d in doubles] == [422, 422]
+        assert [r.levelname for r in caplog.records].count("CRITICAL") == 2
+        states = witnessing.status(system)
+        assert [s.alarm for s in states] == ["witness-fork", "witness-fork"]
+        with system.reads() as s:
+            raised = [
+                leaves.decode(leaf.data)
+                for leaf in system.ledger.leaves(s)
+                if leaf.kind == "health" and b"witness:" in leaf.data
+            ]
+        assert [r["details"]["kind"] for r in raised] == ["witness-fork", "witness-fork"]
+        report = compliance.report(system)
+        found = [f for f in report.findings if f.subject.startswith("witness:")]
+        assert len(found) == 2 and all(f.severity == "critical" for f in found)
+        # a second refusal keeps the one open alarm
+        witnessing.submit_all(system)
+        assert len([x for x in witnessing.status(system) if x.alarm]) == 2
+    result = env.fails("verify", code=1)
+    forks = [line for line in result.output.splitlines() if line.startswith("fork:")]
+    assert len(forks) == 2 and all(f"another tree of {cosigned} leaves" in f for f in forks)
+
+
+def test_a_witness_down_for_a_while_is_caught_up_by_one_submission(
+    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+) -> None:
+    env, (down, _) = witnessed
+    env.monkeypatch.setenv("OVERSIGHT_WITNESS_UNREACHABLE_ALARM_S", "0.05")
+    env.monkeypatch.setenv("OVERSIGHT_WITNESS_TIMEOUT_S", "1")
+    with closing(bootstrap.build(Settings())) as system:
+        _seal(system, tmp_path, 0, 2)
+        first = witnessing.submit_all(system)[0].size
+        down.stop()
+        _seal(system, tmp_path, 2, 3)  # recording and sealing go on
+        assert witnessing.submit_all(system)[0].result == "failed"
+        _seal(system, tmp_path, 5, 2)
+        import time
+
+        time.sleep(0.1)
+        assert witnessing.submit_all(system)[0].result == "failed"
+        state = witnessing.status(system)[0]
+        assert state.alarm == "witness-unreachable" and state.size == first
+        found = [f for f in compliance.report(system).findings if f.subject.startswith("witness:")]
+        assert len(found) == 1 and "has not cosigned since" in found[0].message
+        before = len(down.requests)
+        down.start()
+        outcome = witnessing.submit_all(system)[0]
+        assert outcome.result == "cosigned"
+        assert down.requests[before:] == [(first, 200)]  # one submission, one proof
+        assert witnessing.status(system)[0].alarm is None
+        with system.reads() as s:
+            latest = system.ledger.latest_checkpoint(s)
+        assert latest is not None and down.latest is not None
+        # the alarm's clear leaf came after the cosigned checkpoint
+        assert down.latest.size == outcome.size and outcome.size < latest.size
+
+
+def test_without_witnesses_verify_says_so_plainly(sealed: tuple[Env, list[str]]) -> None:
+    env, _ = sealed
+    result = env.ok("verify")
+    assert "warning: no witness is configured (OVERSIGHT_WITNESSES)" in result.output
+    report = json.loads(env.ok("verify", "--json").output)
+    assert report["ok"] and report["warnings"] == [witnessing_none()]
+
+
+def witnessing_none() -> str:
+    from oversight.services.verify_witnesses import NO_WITNESS
+
+    return NO_WITNESS

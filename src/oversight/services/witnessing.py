@@ -441,6 +441,15 @@ def status(system: System) -> list[WitnessStatus]:
     return out
 
 
+def open_alarms(system: System) -> list[tuple[str, str, datetime, str]]:
+    """(witness, kind, since, detail) of each open witness alarm (compliance findings)."""
+    return [
+        (s.witness, s.alarm, s.alarm_since, s.alarm_detail or "")
+        for s in status(system)
+        if s.alarm is not None and s.alarm_since is not None
+    ]
+
+
 def submit_all(system: System) -> list[Outcome]:
     """One submission to every witness, one after another (the CLI, exports, tests)."""
     return [submit(system, w) for w in configured(system.settings)]
