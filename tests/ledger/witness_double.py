@@ -71,7 +71,7 @@ class WitnessDouble:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 if self.path != "/add-checkpoint":
                     return self._send(404, b"not found\n")
                 length = int(self.headers.get("Content-Length") or 0)
@@ -80,7 +80,7 @@ class WitnessDouble:
                 status, ctype, body = double.add_checkpoint(self.rfile.read(length))
                 self._send(status, body, ctype)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 prefix = "/latest/"
                 origin = urllib.parse.unquote(self.path[len(prefix) :])
                 seen = double.latest
@@ -147,6 +147,8 @@ class WitnessDouble:
                 return 422, "text/plain", b"inconsistent\n"
         elif proof:
             return 422, "text/plain", b"proof from size 0 must be empty\n"
-        sig = note.Signature(self.signer.name, self.signer.key_id, self.signer.sign(cp.format().encode()))
+        sig = note.Signature(
+            self.signer.name, self.signer.key_id, self.signer.sign(cp.format().encode())
+        )
         self.latest = Seen(cp.size, cp.root_hash, signed + sig.line())
         return 200, "text/plain", sig.line().encode()

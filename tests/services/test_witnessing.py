@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
@@ -27,9 +28,10 @@ from oversight.db import models as m
 from oversight.ledger import leaves
 from oversight.services import compliance, witnessing
 from oversight.services.sealing import seal_file
+from oversight.services.verify_witnesses import NO_WITNESS
 from tests.conftest import Env
 from tests.ledger.witness_double import WitnessDouble
-from tests.services.test_verify import T0, _register_camera, sealed  # noqa: F401 - a fixture
+from tests.services.test_verify import T0, _register_camera
 
 
 @pytest.fixture
@@ -112,7 +114,7 @@ def _cut(env: Env, keep: int) -> None:
     engine = create_engine(env.url)
     with engine.begin() as conn:
         for table in ("ledger_leaves", "register_times"):
-            conn.execute(text(f"DELETE FROM {table} WHERE idx >= :k"), {"k": keep})  # noqa: S608
+            conn.execute(text(f"DELETE FROM {table} WHERE idx >= :k"), {"k": keep})
         conn.execute(text("DELETE FROM ledger_checkpoints WHERE size > :k"), {"k": keep})
         conn.execute(text("DELETE FROM witness_cosignatures WHERE size > :k"), {"k": keep})
         conn.execute(text("DELETE FROM witness_states"))
@@ -156,9 +158,12 @@ def test_rewritten_history_is_refused_alarmed_and_reported_as_a_fork(
                 s,
                 [
                     leaves.health(
-                        at=T0, actor="system", action="reference.learn", subject=f"camera:{i}",
+                        at=T0,
+                        actor="system",
+                        action="reference.learn",
+                        subject=f"camera:{i}",
                         details={"keyframes": i},
-                    )  # fmt: skip
+                    )
                     for i in range(3)
                 ],
             )
@@ -200,8 +205,6 @@ def test_a_witness_down_for_a_while_is_caught_up_by_one_submission(
         _seal(system, tmp_path, 2, 3)  # recording and sealing go on
         assert witnessing.submit_all(system)[0].result == "failed"
         _seal(system, tmp_path, 5, 2)
-        import time
-
         time.sleep(0.1)
         assert witnessing.submit_all(system)[0].result == "failed"
         state = witnessing.status(system)[0]
@@ -221,15 +224,12 @@ def test_a_witness_down_for_a_while_is_caught_up_by_one_submission(
         assert down.latest.size == outcome.size and outcome.size < latest.size
 
 
-def test_without_witnesses_verify_says_so_plainly(sealed: tuple[Env, list[str]]) -> None:
-    env, _ = sealed
+def test_without_witnesses_verify_says_so_plainly(initialised: Env, tmp_path: Path) -> None:
+    env = initialised
+    _register_camera(env)
+    with closing(bootstrap.build(Settings())) as system:
+        _seal(system, tmp_path, 0, 2)
     result = env.ok("verify")
     assert "warning: no witness is configured (OVERSIGHT_WITNESSES)" in result.output
     report = json.loads(env.ok("verify", "--json").output)
-    assert report["ok"] and report["warnings"] == [witnessing_none()]
-
-
-def witnessing_none() -> str:
-    from oversight.services.verify_witnesses import NO_WITNESS
-
-    return NO_WITNESS
+    assert report["ok"] and report["warnings"] == [NO_WITNESS]

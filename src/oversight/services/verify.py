@@ -45,8 +45,8 @@ from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import verifier_key
 from oversight.services import filemodes
-from oversight.services import verify_witnesses as witness_check
 from oversight.services import verify_rows as rows
+from oversight.services import verify_witnesses as witness_check
 from oversight.storage.local import LocalStore
 
 KINDS = (

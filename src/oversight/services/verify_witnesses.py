@@ -41,7 +41,9 @@ def check(session: Any, system: System, levels: list[list[bytes]], report: Repor
     for w in witnesses:
         answer = witnessing.fetch_latest(w, origin, system.settings.witness_timeout_s)
         if answer.status == 200:
-            _judge(w, "served", answer.body.decode("utf-8", "replace"), origin, levels, size, report)
+            _judge(
+                w, "served", answer.body.decode("utf-8", "replace"), origin, levels, size, report
+            )
         elif answer.status == 404:
             report.warnings.append(f"witness {w.label} has cosigned no checkpoint of {origin}")
         else:
