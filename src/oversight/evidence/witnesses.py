@@ -25,7 +25,7 @@ CHECKPOINT = "checkpoint.txt"
 
 
 def parse_keys(keys: Sequence[str]) -> list[note.Verifier]:
-    out = []
+    out: list[note.Verifier] = []
     for given in keys:
         try:
             verifier = note.parse_verifier(given.strip())
