@@ -87,7 +87,7 @@ def main() -> None:
         with closing(_system(witnessed_dir)) as first:
             vkey = first.ledger.signer().verifier().encode()  # type: ignore[attr-defined]
             origin = first.ledger.origin
-        child = subprocess.Popen(  # noqa: S603 - this very script
+        child = subprocess.Popen(  # this very script, as the witnesses
             [sys.executable, __file__, "--serve", vkey, origin],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
