@@ -233,3 +233,45 @@ def test_without_witnesses_verify_says_so_plainly(initialised: Env, tmp_path: Pa
     assert "warning: no witness is configured (OVERSIGHT_WITNESSES)" in result.output
     report = json.loads(env.ok("verify", "--json").output)
     assert report["ok"] and report["warnings"] == [NO_WITNESS]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("http://127.0.0.1:1", "want URL=VKEY with an http(s) URL"),
+        ("ftp://127.0.0.1:1=k", "want URL=VKEY with an http(s) URL"),
+        ("http://127.0.0.1:1=not-a-key", "OVERSIGHT_WITNESSES: the key for http://127.0.0.1:1"),
+        ("http://127.0.0.1:1=LOGKEY", "is not a cosignature/v1 key (type 0x04)"),
+    ],
+)
+def test_a_bad_witness_setting_is_one_line_exit_2_and_nothing_written(
+    initialised: Env, value: str, message: str
+) -> None:
+    env = initialised
+    with closing(bootstrap.build(Settings())) as system:
+        log_key = system.ledger.signer().verifier().encode()  # type: ignore[attr-defined]
+    env.monkeypatch.setenv("OVERSIGHT_WITNESSES", value.replace("LOGKEY", log_key))
+    before = env.counts()
+    for command in (("ledger", "witness"), ("verify",)):
+        result = env.fails(*command, code=2)
+        assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert env.counts() == before
+
+
+def test_the_background_submitter_keeps_the_witnesses_current_while_sealing(
+    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+) -> None:
+    env, doubles = witnessed
+    env.monkeypatch.setenv("OVERSIGHT_WITNESS_INTERVAL_S", "0.05")
+    with closing(bootstrap.build(Settings())) as system, witnessing.Submitter(system):
+        for i in range(5):
+            _seal(system, tmp_path, i, 1)  # sealing never waits for a witness
+        with system.reads() as s:
+            latest = system.ledger.latest_checkpoint(s)
+        assert latest is not None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if all(d.latest is not None and d.latest.size == latest.size for d in doubles):
+                break
+            time.sleep(0.05)
+        assert [d.latest.size if d.latest else None for d in doubles] == [latest.size] * 2
