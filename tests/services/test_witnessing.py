@@ -275,3 +275,19 @@ def test_the_background_submitter_keeps_the_witnesses_current_while_sealing(
                 break
             time.sleep(0.05)
         assert [d.latest.size if d.latest else None for d in doubles] == [latest.size] * 2
+
+
+def test_verify_warns_when_fewer_witnesses_than_the_quorum_vouch(
+    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+) -> None:
+    env, (_, never) = witnessed
+    with closing(bootstrap.build(Settings())) as system:
+        _seal(system, tmp_path, 0, 2)
+        never.stop()
+        witnessing.submit_all(system)
+    report = json.loads(env.ok("verify", "--json").output)
+    assert report["ok"]
+    assert "only 1 of the 2 witnesses vouch for this log" in report["warnings"][-1]
+    env.monkeypatch.setenv("OVERSIGHT_WITNESS_QUORUM", "1")
+    report = json.loads(env.ok("verify", "--json").output)
+    assert not any("vouch" in w for w in report["warnings"])

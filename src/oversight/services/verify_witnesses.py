@@ -48,6 +48,13 @@ def check(session: Any, system: System, levels: list[list[bytes]], report: Repor
         row = session.get(m.WitnessState, w.vkey)
         if row is not None and row.note:
             _judge(w, "stored", row.note, origin, levels, size, report)
+    vouching = {entry["witness"] for entry in report.witnesses}
+    wanted = witnessing.quorum(system.settings, witnesses)
+    if len(vouching) < wanted:
+        report.warnings.append(
+            f"only {len(vouching)} of the {len(witnesses)} witnesses vouch for this log with a "
+            f"valid cosignature; the quorum (OVERSIGHT_WITNESS_QUORUM) is {wanted}"
+        )
 
 
 def _judge(

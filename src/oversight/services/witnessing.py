@@ -42,7 +42,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal
 
@@ -284,7 +284,7 @@ def _cosigned(
         if row is None:
             row = m.WitnessCosignature(size=latest.size, witness=witness.label)
             session.add(row)
-        row.line, row.cosigned_at = lines, datetime.fromtimestamp(when, now.tzinfo)
+        row.line, row.cosigned_at = lines, datetime.fromtimestamp(when, UTC)
         state = _state(session, witness)
         state.size, state.note = latest.size, latest.note + lines
         state.last_ok_at, state.failing_since, state.last_error = now, None, None
