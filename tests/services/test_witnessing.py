@@ -100,6 +100,8 @@ def test_both_witnesses_cosign_and_the_cosignatures_verify_independently(
         # the second round sent one consistency proof from the size it cosigned
         assert [old for old, _ in doubles[0].requests] == [0, size]
         assert [o.result for o in witnessing.submit_all(system)] == ["current", "current"]
+    shown = json.loads(env.ok("ledger", "witness", "--json").output)
+    assert [(w["result"], w["state"]["size"]) for w in shown] == [("current", latest.size)] * 2
     result = env.ok("verify", "--json")
     report = json.loads(result.output)
     assert report["ok"] and report["warnings"] == []
@@ -187,6 +189,8 @@ def test_rewritten_history_is_refused_alarmed_and_reported_as_a_fork(
         # a second refusal keeps the one open alarm
         witnessing.submit_all(system)
         assert len([x for x in witnessing.status(system) if x.alarm]) == 2
+    shown = env.fails("ledger", "witness", code=1).output
+    assert shown.count("refused; cosigned") == 2 and shown.count("ALARM witness-fork") == 2
     result = env.fails("verify", code=1)
     forks = [line for line in result.output.splitlines() if line.startswith("fork:")]
     assert len(forks) == 2 and all(f"another tree of {cosigned} leaves" in f for f in forks)
