@@ -227,6 +227,45 @@ class Settings(BaseSettings):
         description="Seconds before an alarm webhook delivery is given up (and logged).",
     )
 
+    # Witnesses (issue 20, log side): see services/witnessing.py and docs/ledger.md.
+    witnesses: str = Field(
+        default="",
+        description=(
+            "Comma-separated URL=VKEY: each witness's submission prefix and its C2SP "
+            "cosignature verifier key; empty for none."
+        ),
+    )
+    witness_quorum: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Cosignatures a checkpoint needs to count as witnessed (default: all).",
+    )
+    witness_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between submissions of the newest checkpoint to the witnesses.",
+    )
+    witness_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds before one request to a witness is given up.",
+    )
+    witness_backoff_max_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="Longest wait between retries to a failing witness (backoff with jitter).",
+    )
+    witness_unreachable_alarm_s: float = Field(
+        default=900.0,
+        gt=0,
+        le=7 * 86400,
+        description="Seconds a witness may stay unreachable before an alarm and a finding.",
+    )
+
     @field_validator("alarm_webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
@@ -235,6 +274,15 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value.strip()):
             raise ValueError("must be an http:// or https:// URL")
         return value.strip()
+
+    @field_validator("witnesses")
+    @classmethod
+    def _witnesses(cls, value: str) -> str:
+        for item in _items(value):
+            url, sep, vkey = item.partition("=")
+            if not sep or not re.match(r"^https?://[^/\s]+", url.strip()) or not vkey.strip():
+                raise ValueError(f"{item[:80]!r}: want URL=VKEY with an http(s) URL")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -255,6 +303,12 @@ class Settings(BaseSettings):
         if not _items(value):
             raise ValueError("at least one host is required")
         return value
+
+    @property
+    def witness_list(self) -> list[tuple[str, str]]:
+        """(submission prefix without a trailing slash, verifier key) per witness."""
+        pairs = [item.partition("=") for item in _items(self.witnesses)]
+        return [(url.strip().rstrip("/"), vkey.strip()) for url, _, vkey in pairs]
 
     @property
     def trusted_proxy_list(self) -> list[str]:

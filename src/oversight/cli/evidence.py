@@ -50,6 +50,19 @@ def verify(
             show_default=False,
         ),
     ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-key",
+            help="A witness's cosignature verifier key you trust (repeatable).",
+        ),
+    ] = None,
+    witness_quorum: Annotated[
+        int | None,
+        typer.Option(
+            "--witness-quorum", min=1, help="Cosignatures required (default: every --witness-key)."
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Check an evidence package offline: signature, checkpoint, proofs, clip hashes, file list.
@@ -59,6 +72,11 @@ def verify(
     Get the log operator's key out of band (`oversight ledger pubkey` at the operator;
     compare `oversight ledger pubkey --fingerprint` by phone) and give it with `--key`,
     `--key-file` or a trusted-keys file.
+
+    With `--witness-key` (repeatable), the package checkpoint must carry valid
+    cosignatures from at least `--witness-quorum` of those witnesses (default: all);
+    each witness that cosigned is printed with the time (UTC) of its cosignature.
+    Fewer is a problem (`witness-quorum`, exit 1).
 
     Exit codes: 0 intact and signed by a trusted key; 1 a problem was found; 2 a usage
     error (unreadable key or file); 3 intact and validly signed, but no trusted key was
@@ -72,7 +90,13 @@ def verify(
     listed = []
     if keys_file is not None:
         listed = parse_trusted_keys(_read(keys_file, "--trusted-keys"), str(keys_file))
-    report = verify_package(directory, trusted_key=key, trusted_keys=listed)
+    report = verify_package(
+        directory,
+        trusted_key=key,
+        trusted_keys=listed,
+        witness_keys=witness_key or [],
+        witness_quorum=witness_quorum,
+    )
     if json_out:
         print_json(report.to_json())
     else:
@@ -89,6 +113,8 @@ def _print(report: Report) -> None:
         f"proofs, {report.bytes_checked} bytes checked"
         + (f"; log {report.origin} at tree size {report.tree_size}" if report.origin else "")
     )
+    for cosigned in report.cosigned_by:
+        sys.stdout.write(f"cosigned by witness {cosigned['witness']} at {cosigned['at']}\n")
     for warning in report.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     for p in report.problems:

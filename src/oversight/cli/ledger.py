@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from oversight.evidence.verify import key_fingerprint
 from oversight.ledger import keys, leaves, note, proof
 from oversight.ledger.log import StoredCheckpoint
 from oversight.services import ledger as svc
+from oversight.services import witnessing
 from oversight.services.limits import MAX_LEAF
 
 ledger = typer.Typer(help="The tamper-evident ledger (RFC 9162 Merkle log).", no_args_is_help=True)
@@ -75,6 +77,36 @@ def publish(json_out: JsonOption = False, data_dir: DataDirOption = None) -> Non
         print_json(_cp_json(cp))
     else:
         sys.stdout.write(cp.note)
+
+
+@ledger.command("witness")
+def witness(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
+    """Submit the newest checkpoint to every witness (OVERSIGHT_WITNESSES) now, then show
+    what each last cosigned; exit 1 when one refuses it (a fork or a cut) or fails.
+
+    `oversight record` and `oversight serve` do this in the background every
+    OVERSIGHT_WITNESS_INTERVAL_S seconds."""
+    with open_system(data_dir) as system:
+        outcomes = witnessing.submit_all(system)
+        states = witnessing.status(system)
+    if json_out:
+        print_json(
+            [{**asdict(o), "state": asdict(st)} for o, st in zip(outcomes, states, strict=True)]
+        )
+    else:
+        if not outcomes:
+            console.print("No witness is configured (OVERSIGHT_WITNESSES).")
+        for o, st in zip(outcomes, states, strict=True):
+            when = st.last_ok_at.isoformat() if st.last_ok_at else "never"
+            sys.stdout.write(
+                f"{o.witness}: {o.result}; cosigned {st.size if st.size is not None else '-'}"
+                f" leaves, last answer {when}"
+                + (f"; ALARM {st.alarm}: {st.alarm_detail}" if st.alarm else "")
+                + (f"; {o.detail}" if o.detail and not st.alarm else "")
+                + "\n"
+            )
+    if any(o.result in ("refused", "failed") for o in outcomes):
+        raise typer.Exit(1)
 
 
 @ledger.command("checkpoints")

@@ -34,6 +34,7 @@ from oversight.cli.registry import cameras
 from oversight.recorder.state import CameraView, RecorderOptions
 from oversight.recorder.supervisor import Supervisor
 from oversight.services import recording as svc
+from oversight.services import witnessing
 from oversight.services.filemodes import require_private
 
 segments = typer.Typer(
@@ -130,7 +131,8 @@ def record(
             ),
         )
         supervisor = Supervisor(system, options)
-        with _stop_on_signals(supervisor):
+        # Checkpoints go to the witnesses from a background thread: never waits on sealing.
+        with _stop_on_signals(supervisor), witnessing.Submitter(system):
             if sys.stdout.isatty():
                 with Live(_status_table([]), console=console, refresh_per_second=2) as live:
                     shown = [0.0]

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from oversight.cli.common import DataDirOption, err_console, open_system, settings_for
+from oversight.services import witnessing
 from oversight.services.filemodes import require_private
 
 
@@ -34,11 +35,12 @@ def serve(
         # Any other Host is refused (400): say which, so a first remote visitor's 400 is no riddle.
         hosts = ", ".join(system.settings.trusted_host_list)
         err_console.print(f"Answering Host: {hosts} (OVERSIGHT_TRUSTED_HOSTS)", markup=False)
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            **uvicorn_options(system.settings),
-        )
+        with witnessing.Submitter(system):  # checkpoints to the witnesses, in the background
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                **uvicorn_options(system.settings),
+            )

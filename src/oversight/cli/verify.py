@@ -49,9 +49,13 @@ def verify(
 ) -> None:
     """Check the ledger, every stored segment and the index; exit 1 on any discrepancy.
 
-    Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork, malformed
-    (a row holding a value of the wrong type, e.g. edited directly in the database),
-    exposed (a file or directory other local accounts can reach).
+    Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork (a witness
+    cosigned another history), truncated (a witness cosigned more leaves than the log
+    holds), malformed (a row holding a value of the wrong type, e.g. edited directly in
+    the database), exposed (a file or directory other local accounts can reach).
+    Each configured witness (OVERSIGHT_WITNESSES) is asked for its newest cosigned
+    checkpoint; with none configured the report warns that nobody outside the operator
+    vouches for the ledger.
     """
     witness = None
     if against is not None:
@@ -102,6 +106,13 @@ def _print(report: svc.Report) -> None:
         + f"; footage: {checked} ({report.bytes_checked} bytes)"
         + (" (random sample)" if report.sampled else "")
     )
+    for w in report.witnesses:
+        sys.stdout.write(
+            f"witness {w['witness']}: cosigned {w['size']} leaves at {w['cosigned_at']}"
+            f" ({w['source']})\n"
+        )
+    for warning in report.warnings:
+        sys.stdout.write(f"warning: {warning}\n")
     for p in report.problems:
         sys.stdout.write(f"{p.kind}: {p.object}: {p.detail}\n")
     if report.ok:

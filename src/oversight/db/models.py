@@ -141,6 +141,34 @@ class LedgerCheckpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WitnessCosignature(Base):
+    """One witness's cosignature line on the checkpoint of ``size`` leaves (issue 20)."""
+
+    __tablename__ = "witness_cosignatures"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(300), primary_key=True)  # its key name
+    line: Mapped[str] = mapped_column(Text)
+    cosigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WitnessState(Base):
+    """What a configured witness (by verifier key) last cosigned, and how it answers."""
+
+    __tablename__ = "witness_states"
+
+    witness: Mapped[str] = mapped_column(String(300), primary_key=True)  # verifier key
+    url: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    alarm: Mapped[str | None] = mapped_column(String(32))  # witness-fork, witness-unreachable
+    alarm_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    alarm_detail: Mapped[str | None] = mapped_column(Text)
+
+
 class RegisterTime(Base):
     """When each leaf of the register (``leaves.REGISTER_TYPES``: recordings and
     accesses) happened, by leaf index: the register of a period is an index range here,

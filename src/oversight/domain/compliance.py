@@ -471,6 +471,30 @@ def integrity_findings(alarms: Sequence[Alarm], packs: PackSet, moment: datetime
     ]
 
 
+def witness_findings(
+    alarms: Sequence[tuple[str, str, datetime, str]], packs: PackSet, moment: datetime
+) -> list[Finding]:
+    """Open witness alarms as (witness, kind, since, detail): a witness refusing the
+    ledger (``witness-fork``: it was cut or rewritten) or unreachable past the threshold
+    (``witness-unreachable``: nobody outside vouches for it) breaches the packs'
+    ``integrity`` rules (original records must not be deleted or altered, Art. 15(2))."""
+    day = packs.local_date(moment)
+    cited = [packs.cited(pack, rule) for pack, rule in packs.rules(IntegrityRule, day)]
+    if not cited:
+        return []
+    return [
+        _finding(
+            cited[0],
+            f"witness:{witness}",
+            f"witness {witness}: {kind} alarm open since {since.isoformat()}: {detail}",
+            "critical",
+            since=packs.local_date(since),
+            also=tuple(cited[1:]),
+        )
+        for witness, kind, since, detail in alarms
+    ]
+
+
 def maintenance_findings(
     state: RegistryState,
     schedules: Sequence[Schedule],

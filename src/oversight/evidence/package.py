@@ -487,6 +487,7 @@ def package_from_ledger(
     against the ledger's latest checkpoint; ``audit_leaves`` are the ``access`` leaves
     of this export, which the checkpoint must already cover."""
     from oversight.ledger.keys import verifier_key
+    from oversight.ledger.witnessed import with_cosignatures
 
     with system.reads() as session:
         latest = system.ledger.latest_checkpoint(session)
@@ -502,12 +503,13 @@ def package_from_ledger(
 
         sources = [SourceSegment(leaf_proof(s.leaf_index), s.path) for s in segments]
         audit = [leaf_proof(i) for i in audit_leaves]
+        checkpoint = with_cosignatures(session, latest)  # the witnesses' lines, if any
     return write_package(
         out_dir,
         release=release,
         clips=clips,
         sources=sources,
-        checkpoint=latest.note,
+        checkpoint=checkpoint,
         verifier_key=verifier_key(system.settings.keys_dir),
         signer=system.ledger.signer(),
         created_at=system.clock.now(),

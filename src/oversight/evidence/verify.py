@@ -12,6 +12,9 @@ Steps, each reporting ``Problem(kind, file, detail)``:
    ``manifest.json``.
 3. ``checkpoint.txt`` is a checkpoint of the manifest's log signed by that key, with
    the tree size and root hash the manifest gives.
+3b. With witness keys the recipient trusts: at least a quorum of them cosigned that
+   checkpoint (its extra signature lines; ``evidence/witnesses.py``), else
+   ``witness-quorum``.
 4. Every proof file is a tlog-proof of its leaf against that same checkpoint; the
    leaf (from the proof's ``extra`` line) is a ``segment_sealed`` leaf with the
    camera, seq, storage key, SHA-256, size and times of the manifest's source entry,
@@ -21,7 +24,7 @@ Steps, each reporting ``Problem(kind, file, detail)``:
 6. No file in the directory is unlisted, none listed is missing.
 
 Kinds: ``malformed``, ``invalid-signature``, ``invalid-proof``, ``mismatch``,
-``missing``, ``unexpected``, ``untrusted-key``.
+``missing``, ``unexpected``, ``untrusted-key``, ``witness-quorum``.
 
 ``Report.status``: ``ok`` (no problem, signed by a trusted key), ``untrusted`` (no
 problem, but no trusted key was given: signature valid, origin key not trusted) or
@@ -40,6 +43,7 @@ from typing import Any, Literal
 
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.evidence import manifest as mf
+from oversight.evidence import witnesses as witness_check
 from oversight.ledger import leaves, note, proof
 
 KINDS = (
@@ -50,6 +54,7 @@ KINDS = (
     "missing",
     "unexpected",
     "untrusted-key",
+    "witness-quorum",
 )
 UNTRUSTED_KEY_WARNING = (
     "the verifier key is only the one shipped in the package: compare it with the "
@@ -114,6 +119,8 @@ class Report:
     bytes_checked: int = 0
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    cosigned_by: list[dict[str, str]] = field(default_factory=list)  # trusted witnesses
+    witness_quorum: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -192,14 +199,22 @@ class _Package:
 
 
 def verify_package(
-    directory: Path, *, trusted_key: str | None = None, trusted_keys: Sequence[str] = ()
+    directory: Path,
+    *,
+    trusted_key: str | None = None,
+    trusted_keys: Sequence[str] = (),
+    witness_keys: Sequence[str] = (),
+    witness_quorum: int | None = None,
 ) -> Report:
     """Check the evidence package in ``directory``; the report lists every problem.
 
     ``trusted_key`` and ``trusted_keys`` are verifier keys obtained independently of the
     package (the package must be signed by one of them). A malformed trusted key or a
-    missing directory raise (usage errors).
+    missing directory raise (usage errors). ``witness_keys`` are witness cosignature keys
+    the recipient trusts: at least ``witness_quorum`` of them (default: all) must have
+    cosigned the checkpoint (step 3b, ``evidence/witnesses.py``).
     """
+    witnesses = witness_check.parse_keys(witness_keys)
     trusted: list[tuple[str, note.Verifier]] = []
     for given in ([trusted_key] if trusted_key is not None else []) + list(trusted_keys):
         try:
@@ -213,6 +228,8 @@ def verify_package(
     raw, manifest = _step1_manifest(pkg)
     verifier = _step2_key_and_signature(pkg, raw, manifest, trusted)
     checkpoint = _step3_checkpoint(pkg, manifest, verifier)
+    if checkpoint is not None and verifier is not None:
+        witness_check.check(report, checkpoint, verifier, witnesses, witness_quorum)
     if manifest is not None:
         _step4_proofs(pkg, manifest, verifier, checkpoint)
         _step5_files(pkg, manifest)

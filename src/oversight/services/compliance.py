@@ -12,6 +12,7 @@ from oversight.domain.filing import FilingObligation, filing_obligations
 from oversight.services import alarms, capacity, maintenance, people, recording, retention
 from oversight.services.filemodes import exposures
 from oversight.services.registry import registry_state
+from oversight.services.witnessing import open_alarms as witness_alarms
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def report(system: System, at: date | None = None) -> Report:
     )
     # Footage that is not what was sealed (found at playback or export): Art. 15(2) etc.
     findings += compliance.integrity_findings(alarms.open_at(system, moment), system.packs, moment)
+    findings += compliance.witness_findings(witness_alarms(system), system.packs, moment)
     with system.reads() as session:
         schedules, inspections, procedures = maintenance.load(session)
     findings += compliance.maintenance_findings(

@@ -20,7 +20,7 @@ from oversight.db import models as m
 from oversight.domain.people import Person
 from oversight.errors import AlreadyExists, NotFound, OversightError
 from oversight.evidence.package import ClipSpec, Release, Requester, package_from_ledger
-from oversight.services import footage
+from oversight.services import footage, witnessing
 from oversight.services.access import access_leaf
 
 
@@ -92,6 +92,9 @@ def export_grant(
             start=grant.start,
             end=grant.end,
         )
+        # Ask the witnesses to cosign the checkpoint the package will carry (best effort:
+        # one that fails is retried by the background submitter; the package says less).
+        witnessing.submit_all(system)
         try:
             return package_from_ledger(
                 system,

@@ -12,7 +12,13 @@ Steps, each reporting discrepancies as ``Problem(kind, object, detail)``:
 4. Index: the ``segments`` table, and the register's time index (``register_times``,
    which period queries of the Art. 14(3) register read), agree with the log
    (``index-mismatch``): a row missing there would hide an entry from those queries.
-5. With witness checkpoints: each is consistent with our log (``fork``).
+5. Witnesses: with checkpoints a witness kept (``--against``), each is consistent with
+   our log (``fork``). For each configured witness (``OVERSIGHT_WITNESSES``), its newest
+   cosigned checkpoint of this log, fetched from it (``GET URL/latest/ORIGIN``) and the
+   one stored with its cosignature: the cosignature must verify with the witness's key,
+   and the tree it names must be a prefix of ours: a witnessed size larger than our log
+   is ``truncated``, another root at that size ``fork``, each naming the witness and
+   both sizes. No witness configured, or one unreachable: a warning, not a problem.
 6. Files: no directory, footage file, database or key of the deployment is open to
    other local accounts (``exposed``; see ``services/filemodes.py``).
 
@@ -40,9 +46,19 @@ from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import verifier_key
 from oversight.services import filemodes
 from oversight.services import verify_rows as rows
+from oversight.services import verify_witnesses as witness_check
 from oversight.storage.local import LocalStore
 
-KINDS = ("modified", "missing", "unexpected", "index-mismatch", "fork", "malformed", "exposed")
+KINDS = (
+    "modified",
+    "missing",
+    "unexpected",
+    "index-mismatch",
+    "fork",
+    "truncated",
+    "malformed",
+    "exposed",
+)
 _CHUNK = 1 << 20
 
 Progress = Callable[[int], None]
@@ -66,6 +82,8 @@ class Report:
     bytes_checked: int = 0
     sampled: bool = False
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    witnesses: list[dict[str, Any]] = field(default_factory=list)  # what each vouched for
 
     @property
     def ok(self) -> bool:
@@ -139,6 +157,7 @@ def verify(
         levels = _check_ledger(session, system, stored_leaves, verifiers, report, malformed)
         if witness is not None:
             _check_witness(system, witness, levels, verifiers, report)
+        witness_check.check(session, system, levels, report)
         live, register, gaps = _walk(stored_leaves)
         _check_index(session, live, report, malformed)
         _check_gaps(session, gaps, report, malformed)
