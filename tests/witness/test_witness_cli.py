@@ -76,6 +76,7 @@ def test_add_log_list_and_latest(tmp_path: Path) -> None:
             "root_hash": None,
             "cosigned_at": None,
             "keys": [log.vkey],
+            "conflicts": 0,
         }
     ]
     code, out, _ = cli("witness", "list", "--data-dir", str(data_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from oversight.ledger import merkle, note
-from tests.witness.conftest import Log, Witness, init_witness, start_witness
+from tests.witness.conftest import Log, Witness, cli, init_witness, start_witness
 
 
 def independent_cosignature_check(vkey: str, checkpoint_text: bytes, line: str) -> int:
@@ -44,7 +45,7 @@ def post(w: Witness, body: bytes) -> httpx.Response:
 @pytest.fixture
 def log(witness: Witness, request: pytest.FixtureRequest) -> Log:
     lg = Log(f"oversight.test/{request.node.name.replace('_', '-')[:60]}")
-    witness.add_log(lg)
+    witness.add_log(lg.origin, lg.vkey)
     return lg
 
 
@@ -199,7 +200,7 @@ def test_old_larger_than_the_checkpoint_and_a_proof_from_zero_are_400(
     proof = merkle.consistency_proof(8, 9, cosigned.leaves)
     assert_refused(witness, cosigned.body(0, proof=proof), 409)  # stale first ...
     fresh = Log(cosigned.origin + "-fresh")
-    witness.add_log(fresh)
+    witness.add_log(fresh.origin, fresh.vkey)
     fresh.grow(9)
     assert_refused(witness, fresh.body(0, proof=proof), 400)  # ... the proof from 0 is 400
 
@@ -255,7 +256,7 @@ def test_a_prefix_moves_both_endpoints(tmp_path: Path) -> None:
     w = start_witness(data_dir, vkey, "--prefix", "/tlog/w1")
     try:
         lg = Log("oversight.test/prefixed")
-        w.add_log(lg)
+        w.add_log(lg.origin, lg.vkey)
         lg.grow(3)
         assert post(w, lg.body(0)).status_code == 200
         assert httpx.get(f"{w.url}/latest/{lg.origin}", timeout=10).status_code == 200
@@ -286,7 +287,7 @@ def test_the_cosigned_state_survives_a_restart(tmp_path: Path) -> None:
     w = start_witness(data_dir, vkey)
     lg = Log("oversight.test/restart")
     try:
-        w.add_log(lg)
+        w.add_log(lg.origin, lg.vkey)
         lg.grow(6)
         assert post(w, lg.body(0)).status_code == 200
     finally:
@@ -299,3 +300,56 @@ def test_the_cosigned_state_survives_a_restart(tmp_path: Path) -> None:
         assert post(w, lg.body(6)).status_code == 200
     finally:
         w.stop()
+
+
+def test_a_signed_fork_is_kept_as_evidence_and_reported_by_the_witness(
+    witness: Witness, cosigned: Log
+) -> None:
+    """Done when: a rewritten ledger is reported by the witnesses themselves. The log's
+    own signed checkpoints that do not extend what was cosigned are kept, shown by
+    `oversight witness conflicts` (exit 1) and logged CRITICAL; nothing else is kept."""
+    fork = Log(cosigned.origin)
+    fork.skey, fork.vkey = cosigned.skey, cosigned.vkey
+    fork.leaves = [hashlib.sha256(b"rewritten %d" % i).digest() for i in range(8)]
+    assert_refused(witness, fork.body(8), 409)  # same size, another root: a proven fork
+    fork.grow(3)
+    assert_refused(witness, fork.body(8), 422)  # longer, no proof can bridge it
+    assert_refused(witness, fork.body(8), 422)  # the same again is kept once
+    stranger = Log("oversight.test/conflict-stranger")
+    stranger.grow(2)
+    assert_refused(witness, stranger.body(0), 404)
+    impostor, _ = note.generate_signer(cosigned.origin)
+    assert_refused(witness, fork.body(8, skey=impostor), 403)  # not the log's word
+    kept = [c for c in witness.conflicts() if c[0] == cosigned.origin]
+    assert sorted(kept, key=lambda c: (c[1], c[2])) == [
+        (cosigned.origin, 8, 409),
+        (cosigned.origin, 11, 422),
+    ]
+    code, out, _ = cli(
+        "witness", "conflicts", cosigned.origin, "--json", "--data-dir", str(witness.data_dir)
+    )
+    assert code == 1
+    shown = json.loads(out)["conflicts"]
+    assert [(c["size"], c["cosigned_size"], c["status"]) for c in shown] == [
+        (8, 8, 409),
+        (11, 8, 422),
+    ]
+    assert shown[0]["note"] == fork.checkpoint(8)  # the log's signed word, verbatim
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        critical = [ln for ln in witness.stderr if "CRITICAL" in ln and cosigned.origin in ln]
+        if len(critical) >= 2:
+            break
+        time.sleep(0.05)
+    assert len(critical) == 2
+    assert (0, 404) in witness.requests() and (8, 403) in witness.requests()
+
+
+def test_conflicts_of_a_log_with_none_is_exit_0_and_an_unknown_origin_is_refused(
+    witness: Witness, cosigned: Log
+) -> None:
+    args = ("--data-dir", str(witness.data_dir))
+    code, out, _ = cli("witness", "conflicts", cosigned.origin, *args)
+    assert code == 0 and "no conflicting checkpoint" in out
+    code, _, err = cli("witness", "conflicts", "oversight.test/never-added", *args)
+    assert code != 0 and "unknown log origin" in err

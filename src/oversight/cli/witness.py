@@ -100,6 +100,7 @@ def list_cmd(json_out: JsonOption = False, data_dir: WitnessDirOption = _DEFAULT
     with Store(data_dir) as store:
         logs = store.logs()
         vkey = store.vkey
+        conflicts = store.conflict_counts()
     rows = [
         {
             "origin": log.origin,
@@ -107,6 +108,7 @@ def list_cmd(json_out: JsonOption = False, data_dir: WitnessDirOption = _DEFAULT
             "root_hash": None if log.root_hash is None else log.root_hash.hex(),
             "cosigned_at": log.cosigned_at,
             "keys": list(log.vkeys),
+            "conflicts": conflicts.get(log.origin, 0),
         }
         for log in logs
     ]
@@ -115,9 +117,55 @@ def list_cmd(json_out: JsonOption = False, data_dir: WitnessDirOption = _DEFAULT
         return
     print_table(
         f"Logs witnessed by {vkey}",
-        ["origin", "cosigned size", "cosigned at", "keys"],
-        [[log.origin, log.size, log.cosigned_at or "never", len(log.vkeys)] for log in logs],
+        ["origin", "cosigned size", "cosigned at", "keys", "conflicts"],
+        [
+            [
+                log.origin,
+                log.size,
+                log.cosigned_at or "never",
+                len(log.vkeys),
+                conflicts.get(log.origin, 0),
+            ]
+            for log in logs
+        ],
     )
+
+
+@witness.command("conflicts")
+def conflicts_cmd(
+    origin: Annotated[str, typer.Argument(help="The log's origin line.")],
+    json_out: JsonOption = False,
+    data_dir: WitnessDirOption = _DEFAULT_DIR,
+) -> None:
+    """Checkpoints ORIGIN's key signed that this witness refused as not extending what it
+    cosigned: the log's own signed word on a fork or a cut. Exit 1 if there are any."""
+    with Store(data_dir) as store:
+        found = store.conflicts(origin)
+    rows = [
+        {
+            "size": c.size,
+            "root_hash": c.root_hash.hex(),
+            "cosigned_size": c.cosigned_size,
+            "cosigned_root": None if c.cosigned_root is None else c.cosigned_root.hex(),
+            "status": c.status,
+            "reason": c.reason,
+            "seen_at": c.seen_at,
+            "note": c.note,
+        }
+        for c in found
+    ]
+    if json_out:
+        print_json({"origin": origin, "conflicts": rows})
+    elif not found:
+        typer.echo(f"no conflicting checkpoint of {origin} seen")
+    else:
+        print_table(
+            f"Refused checkpoints signed by {origin}",
+            ["seen at", "size", "root", "we had cosigned", "answer"],
+            [[c.seen_at, c.size, c.root_hash.hex()[:16], c.cosigned_size, c.status] for c in found],
+        )
+    if found:
+        raise typer.Exit(1)
 
 
 @witness.command("latest")

@@ -36,6 +36,9 @@ class Refusal(Exception):  # not frozen: raising sets attributes on exceptions
     status: int
     reason: str
     size: int | None = None  # for 409 on a stale old size: the latest cosigned size
+    # A checkpoint the log's key signed that cannot extend what was cosigned: worth
+    # keeping, since two signed heads that do not fit are the log's own word on a fork.
+    conflict: bool = False
 
     def __str__(self) -> str:
         return self.reason
@@ -166,11 +169,14 @@ def decide(request: Request, log_keys: Sequence[note.Verifier] | None, stored: S
             raise Refusal(422, "consistency proof between equal tree sizes must be empty")
         if cp.root_hash != old_root:
             raise Refusal(
-                409, f"tree size {cp.size} already cosigned with another root hash", stored.size
+                409,
+                f"tree size {cp.size} already cosigned with another root hash",
+                stored.size,
+                conflict=True,
             )
         return opened
     try:
         merkle.verify_consistency(request.old, cp.size, old_root, cp.root_hash, request.proof)
     except (ProofError, InvalidInput) as exc:
-        raise Refusal(422, f"consistency proof does not verify: {exc}") from None
+        raise Refusal(422, f"consistency proof does not verify: {exc}", conflict=True) from None
     return opened

@@ -10,6 +10,8 @@ on one data dir from both advancing a log.
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,6 +24,7 @@ from oversight.witness import protocol
 from oversight.witness.store import Store
 
 _TEXT = "text/plain; charset=utf-8"
+log = logging.getLogger("oversight.witness")
 
 
 class _TooLarge(Exception):
@@ -33,7 +36,21 @@ def add_checkpoint(store: Store, body: bytes) -> bytes:
     request = protocol.parse_request(body)
     origin = request.checkpoint.origin
     old = store.stored(origin)
-    opened = protocol.decide(request, store.log_keys(origin), old)
+    try:
+        opened = protocol.decide(request, store.log_keys(origin), old)
+    except protocol.Refusal as refusal:
+        if refusal.conflict and store.record_conflict(
+            origin, request.checkpoint, request.message, refusal
+        ):
+            log.critical(
+                "log %s signed a checkpoint of size %d that does not extend the %d leaves"
+                " we cosigned (%s); kept as evidence: oversight witness conflicts",
+                origin,
+                request.checkpoint.size,
+                old.size,
+                refusal.reason,
+            )
+        raise
     signer = store.signer
     sig = note.Signature(signer.name, signer.key_id, signer.sign(opened.text.encode()))
     cosigned = opened.text + "\n" + "".join(s.line() for s in [*opened.sigs, sig])
@@ -42,6 +59,13 @@ def add_checkpoint(store: Store, body: bytes) -> bytes:
         now = store.stored(origin).size  # another submission advanced the log meanwhile
         raise protocol.Refusal(409, f"latest cosigned size is now {now}", size=now)
     return sig.line().encode()
+
+
+def _decided(request: Request, body: bytes, status: int, reason: str) -> None:
+    """One line per submission (the inspector's record of who sent what, and the answer)."""
+    head = body.split(b"\n", 1)[0][:40].decode("ascii", "replace")
+    client = request.client.host if request.client else "?"
+    log.info("add-checkpoint from %s %s: %d %s", client, head, status, reason)
 
 
 async def _read_bounded(request: Request, limit: int) -> bytes:
@@ -65,15 +89,18 @@ def create_app(store: Store, *, prefix: str = "", max_body_bytes: int) -> Starle
         try:
             body = await _read_bounded(request, max_body_bytes)
         except _TooLarge:
+            _decided(request, b"", 413, "body too large")
             return Response(
                 f"request body larger than {max_body_bytes} bytes\n", 413, media_type=_TEXT
             )
         try:
             lines = add_checkpoint(store, body)
         except protocol.Refusal as refusal:
+            _decided(request, body, refusal.status, refusal.reason)
             return Response(
                 refusal.body, refusal.status, headers={"content-type": refusal.content_type}
             )
+        _decided(request, body, 200, "cosigned")
         return Response(lines, 200, media_type=_TEXT)
 
     async def get_latest(request: Request) -> Response:
@@ -103,4 +130,10 @@ def normalize_prefix(prefix: str) -> str:
 def serve(store: Store, *, host: str, port: int, prefix: str, max_body_bytes: int) -> None:
     """Run the app on ``host:port`` until interrupted."""
     app = create_app(store, prefix=normalize_prefix(prefix), max_body_bytes=max_body_bytes)
+    if not log.handlers:  # the program's own record on stderr, whatever the CLI's level
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

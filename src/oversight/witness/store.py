@@ -3,7 +3,9 @@
 Layout of a data dir (0700)::
 
     witness.key      the cosignature signer key, PRIVATE+KEY+name+id+base64 (0600)
-    witness.sqlite3  logs (origin, cosigned size, root, cosigned note), log_keys (0600)
+    witness.sqlite3  logs (origin, cosigned size, root, cosigned note), log_keys and
+                     conflicts (signed checkpoints refused as not extending the cosigned
+                     tree: the evidence of a fork or a cut) (0600)
 
 The latest cosigned state of a log changes only through :meth:`Store.advance`, a
 compare-and-swap on the stored size, so of two concurrent submissions from the same
@@ -41,6 +43,24 @@ CREATE TABLE log_keys (
     PRIMARY KEY (origin, vkey)
 );
 """
+# Added after the first data dirs were made: created on open when missing.
+_CONFLICTS = """
+CREATE TABLE IF NOT EXISTS conflicts (
+    origin TEXT NOT NULL REFERENCES logs(origin),
+    size INTEGER NOT NULL,            -- the refused checkpoint's size and root
+    root_hash BLOB NOT NULL,
+    note TEXT NOT NULL,               -- as the log signed it
+    cosigned_size INTEGER NOT NULL,   -- what we had cosigned when it came
+    cosigned_root BLOB,
+    status INTEGER NOT NULL,          -- 409 (same size, other root) or 422 (no proof)
+    reason TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (origin, size, root_hash)
+);
+"""
+# Only checkpoints the log's key signed are kept, so only the log can fill this; the
+# first few prove the point and the cap keeps a misbehaving log from filling our disk.
+MAX_CONFLICTS_PER_LOG = 100
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,21 @@ class LogState:
     root_hash: bytes | None
     note: str | None
     cosigned_at: int | None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A checkpoint the log signed that does not extend the one we cosigned."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+    note: str
+    cosigned_size: int
+    cosigned_root: bytes | None
+    status: int
+    reason: str
+    seen_at: int
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -81,7 +116,7 @@ def init(data_dir: Path, name: str) -> str:
     db = data_dir / DB_FILE
     _write_private(db, "")
     with contextlib.closing(_connect(db)) as conn:
-        conn.executescript(_SCHEMA)
+        conn.executescript(_SCHEMA + _CONFLICTS)
     _write_private(data_dir / KEY_FILE, skey + "\n")
     return vkey
 
@@ -100,6 +135,7 @@ class Store:
             raise InvalidInput(f"{key_path} is not a cosignature/v1 key")
         self.vkey = self.signer.verifier().encode()
         self._conn = _connect(db_path)
+        self._conn.executescript(_CONFLICTS)
 
     def close(self) -> None:
         self._conn.close()
@@ -164,6 +200,49 @@ class Store:
             (checkpoint.size, checkpoint.root_hash, cosigned, at, origin, old),
         )
         return cur.rowcount == 1
+
+    def record_conflict(
+        self, origin: str, checkpoint: note.Checkpoint, message: str, refusal: protocol.Refusal
+    ) -> bool:
+        """Keep a log-signed checkpoint we refused; False if known or over the cap."""
+        stored = self.stored(origin)
+        with self._tx() as conn:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM conflicts WHERE origin = ?", (origin,)
+            ).fetchone()
+            if count >= MAX_CONFLICTS_PER_LOG:
+                return False
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO conflicts (origin, size, root_hash, note, cosigned_size,"
+                " cosigned_root, status, reason, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    origin,
+                    checkpoint.size,
+                    checkpoint.root_hash,
+                    message,
+                    stored.size,
+                    stored.root_hash,
+                    refusal.status,
+                    refusal.reason,
+                    int(time.time()),
+                ),
+            )
+            return cur.rowcount == 1
+
+    def conflicts(self, origin: str) -> list[Conflict]:
+        """The refused log-signed checkpoints of ``origin``, oldest first; NotFound if unknown."""
+        if self.log_keys(origin) is None:
+            raise NotFound(f"unknown log origin {origin!r}")
+        rows = self._conn.execute(
+            "SELECT size, root_hash, note, cosigned_size, cosigned_root, status, reason, seen_at"
+            " FROM conflicts WHERE origin = ? ORDER BY seen_at, size",
+            (origin,),
+        ).fetchall()
+        return [Conflict(origin, *row) for row in rows]
+
+    def conflict_counts(self) -> dict[str, int]:
+        rows = self._conn.execute("SELECT origin, count(*) FROM conflicts GROUP BY origin")
+        return {origin: n for origin, n in rows}
 
     def logs(self) -> list[LogState]:
         rows = self._conn.execute(
