@@ -6,9 +6,8 @@ the same run (goal >= 0.95x).
 Two deployments (SQLite, WAL, synchronous FULL) append the same one-leaf transactions (a
 seal appends one leaf), taking turns a round each so a busy spell on a shared host slows
 both alike; one runs the background witness submitter (``services/witnessing.py``,
-interval ``--interval`` seconds) against two witnesses in another process. The witnesses
-are the spec-following double of the tests (tests/ledger/witness_double.py), standing in
-for ``oversight witness serve`` until it is merged.
+interval ``--interval`` seconds) against two witnesses, each the real program
+(``oversight witness serve``) in its own process with its own data dir.
 
 Usage: python bench/witness_append.py [--leaves N] [--rounds N] [--interval S]
 """
@@ -17,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -26,13 +26,12 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests.ledger.witness_double
+import httpx2 as httpx
 
-from oversight import bootstrap  # noqa: E402 - after the path
-from oversight.config import Settings  # noqa: E402
-from oversight.ledger import leaves  # noqa: E402
-from oversight.services import witnessing  # noqa: E402
+from oversight import bootstrap
+from oversight.config import Settings
+from oversight.ledger import leaves
+from oversight.services import witnessing
 
 AT = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -54,13 +53,41 @@ def _system(data_dir: Path) -> bootstrap.System:
     return bootstrap.build(Settings())
 
 
-def serve_witnesses(log_vkey: str, origin: str) -> None:
-    """Child process: two witnesses on 127.0.0.1; prints OVERSIGHT_WITNESSES, waits."""
-    from tests.ledger.witness_double import WitnessDouble
+def _oversight(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "oversight.cli.main", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
 
-    doubles = [WitnessDouble(f"w{i}.bench/witness", log_vkey, origin).start() for i in (1, 2)]
-    print(",".join(d.config for d in doubles), flush=True)
-    sys.stdin.read()  # until the parent closes our stdin
+
+def start_witness(
+    data_dir: Path, name: str, log_vkey: str, origin: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """One `oversight witness` (init, add-log, serve); its process and config entry."""
+    vkey = _oversight("witness", "init", "--data-dir", str(data_dir), "--name", name)
+    vkey = vkey.strip().splitlines()[-1]
+    _oversight("witness", "add-log", origin, log_vkey, "--data-dir", str(data_dir))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oversight.cli.main", "witness", "serve", "--port", str(port),
+         "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(url + "/latest/none", timeout=1)
+            return process, f"{url}={vkey}"
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("a witness did not start")
 
 
 def _append(system: bootstrap.System, first: int, n: int) -> float:
@@ -76,26 +103,17 @@ def main() -> None:
     parser.add_argument("--leaves", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--interval", type=float, default=1.0)
-    parser.add_argument("--serve", nargs=2, metavar=("LOG_VKEY", "ORIGIN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve_witnesses(*args.serve)
-        return
     os.environ["OVERSIGHT_WITNESS_INTERVAL_S"] = str(args.interval)
     with tempfile.TemporaryDirectory() as tmp:
         witnessed_dir = Path(tmp) / "witnessed"
         with closing(_system(witnessed_dir)) as first:
             vkey = first.ledger.signer().verifier().encode()  # type: ignore[attr-defined]
             origin = first.ledger.origin
-        child = subprocess.Popen(  # this very script, as the witnesses
-            [sys.executable, __file__, "--serve", vkey, origin],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        )
-        assert child.stdout is not None and child.stdin is not None
-        config = child.stdout.readline().strip()
+        started = [
+            start_witness(Path(tmp) / f"w{i}", f"w{i}.bench/witness", vkey, origin) for i in (1, 2)
+        ]
+        config = ",".join(entry for _, entry in started)
         try:
             witnessed = bootstrap.build(Settings(data_dir=witnessed_dir, witnesses=config))
             plain = _system(Path(tmp) / "plain")
@@ -108,8 +126,9 @@ def main() -> None:
                     ours.append(_append(witnessed, r * per_round, per_round))
                 cosigned = [st.size for st in witnessing.status(witnessed)]
         finally:
-            child.stdin.close()
-            child.wait(10)
+            for process, _ in started:
+                process.terminate()
+                process.wait(10)
     ratio = statistics.median(ours) / statistics.median(base)
     print(
         f"ledger append with 2 witnesses: {statistics.median(ours):.0f} leaves/s "

@@ -129,6 +129,15 @@ class Witness:
             time.sleep(0.02)
         return self.requests()
 
+    def wait_status(self, status: int, timeout: float = 10) -> bool:
+        """Whether it answered ``status`` to some submission, waiting for its record."""
+        deadline = time.monotonic() + timeout
+        while not any(s == status for _, s in self.requests()):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def rows(self) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.data_dir / "witness.sqlite3") as conn:
             return conn.execute(

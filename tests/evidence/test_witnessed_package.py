@@ -1,7 +1,6 @@
 """Evidence packages carry the checkpoint with its cosignatures, and `oversight evidence
-verify --witness-key` checks a quorum of them (issue 20, item 4). The witnesses are the
-spec-following double in tests/ledger/witness_double.py, standing in for `oversight
-witness serve` until the lead swaps in the real program."""
+verify --witness-key` checks a quorum of them (issue 20, item 4). The witnesses are two
+real `oversight witness serve` processes (tests/witness_process.py)."""
 
 from __future__ import annotations
 
@@ -21,18 +20,21 @@ from oversight.services import witnessing
 from tests.conftest import Env
 from tests.evidence.helpers import record_and_seal
 from tests.evidence.test_package import CLIPS, access_leaf, release, segment_files, vkey
-from tests.ledger.witness_double import WitnessDouble
 from tests.recorder.helpers import needs_ffmpeg
+from tests.witness_process import Witness, witness_for
 
 pytestmark = [pytest.mark.ffmpeg, needs_ffmpeg]
 
 
 @pytest.fixture
-def package(initialised: Env, tmp_path: Path) -> Iterator[tuple[Path, str, list[WitnessDouble]]]:
+def package(initialised: Env, tmp_path: Path) -> Iterator[tuple[Path, str, list[Witness]]]:
     with closing(bootstrap.build(Settings())) as system:
         log_key, origin = vkey(system), system.ledger.origin
-    doubles = [WitnessDouble(f"w{i}.example/witness", log_key, origin).start() for i in (1, 2)]
-    initialised.monkeypatch.setenv("OVERSIGHT_WITNESSES", ",".join(d.config for d in doubles))
+    witnesses = [
+        witness_for(tmp_path / f"witness{i}", f"w{i}.example/witness", origin, log_key)
+        for i in (1, 2)
+    ]
+    initialised.monkeypatch.setenv("OVERSIGHT_WITNESSES", ",".join(w.config for w in witnesses))
     try:
         with closing(bootstrap.build(Settings())) as system:
             rec = record_and_seal(system, tmp_path)
@@ -46,26 +48,26 @@ def package(initialised: Env, tmp_path: Path) -> Iterator[tuple[Path, str, list[
                 segments=segment_files(rec),
                 audit_leaves=[audit],
             )
-        yield out, log_key, doubles
+        yield out, log_key, witnesses
     finally:
-        for d in doubles:
+        for d in witnesses:
             d.stop()
 
 
 def test_the_package_names_the_witnesses_that_cosigned_and_when(
-    package: tuple[Path, str, list[WitnessDouble]], initialised: Env
+    package: tuple[Path, str, list[Witness]], initialised: Env
 ) -> None:
-    out, key, doubles = package
+    out, key, witnesses = package
     checkpoint = (out / "checkpoint.txt").read_text()
     assert checkpoint.count("\n— ") == 3  # the log's signature and two cosignatures
-    report = verify_package(out, trusted_key=key, witness_keys=[d.vkey for d in doubles])
+    report = verify_package(out, trusted_key=key, witness_keys=[d.vkey for d in witnesses])
     assert report.ok and report.status == "ok", report.problems
     assert [c["witness"].split("+")[0] for c in report.cosigned_by] == [
         "w1.example/witness",
         "w2.example/witness",
     ]
     args = ["evidence", "verify", str(out), "--key", key]
-    witness_args = [a for d in doubles for a in ("--witness-key", d.vkey)]
+    witness_args = [a for d in witnesses for a in ("--witness-key", d.vkey)]
     result = initialised.ok(*args, *witness_args)
     assert result.output.count("cosigned by witness w") == 2
     assert "+00:00" in result.output  # the cosignature time, in UTC
@@ -75,11 +77,11 @@ def test_the_package_names_the_witnesses_that_cosigned_and_when(
 
 
 def test_a_missing_quorum_is_a_problem_exit_1(
-    package: tuple[Path, str, list[WitnessDouble]], initialised: Env
+    package: tuple[Path, str, list[Witness]], initialised: Env
 ) -> None:
-    out, key, doubles = package
+    out, key, witnesses = package
     _, stranger = cosignature.generate("w3.example/witness")
-    keys = [doubles[0].vkey, stranger]
+    keys = [witnesses[0].vkey, stranger]
     report = verify_package(out, trusted_key=key, witness_keys=keys)
     assert [p.kind for p in report.problems] == ["witness-quorum"]
     assert (

@@ -1,8 +1,8 @@
 """The log side of witnessing (issue 20, items 2 and 3), against real HTTP witnesses on
 127.0.0.1 and real SQLite/PostgreSQL.
 
-The witnesses are ``tests/ledger/witness_double.py``, a spec-following stand-in for
-``oversight witness serve``; the lead swaps in the real program after merging.
+The witnesses are the real program, ``oversight witness serve``, two processes with
+their own data dirs, keys and SQLite (tests/witness_process.py).
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from oversight.services import compliance, witnessing
 from oversight.services.sealing import seal_file
 from oversight.services.verify_witnesses import NO_WITNESS
 from tests.conftest import Env
-from tests.ledger.witness_double import WitnessDouble
 from tests.services.test_verify import T0, _register_camera
+from tests.witness_process import Witness, witness_for
 
 
 @pytest.fixture
-def witnessed(initialised: Env) -> Iterator[tuple[Env, list[WitnessDouble]]]:
+def witnessed(initialised: Env, tmp_path: Path) -> Iterator[tuple[Env, list[Witness]]]:
     _register_camera(initialised)
     system = bootstrap.build(Settings())
     try:
@@ -43,13 +43,15 @@ def witnessed(initialised: Env) -> Iterator[tuple[Env, list[WitnessDouble]]]:
         origin = system.ledger.origin
     finally:
         system.close()
-    doubles = [WitnessDouble(f"witness{i}.example/w", vkey, origin).start() for i in (1, 2)]
-    initialised.monkeypatch.setenv("OVERSIGHT_WITNESSES", ",".join(d.config for d in doubles))
+    witnesses = [
+        witness_for(tmp_path / f"witness{i}", f"witness{i}.example/w", origin, vkey) for i in (1, 2)
+    ]
+    initialised.monkeypatch.setenv("OVERSIGHT_WITNESSES", ",".join(w.config for w in witnesses))
     try:
-        yield initialised, doubles
+        yield initialised, witnesses
     finally:
-        for d in doubles:
-            d.stop()
+        for w in witnesses:
+            w.stop()
 
 
 def _seal(system: bootstrap.System, tmp: Path, first: int, n: int) -> None:
@@ -78,9 +80,9 @@ def _independent_check(vkey: str, checkpoint_body: bytes, line: str) -> int:
 
 
 def test_both_witnesses_cosign_and_the_cosignatures_verify_independently(
-    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+    witnessed: tuple[Env, list[Witness]], tmp_path: Path
 ) -> None:
-    env, doubles = witnessed
+    env, witnesses = witnessed
     with closing(bootstrap.build(Settings())) as system:
         _seal(system, tmp_path, 0, 3)
         outcomes = witnessing.submit_all(system)
@@ -94,11 +96,11 @@ def test_both_witnesses_cosign_and_the_cosignatures_verify_independently(
             rows = s.query(m.WitnessCosignature).filter_by(size=latest.size).all()
         assert len(rows) == 2
         body = latest.note[: latest.note.index("\n\n") + 1].encode()
-        for d, row in zip(doubles, sorted(rows, key=lambda r: r.witness), strict=True):
+        for d, row in zip(witnesses, sorted(rows, key=lambda r: r.witness), strict=True):
             when = _independent_check(d.vkey, body, row.line)
             assert abs(when - system.clock.now().timestamp()) < 60
         # the second round sent one consistency proof from the size it cosigned
-        assert [old for old, _ in doubles[0].requests] == [0, size]
+        assert witnesses[0].wait_requests(2) == [(0, 200), (size, 200)]
         assert [o.result for o in witnessing.submit_all(system)] == ["current", "current"]
     shown = json.loads(env.ok("ledger", "witness", "--json").output)
     assert [(w["result"], w["state"]["size"]) for w in shown] == [("current", latest.size)] * 2
@@ -125,7 +127,7 @@ def _cut(env: Env, keep: int) -> None:
 
 
 def test_a_cut_tail_is_truncated_naming_the_witness_and_both_sizes(
-    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+    witnessed: tuple[Env, list[Witness]], tmp_path: Path
 ) -> None:
     env, _ = witnessed
     with closing(bootstrap.build(Settings())) as system:
@@ -145,9 +147,9 @@ def test_a_cut_tail_is_truncated_naming_the_witness_and_both_sizes(
 
 
 def test_rewritten_history_is_refused_alarmed_and_reported_as_a_fork(
-    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    witnessed: tuple[Env, list[Witness]], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    env, doubles = witnessed
+    env, witnesses = witnessed
     with closing(bootstrap.build(Settings())) as system:
         _seal(system, tmp_path, 0, 3)
         cosigned = witnessing.submit_all(system)[0].size
@@ -172,7 +174,9 @@ def test_rewritten_history_is_refused_alarmed_and_reported_as_a_fork(
         with caplog.at_level(logging.CRITICAL, logger="oversight.witnessing"):
             outcomes = witnessing.submit_all(system)
         assert [o.result for o in outcomes] == ["refused", "refused"]
-        assert [d.requests[-1][1] for d in doubles] == [422, 422]
+        assert all(d.wait_status(422) for d in witnesses)
+        # the witnesses themselves keep the rewritten history's signed checkpoint
+        assert [[c[2] for c in d.conflicts()] for d in witnesses] == [[422], [422]]
         assert [r.levelname for r in caplog.records].count("CRITICAL") == 2
         states = witnessing.status(system)
         assert [s.alarm for s in states] == ["witness-fork", "witness-fork"]
@@ -197,7 +201,7 @@ def test_rewritten_history_is_refused_alarmed_and_reported_as_a_fork(
 
 
 def test_a_witness_down_for_a_while_is_caught_up_by_one_submission(
-    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+    witnessed: tuple[Env, list[Witness]], tmp_path: Path
 ) -> None:
     env, (down, _) = witnessed
     env.monkeypatch.setenv("OVERSIGHT_WITNESS_UNREACHABLE_ALARM_S", "0.05")
@@ -215,17 +219,18 @@ def test_a_witness_down_for_a_while_is_caught_up_by_one_submission(
         assert state.alarm == "witness-unreachable" and state.size == first
         found = [f for f in compliance.report(system).findings if f.subject.startswith("witness:")]
         assert len(found) == 1 and "has not cosigned since" in found[0].message
-        before = len(down.requests)
+        before = len(down.wait_requests(1))
         down.start()
         outcome = witnessing.submit_all(system)[0]
         assert outcome.result == "cosigned"
-        assert down.requests[before:] == [(first, 200)]  # one submission, one proof
+        assert down.wait_requests(before + 1)[before:] == [(first, 200)]  # one proof
         assert witnessing.status(system)[0].alarm is None
         with system.reads() as s:
             latest = system.ledger.latest_checkpoint(s)
-        assert latest is not None and down.latest is not None
+        assert latest is not None
         # the alarm's clear leaf came after the cosigned checkpoint
-        assert down.latest.size == outcome.size and outcome.size < latest.size
+        cosigned = down.cosigned_size(system.ledger.origin)
+        assert cosigned == outcome.size and outcome.size < latest.size
 
 
 def test_without_witnesses_verify_says_so_plainly(initialised: Env, tmp_path: Path) -> None:
@@ -263,9 +268,9 @@ def test_a_bad_witness_setting_is_one_line_exit_2_and_nothing_written(
 
 
 def test_the_background_submitter_keeps_the_witnesses_current_while_sealing(
-    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+    witnessed: tuple[Env, list[Witness]], tmp_path: Path
 ) -> None:
-    env, doubles = witnessed
+    env, witnesses = witnessed
     env.monkeypatch.setenv("OVERSIGHT_WITNESS_INTERVAL_S", "0.05")
     with closing(bootstrap.build(Settings())) as system, witnessing.Submitter(system):
         for i in range(5):
@@ -274,15 +279,16 @@ def test_the_background_submitter_keeps_the_witnesses_current_while_sealing(
             latest = system.ledger.latest_checkpoint(s)
         assert latest is not None
         deadline = time.monotonic() + 10
+        origin = system.ledger.origin
         while time.monotonic() < deadline:
-            if all(d.latest is not None and d.latest.size == latest.size for d in doubles):
+            if all(d.cosigned_size(origin) == latest.size for d in witnesses):
                 break
             time.sleep(0.05)
-        assert [d.latest.size if d.latest else None for d in doubles] == [latest.size] * 2
+        assert [d.cosigned_size(origin) for d in witnesses] == [latest.size] * 2
 
 
 def test_verify_warns_when_fewer_witnesses_than_the_quorum_vouch(
-    witnessed: tuple[Env, list[WitnessDouble]], tmp_path: Path
+    witnessed: tuple[Env, list[Witness]], tmp_path: Path
 ) -> None:
     env, (_, never) = witnessed
     with closing(bootstrap.build(Settings())) as system:
