@@ -483,6 +483,16 @@ class Submitter:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.system.settings.witness_timeout_s * 3 + 1)
+            self._final()
+
+    def _final(self) -> None:
+        """One last submission on a clean stop, so the witnesses hold the last checkpoint
+        (the recorder's stop leaf included); bounded by the timeout per witness."""
+        for w in self.witnesses:
+            try:
+                submit(self.system, w)
+            except Exception:  # stopping: log it, the alarms say the rest
+                log.exception("witness %s: final submission failed", w.label)
 
     def _run(self) -> None:
         interval = self.system.settings.witness_interval_s
