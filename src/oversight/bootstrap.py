@@ -62,7 +62,7 @@ def build(settings: Settings, *, clock: Clock | None = None, require_schema: boo
     engine = make_engine(settings.effective_database_url)
     clock = clock or SystemClock()
     # The signing key is read on the first append, so read-only commands work without it.
-    ledger = Ledger(settings.ledger_origin, lambda: keys.load_signer(settings.keys_dir), clock.now)
+    ledger = Ledger(settings.ledger_origin, keys.SignerCache(settings.keys_dir), clock.now)
     try:
         store = build_store(settings)
     except BaseException:

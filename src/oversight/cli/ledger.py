@@ -44,6 +44,12 @@ def pubkey(
             "--fingerprint", help="Print the key's fingerprint instead, to read out by phone."
         ),
     ] = False,
+    all_keys: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every key this log was signed with: current first, then retired."
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Print the verifier key that checks this log's checkpoints (give it to inspectors).
@@ -51,8 +57,53 @@ def pubkey(
     Recipients of evidence packages need it out of band: `evidence verify` trusts no key
     shipped inside a package. Its fingerprint, read out by phone, lets them check a key
     they received by mail or found in a package."""
-    key = keys.verifier_key(_settings_for(data_dir).keys_dir)
+    keys_dir = _settings_for(data_dir).keys_dir
+    key = keys.verifier_key(keys_dir)
+    if all_keys:
+        for vkey in keys.trusted_verifier_keys(keys_dir):
+            sys.stdout.write((key_fingerprint(vkey) if fingerprint else vkey) + "\n")
+        return
     sys.stdout.write((key_fingerprint(key) if fingerprint else key) + "\n")
+
+
+def _key_change_out(change: svc.KeyChange, json_out: bool, next_step: str) -> None:
+    if json_out:
+        print_json(
+            {"action": change.action, "old": change.old, "new": change.new, "leaf": change.leaf}
+        )
+        return
+    typer.echo(f"leaf {change.leaf}: ledger key {change.action}")
+    typer.echo(next_step)
+    typer.echo(change.new)
+
+
+@ledger.command("rotate-key")
+def rotate_key(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
+    """Make a new signing key; the old one co-signs every checkpoint until `retire-key`.
+
+    Old checkpoints keep verifying (the old public key is kept in keys/retired.pub).
+    Give the new verifier key (printed last) to every witness and inspector, then run
+    `oversight ledger retire-key`. Recorded in the ledger (operations leaf)."""
+    with open_system(data_dir) as system:
+        change = svc.rotate_key(system, acting(system))
+    _key_change_out(
+        change,
+        json_out,
+        "checkpoints are now signed by the new key and the old one; give the new verifier "
+        "key to each witness (`oversight witness add-log ORIGIN KEY`) and inspector, "
+        "then run `oversight ledger retire-key`. The new verifier key:",
+    )
+
+
+@ledger.command("retire-key")
+def retire_key(json_out: JsonOption = False, data_dir: DataDirOption = None) -> None:
+    """Stop co-signing with the previous key and delete its private half (after a
+    rotation, once every witness trusts the new key). Recorded in the ledger."""
+    with open_system(data_dir) as system:
+        change = svc.retire_key(system, acting(system))
+    _key_change_out(
+        change, json_out, "the previous key is retired; checkpoints are signed by the key:"
+    )
 
 
 @ledger.command("checkpoint")

@@ -41,8 +41,12 @@ def verify(
         typer.Option("--against", help="Checkpoints a witness kept (from `ledger checkpoints`)."),
     ] = None,
     key: Annotated[
-        str | None,
-        typer.Option("--key", help="Verifier key to trust (default: this deployment's own)."),
+        list[str] | None,
+        typer.Option(
+            "--key",
+            help="Verifier key to trust, repeatable (default: this deployment's own, "
+            "current and retired).",
+        ),
     ] = None,
     json_out: JsonOption = False,
     data_dir: DataDirOption = None,
@@ -81,7 +85,7 @@ def verify(
             system,
             sample=sample,
             witness=witness,
-            verifier=key,
+            verifiers=key or (),
             progress=lambda n: bar.advance(task, n),
             on_total=lambda total: bar.update(task, total=total),
         )

@@ -143,6 +143,11 @@ TABLE: dict[str, Rule] = {
         host=True,
         system=True,
     ),
+    "ledger.keys": Rule(
+        (ADMIN,),
+        "rotate or retire the ledger's signing key",
+        host=True,  # the OS account that holds the key file
+    ),
     # ---- people (Art. 14(2)) ----
     "people.read": Rule((ADMIN, AUDITOR), "see accounts and training records"),
     "people.manage": Rule((ADMIN,), "add, disable, grant roles, reset passwords, record training"),

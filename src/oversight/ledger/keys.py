@@ -1,8 +1,18 @@
-"""The ledger's signing key on disk: made once by ``oversight init``, never overwritten.
+"""The ledger's signing key on disk: made by ``oversight init``, replaced only by a
+rotation.
 
 The key is a C2SP signer key string (``PRIVATE+KEY+<name>+<id>+<key>``) in
 ``<data dir>/keys/ledger.key``, mode 0600 in a 0700 directory. The key name is the
 log's origin, so a checkpoint's signature line names the log it belongs to.
+
+Rotation (``rotate``, then ``retire``) keeps old checkpoints verifiable:
+
+    ledger.key           the current key (signs every checkpoint)
+    ledger.retiring.key  the previous key, between rotate and retire: it co-signs every
+                         checkpoint, so witnesses and inspectors that know only the old
+                         key keep accepting while they add the new one
+    retired.pub          every previous verifier key, one a line (public, append-only):
+                         checkpoints made before a rotation verify with these
 """
 
 from __future__ import annotations
@@ -15,6 +25,8 @@ from oversight.errors import ConfigError, InvalidInput
 from oversight.ledger import note
 
 KEY_FILE = "ledger.key"
+RETIRING_FILE = "ledger.retiring.key"
+RETIRED_FILE = "retired.pub"
 
 
 def key_path(keys_dir: Path) -> Path:
@@ -48,8 +60,8 @@ def ensure_key(keys_dir: Path, origin: str) -> bool:
     return True
 
 
-def _read(keys_dir: Path) -> str:
-    path = key_path(keys_dir)
+def _read(keys_dir: Path, name: str = KEY_FILE) -> str:
+    path = keys_dir / name
     try:
         mode = path.stat().st_mode
         text = path.read_text().strip()
@@ -77,3 +89,139 @@ def verifier_key(keys_dir: Path) -> str:
         return note.derive_verifier_key(_read(keys_dir))
     except InvalidInput:
         raise ConfigError(f"the ledger signing key {key_path(keys_dir)} is malformed") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write ``text`` to a file that must not exist yet (0600), durably."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _parse(keys_dir: Path, name: str) -> note.Signer:
+    try:
+        return note.parse_signer(_read(keys_dir, name))
+    except InvalidInput:
+        raise ConfigError(f"the ledger signing key {keys_dir / name} is malformed") from None
+
+
+def _vkey(keys_dir: Path, name: str) -> str:
+    try:
+        return note.derive_verifier_key(_read(keys_dir, name))
+    except InvalidInput:
+        raise ConfigError(f"the ledger signing key {keys_dir / name} is malformed") from None
+
+
+def load_signers(keys_dir: Path) -> list[note.Signer]:
+    """The keys that sign a checkpoint now: the current one, and the retiring one
+    between a rotation and its retirement."""
+    signers = [_parse(keys_dir, KEY_FILE)]
+    if (keys_dir / RETIRING_FILE).exists():
+        retiring = _parse(keys_dir, RETIRING_FILE)
+        if retiring.key_id != signers[0].key_id:  # a rotation cut short re-signs nothing twice
+            signers.append(retiring)
+    return signers
+
+
+class SignerCache:
+    """``load_signers`` re-read only when a key file changes: a running recorder signs
+    with the new key from the first append after a rotation, at the cost of two stats."""
+
+    def __init__(self, keys_dir: Path) -> None:
+        self.keys_dir = keys_dir
+        self._stamp: tuple[tuple[int, int] | None, ...] | None = None
+        self._signers: list[note.Signer] = []
+
+    def _stat(self, name: str) -> tuple[int, int] | None:
+        try:
+            st = (self.keys_dir / name).stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_ino)
+
+    def __call__(self) -> list[note.Signer]:
+        stamp = (self._stat(KEY_FILE), self._stat(RETIRING_FILE))
+        if stamp != self._stamp or not self._signers:
+            self._signers = load_signers(self.keys_dir)
+            self._stamp = stamp
+        return self._signers
+
+
+def retired_keys(keys_dir: Path) -> list[str]:
+    """Every previous verifier key, oldest first."""
+    try:
+        text = (keys_dir / RETIRED_FILE).read_text()
+    except FileNotFoundError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def trusted_verifier_keys(keys_dir: Path) -> list[str]:
+    """The keys this deployment's checkpoints verify with: current, then previous ones."""
+    out = [verifier_key(keys_dir)]
+    retiring = retiring_key(keys_dir)
+    for vkey in [*([retiring] if retiring else []), *retired_keys(keys_dir)]:
+        if vkey not in out:
+            out.append(vkey)
+    return out
+
+
+def retiring_key(keys_dir: Path) -> str | None:
+    """The retiring key's verifier key, between rotate and retire."""
+    if len(load_signers(keys_dir)) < 2:
+        return None
+    return _vkey(keys_dir, RETIRING_FILE)
+
+
+def rotate(keys_dir: Path) -> tuple[str, str]:
+    """Make a new current key; the old one co-signs until ``retire``. (old, new) vkeys.
+
+    Order, so a crash at any point leaves a usable, verifiable state: the old key is
+    copied to the retiring file and named in retired.pub before the new key replaces
+    the current one by an atomic rename."""
+    current = _read(keys_dir)
+    old = _parse(keys_dir, KEY_FILE)
+    retiring = keys_dir / RETIRING_FILE
+    if retiring.exists():
+        if _parse(keys_dir, RETIRING_FILE).key_id != old.key_id:
+            raise InvalidInput(
+                "a previous key is still retiring: run `oversight ledger retire-key` first"
+            )
+    else:
+        _write_new(retiring, current + "\n")
+    old_vkey = _vkey(keys_dir, KEY_FILE)
+    if old_vkey not in retired_keys(keys_dir):
+        with (keys_dir / RETIRED_FILE).open("a", encoding="utf-8") as f:
+            f.write(old_vkey + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        (keys_dir / RETIRED_FILE).chmod(0o600)  # public, but the keys dir stays private
+    skey, new_vkey = note.generate_signer(old.name)
+    fresh = keys_dir / (KEY_FILE + ".new")
+    fresh.unlink(missing_ok=True)  # a crashed rotation's leftover, never in use
+    _write_new(fresh, skey + "\n")
+    fresh.replace(key_path(keys_dir))
+    _fsync_dir(keys_dir)
+    return old_vkey, new_vkey
+
+
+def retire(keys_dir: Path) -> str:
+    """Delete the retiring private key (its public key stays in retired.pub)."""
+    path = keys_dir / RETIRING_FILE
+    if not path.exists():
+        raise InvalidInput("no key is retiring: `oversight ledger rotate-key` first")
+    vkey = _vkey(keys_dir, RETIRING_FILE)
+    path.unlink()
+    _fsync_dir(keys_dir)
+    return vkey

@@ -83,11 +83,13 @@ class Ledger:
     """The log of one deployment. Stateless between calls; safe to share."""
 
     def __init__(
-        self, origin: str, signer: Callable[[], note.Signer], clock: Callable[[], datetime]
+        self,
+        origin: str,
+        signers: Callable[[], Sequence[note.Signer]],
+        clock: Callable[[], datetime],
     ):
         self.origin = origin
-        self._signer_factory = signer
-        self._signer: note.Signer | None = None
+        self._signers = signers  # asked at each append: a key rotation takes effect at once
         self._now = clock
 
     # ---- writing -------------------------------------------------------------------
@@ -106,7 +108,7 @@ class Ledger:
             for i, (e, (kind, _)) in enumerate(zip(entries, encoded, strict=True))
             if kind in REGISTER_TYPES
         ]
-        signer = self.signer()  # fail before writing anything if the key is unusable
+        signers = self.signers()  # fail before writing anything if a key is unusable
         self.lock(session)
         size = self.size(session)
         keys = merkle.Frontier.keys(size)
@@ -141,25 +143,29 @@ class Ledger:
                 [(size + i, bind(when)) for i, when in register],
             )
         new_size = size + len(encoded)
-        self._store_checkpoint(session, signer, new_size, frontier.root(), now)
+        self._store_checkpoint(session, signers, new_size, frontier.root(), now)
         return list(range(size, new_size))
 
     def publish(self, session: Session) -> StoredCheckpoint:
         """A signed checkpoint of the current tree, made now unless one already covers it."""
-        signer = self.signer()
+        signers = self.signers()
         self.lock(session)
         size = self.size(session)
         existing = session.get(m.LedgerCheckpoint, size)
         if existing is None:
-            self._store_checkpoint(session, signer, size, self.root(session, size), self._now())
+            self._store_checkpoint(session, signers, size, self.root(session, size), self._now())
             existing = session.get(m.LedgerCheckpoint, size)
             assert existing is not None
         return _checkpoint(existing)
 
     def signer(self) -> note.Signer:
-        if self._signer is None:
-            self._signer = self._signer_factory()
-        return self._signer
+        """The current key (evidence packages and proofs are signed with it alone)."""
+        return self.signers()[0]
+
+    def signers(self) -> Sequence[note.Signer]:
+        """Every key a checkpoint is signed with now: the current one first, then a
+        retiring one between a rotation and its retirement (ledger/keys.py)."""
+        return self._signers()
 
     def lock(self, session: Session) -> None:
         """Take the log's write lock for the rest of the caller's transaction."""
@@ -167,9 +173,14 @@ class Ledger:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 
     def _store_checkpoint(
-        self, session: Session, signer: note.Signer, size: int, root: bytes, now: datetime
+        self,
+        session: Session,
+        signers: Sequence[note.Signer],
+        size: int,
+        root: bytes,
+        now: datetime,
     ) -> None:
-        signed = note.sign_checkpoint(note.Checkpoint(self.origin, size, root), [signer])
+        signed = note.sign_checkpoint(note.Checkpoint(self.origin, size, root), signers)
         conn = session.connection()
         mark = placeholder(conn)
         created = bind_value(conn, m.LedgerCheckpoint.__table__.c.created_at, now)

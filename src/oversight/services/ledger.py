@@ -16,7 +16,7 @@ from oversight.db import models as m
 from oversight.domain import policy
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound
-from oversight.ledger import leaves, proof
+from oversight.ledger import keys, leaves, proof
 from oversight.ledger.log import StoredCheckpoint, StoredLeaf
 from oversight.services import audit, authz
 
@@ -165,3 +165,57 @@ def list_leaves(
             )
             for r in session.scalars(query.limit(limit))
         ]
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    action: str  # "rotate" or "retire"
+    old: str  # the previous (rotate) or retired (retire) verifier key
+    new: str  # the current verifier key
+    leaf: int  # the ledger leaf that records the change
+
+
+def _key_leaf(system: System, person: Person, action: str, details: dict[str, str]) -> int:
+    with system.sessions.begin() as session:
+        (index,) = system.ledger.append(
+            session,
+            [
+                leaves.operations(
+                    at=system.clock.now(),
+                    actor=person.id,
+                    action=action,
+                    subject="ledger:key",
+                    details=details,
+                )
+            ],
+        )
+    return index
+
+
+def rotate_key(system: System, actor: Person) -> KeyChange:
+    """A new signing key; the old one co-signs every checkpoint until ``retire_key``.
+
+    The change is a leaf, and the checkpoint covering it carries both signatures: the
+    old key vouches for the new one in the log itself."""
+    with system.reads() as session:
+        person = authz.current(session, actor)
+    policy.require(person, "ledger.keys")
+    old, new = keys.rotate(system.settings.keys_dir)
+    leaf = _key_leaf(system, person, "ledger.key.rotate", {"old": old, "new": new})
+    return KeyChange("rotate", old, new, leaf)
+
+
+def retire_key(system: System, actor: Person) -> KeyChange:
+    """Stop co-signing with the previous key (its public key stays trusted for the
+    checkpoints it signed). Recorded before the private key is deleted, so the leaf's
+    checkpoint is the last one the old key signs."""
+    with system.reads() as session:
+        person = authz.current(session, actor)
+    policy.require(person, "ledger.keys")
+    old = keys.retiring_key(system.settings.keys_dir)
+    if old is None:
+        raise InvalidInput("no key is retiring: run `oversight ledger rotate-key` first")
+    new = keys.verifier_key(system.settings.keys_dir)
+    leaf = _key_leaf(system, person, "ledger.key.retire", {"retired": old, "current": new})
+    keys.retire(system.settings.keys_dir)
+    return KeyChange("retire", old, new, leaf)

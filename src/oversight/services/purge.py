@@ -362,7 +362,7 @@ def check_certificate(system: System, text: str) -> list[str]:
     stated index, for that storage key and hash, covered by that checkpoint.
     """
     from oversight.ledger import merkle, note
-    from oversight.ledger.keys import verifier_key
+    from oversight.ledger.keys import trusted_verifier_keys
 
     try:
         cert = json.loads(text)
@@ -373,9 +373,9 @@ def check_certificate(system: System, text: str) -> list[str]:
     if cert.get("format") != "oversight-deletion-certificate/v1":
         raise InvalidInput("not an Oversight deletion certificate (unknown format)")
     problems: list[str] = []
-    verifier = note.parse_verifier(verifier_key(system.settings.keys_dir))
+    trusted = [note.parse_verifier(k) for k in trusted_verifier_keys(system.settings.keys_dir)]
     checkpoint, _ = note.open_checkpoint(
-        ledger_part["checkpoint"], [verifier], origin=system.ledger.origin
+        ledger_part["checkpoint"], trusted, origin=system.ledger.origin
     )
     with system.reads() as session:
         size = system.ledger.size(session)

@@ -43,7 +43,7 @@ from oversight.db import models as m
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import leaves, merkle, note
-from oversight.ledger.keys import verifier_key
+from oversight.ledger.keys import trusted_verifier_keys
 from oversight.services import filemodes
 from oversight.services import verify_rows as rows
 from oversight.services import verify_witnesses as witness_check
@@ -142,21 +142,24 @@ def verify(
     *,
     sample: int | None = None,
     witness: str | None = None,
-    verifier: str | None = None,
+    verifiers: Sequence[str] = (),
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> Report:
+    """``verifiers``: the keys to trust; default this deployment's own, current and
+    previous (a checkpoint made before a key rotation carries only the old key's)."""
     report = Report()
-    verifiers = [note.parse_verifier(verifier or verifier_key(system.settings.keys_dir))]
+    keys = verifiers or trusted_verifier_keys(system.settings.keys_dir)
+    trusted = [note.parse_verifier(k) for k in keys]
 
     def malformed(obj: str, detail: str) -> None:
         report.add("malformed", obj, detail)
 
     with system.reads() as session:
         stored_leaves = rows.leaves(session, malformed)
-        levels = _check_ledger(session, system, stored_leaves, verifiers, report, malformed)
+        levels = _check_ledger(session, system, stored_leaves, trusted, report, malformed)
         if witness is not None:
-            _check_witness(system, witness, levels, verifiers, report)
+            _check_witness(system, witness, levels, trusted, report)
         witness_check.check(session, system, levels, report)
         live, register, gaps = _walk(stored_leaves)
         _check_index(session, live, report, malformed)
