@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -74,6 +75,12 @@ def _build(env: Env, configured: str, witnesses: list[Witness]) -> Scene:
 @pytest.fixture
 def two(initialised: Env, tmp_path: Path) -> Iterator[Scene]:
     """Two real witnesses, both configured with the default quorum (all)."""
+    with _two(initialised, tmp_path) as scene:
+        yield scene
+
+
+@contextmanager
+def _two(initialised: Env, tmp_path: Path) -> Iterator[Scene]:
     witnesses: list[Witness] = []
     scene = None
     try:
@@ -287,6 +294,23 @@ def test_metrics_export_each_witness_and_the_quorum(two: Scene) -> None:
     assert samples[("oversight_witnesses_cosigning_latest", ())] == 1
     assert samples[("oversight_witness_quorum_met", ())] == 0
     assert a < b
+
+
+def test_a_quorum_of_one_is_met_by_the_witness_that_cosigns_on(
+    initialised: Env, tmp_path: Path
+) -> None:
+    initialised.monkeypatch.setenv("OVERSIGHT_WITNESS_QUORUM", "1")
+    with _two(initialised, tmp_path) as scene:
+        client, api = scene.web.console("aud"), scene.web.api("aud")
+        _fork_second(scene)
+        samples = _samples(api.get("/metrics").text)
+        assert samples[("oversight_witness_quorum", ())] == 1
+        assert samples[("oversight_witnesses_cosigning_latest", ())] == 1
+        assert samples[("oversight_witness_quorum_met", ())] == 1
+        section = _section(_page(client, "en"))
+        assert 'id="witness-quorum" class="ok"' in section
+        assert "cosigned by 1 of 2 witnesses: the quorum of 1" in section
+        assert 'id="witness-alarm-1"' in section  # met, and still the critical alarm
 
 
 def test_metrics_without_witnesses_say_none(web: Web) -> None:
