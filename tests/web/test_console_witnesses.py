@@ -204,7 +204,11 @@ def test_a_refusing_witness_is_a_critical_alarm_and_misses_the_quorum(
     second = section[section.index('id="witness-2"') :].split("</tr>")[0]
     fork = {"en": "fork or cut (critical)", "zh": "分叉/截断（严重）"}[lang]
     assert f'<span class="badge sev-critical">{fork}</span>' in second
-    assert f"<td>{b}<br>" in second
+    ahead = {
+        "en": f"{b - tree} leaves more than the local tree holds: the ledger was cut",
+        "zh": f"比本地账本多 {b - tree} 条：账本被截断",
+    }[lang]
+    assert f'<td>{b}<br><span class="bad">{ahead}</span>' in second
     first = section[section.index('id="witness-1"') :].split("</tr>")[0]
     assert f"<td>{tree}<br>" in first and "sev-critical" not in first
     quorum = {
@@ -284,7 +288,7 @@ def test_metrics_export_each_witness_and_the_quorum(two: Scene) -> None:
         stamp = samples[("oversight_witness_last_cosigned_timestamp_seconds", label)]
         assert stamp == pytest.approx(row.last_ok_at.timestamp())
     assert samples[("oversight_witness_leaves_behind", first)] == 0
-    assert samples[("oversight_witness_leaves_behind", second)] == 0  # ahead: the alarm says
+    assert samples[("oversight_witness_leaves_behind", second)] == tree - b  # ahead: a cut
     alarm = "oversight_witness_alarm_open"
     assert samples[(alarm, (("kind", "witness-fork"), *second))] == 1
     assert samples[(alarm, (("kind", "witness-unreachable"), *second))] == 0
@@ -293,7 +297,7 @@ def test_metrics_export_each_witness_and_the_quorum(two: Scene) -> None:
     assert samples[("oversight_witness_quorum", ())] == 2
     assert samples[("oversight_witnesses_cosigning_latest", ())] == 1
     assert samples[("oversight_witness_quorum_met", ())] == 0
-    assert a < b
+    assert tree - b == a + 1 - b < 0
 
 
 def test_a_quorum_of_one_is_met_by_the_witness_that_cosigns_on(

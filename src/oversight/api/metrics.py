@@ -103,7 +103,8 @@ def _witnesses(seen: witnessing.Overview) -> Iterator[Metric]:
     )
     behind = GaugeMetricFamily(
         "oversight_witness_leaves_behind",
-        "Leaves of the local tree the witness has not cosigned.",
+        "Leaves of the local tree the witness has not cosigned (negative: it cosigned more "
+        "leaves than the tree holds, a cut).",
         labels=["witness"],
     )
     alarm = GaugeMetricFamily(

@@ -453,7 +453,7 @@ class WitnessView:
     vkey: str
     url: str
     size: int | None  # the size it last cosigned; None: never
-    behind: int  # leaves of the local tree it has not cosigned
+    behind: int  # leaves of the local tree it has not cosigned; < 0: it cosigned more (a cut)
     cosigns_latest: bool  # its cosignature on our newest checkpoint is stored
     last_ok_at: datetime | None
     failing_since: datetime | None
@@ -512,7 +512,7 @@ def overview(system: System, actor: Person) -> Overview:
                     vkey=w.vkey,
                     url=redaction.redact_url(w.url),
                     size=row.size,
-                    behind=max(tree - (row.size or 0), 0),
+                    behind=tree - (row.size or 0),
                     cosigns_latest=w.label in signed,
                     last_ok_at=row.last_ok_at,
                     failing_since=row.failing_since,
