@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
 from oversight.domain import policy
-from oversight.services import alarms, compliance, recording
+from oversight.services import alarms, compliance, recording, witnessing
 from oversight.services.verify import latest_run
 
 router = APIRouter(include_in_schema=False)
@@ -87,6 +87,54 @@ class StateCollector(Collector):
             "oversight_findings_open", "Open compliance findings by severity.", "severity",
             dict(sorted(findings.items())),
         )  # fmt: skip
+        yield from _witnesses(witnessing.overview(system, policy.SYSTEM))
+
+
+def _witnesses(seen: witnessing.Overview) -> Iterator[Metric]:
+    """Per witness (label ``witness``: its key name and id) what it last cosigned; a
+    witness that never cosigned reads 0 for its size and time."""
+    size = GaugeMetricFamily(
+        "oversight_witness_cosigned_size", "Leaves the witness last cosigned.", labels=["witness"]
+    )
+    when = GaugeMetricFamily(
+        "oversight_witness_last_cosigned_timestamp_seconds",
+        "When the witness last cosigned a checkpoint (Unix time; 0 if never).",
+        labels=["witness"],
+    )
+    behind = GaugeMetricFamily(
+        "oversight_witness_leaves_behind",
+        "Leaves of the local tree the witness has not cosigned (negative: it cosigned more "
+        "leaves than the tree holds, a cut).",
+        labels=["witness"],
+    )
+    alarm = GaugeMetricFamily(
+        "oversight_witness_alarm_open",
+        "1 if the witness has an open alarm of this kind (witness-fork is critical).",
+        labels=["witness", "kind"],
+    )
+    for w in seen.witnesses:
+        size.add_metric([w.label], w.size or 0)
+        when.add_metric([w.label], 0 if w.last_ok_at is None else w.last_ok_at.timestamp())
+        behind.add_metric([w.label], w.behind)
+        for kind in (witnessing.FORK, witnessing.UNREACHABLE):
+            alarm.add_metric([w.label, kind], int(w.alarm == kind))
+    yield from (size, when, behind, alarm)
+    yield _gauge("oversight_witnesses", "Witnesses configured.", len(seen.witnesses))
+    yield _gauge(
+        "oversight_witness_quorum",
+        "Cosignatures a checkpoint needs (OVERSIGHT_WITNESS_QUORUM; 0 without witnesses).",
+        seen.quorum,
+    )
+    yield _gauge(
+        "oversight_witnesses_cosigning_latest",
+        "Witnesses whose cosignature on the latest checkpoint is stored.",
+        seen.cosigning_latest,
+    )
+    yield _gauge(
+        "oversight_witness_quorum_met",
+        "1 if the latest checkpoint carries the quorum of cosignatures, else 0.",
+        int(seen.quorum_met),
+    )
 
 
 def exposition(system: System) -> str:

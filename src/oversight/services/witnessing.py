@@ -46,16 +46,19 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oversight import redaction
 from oversight.bootstrap import System
 from oversight.config import Settings
 from oversight.db import models as m
 from oversight.domain import policy
+from oversight.domain.people import Person
 from oversight.errors import ConfigError, InvalidInput, ProofError
 from oversight.ledger import cosignature, leaves, note
 from oversight.ledger.log import StoredCheckpoint
-from oversight.services import alarms
+from oversight.services import alarms, authz
 
 log = logging.getLogger("oversight.witnessing")
 
@@ -439,6 +442,88 @@ def status(system: System) -> list[WitnessStatus]:
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class WitnessView:
+    """One witness as the console and ``/metrics`` show it, nothing secret in it: the
+    verifier key is public, the URL and the error texts pass the one redactor."""
+
+    label: str
+    vkey: str
+    url: str
+    size: int | None  # the size it last cosigned; None: never
+    behind: int  # leaves of the local tree it has not cosigned; < 0: it cosigned more (a cut)
+    cosigns_latest: bool  # its cosignature on our newest checkpoint is stored
+    last_ok_at: datetime | None
+    failing_since: datetime | None
+    last_error: str | None
+    alarm: str | None
+    alarm_since: datetime | None
+    alarm_detail: str | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    witnesses: list[WitnessView]
+    quorum: int
+    tree_size: int
+    latest_size: int | None  # the newest signed checkpoint's size
+
+    @property
+    def cosigning_latest(self) -> int:
+        return sum(w.cosigns_latest for w in self.witnesses)
+
+    @property
+    def quorum_met(self) -> bool:
+        """The newest checkpoint carries the quorum of cosignatures (never without a
+        witness: then nobody outside the operator vouches for it)."""
+        return bool(self.witnesses) and self.cosigning_latest >= self.quorum
+
+
+def overview(system: System, actor: Person) -> Overview:
+    """What each configured witness cosigned, against the local tree, for ``actor`` (the
+    ledger's readers: it is what the witness alarm leaves already say)."""
+    witnesses = configured(system.settings)
+    views = []
+    with system.reads() as session:
+        authz.deployment(session, actor, "ledger.read")
+        tree = system.ledger.size(session)
+        latest = system.ledger.latest_checkpoint(session)
+        signed = set()
+        if latest is not None:
+            signed = set(
+                session.scalars(
+                    select(m.WitnessCosignature.witness).where(
+                        m.WitnessCosignature.size == latest.size
+                    )
+                )
+            )
+        for w in witnesses:
+            row = session.get(m.WitnessState, w.vkey) or m.WitnessState()
+            secrets = redaction.secrets_of(w.url)
+
+            def clean(text: str | None, secrets: tuple[str, ...] = secrets) -> str | None:
+                return None if text is None else redaction.scrub(text, secrets)
+
+            views.append(
+                WitnessView(
+                    label=w.label,
+                    vkey=w.vkey,
+                    url=redaction.redact_url(w.url),
+                    size=row.size,
+                    behind=tree - (row.size or 0),
+                    cosigns_latest=w.label in signed,
+                    last_ok_at=row.last_ok_at,
+                    failing_since=row.failing_since,
+                    last_error=clean(row.last_error),
+                    alarm=row.alarm,
+                    alarm_since=row.alarm_since,
+                    alarm_detail=clean(row.alarm_detail),
+                )
+            )
+    size = None if latest is None else latest.size
+    return Overview(views, quorum(system.settings, witnesses), tree, size)
 
 
 def open_alarms(system: System) -> list[tuple[str, str, datetime, str]]:
