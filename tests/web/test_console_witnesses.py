@@ -25,7 +25,7 @@ from oversight.services import witnessing
 from oversight.web.app import create_app
 from tests.conftest import Env
 from tests.web.conftest import ConsoleClient, Web, add_cast
-from tests.witness.conftest import Witness, cli, init_witness, start_witness
+from tests.witness_process import Witness, cli, init_witness, start_witness
 
 SECRET = "s3cret-pass-99"  # in the userinfo of a configured witness URL: never shown
 

@@ -138,7 +138,7 @@ def witness(json_out: JsonOption = False, data_dir: DataDirOption = None) -> Non
     `oversight record` and `oversight serve` do this in the background every
     OVERSIGHT_WITNESS_INTERVAL_S seconds."""
     with open_system(data_dir) as system:
-        outcomes = witnessing.submit_all(system)
+        outcomes = witnessing.submit_now(system, acting(system))
         states = witnessing.status(system)
     if json_out:
         print_json(

@@ -16,6 +16,7 @@ from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.errors import ProofError
 from oversight.ledger import cosignature, merkle, note
+from oversight.redaction import redact_url, scrub
 from oversight.services import witnessing
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ def check(session: Any, system: System, levels: list[list[bytes]], report: Repor
             report.warnings.append(f"witness {w.label} has cosigned no checkpoint of {origin}")
         else:
             why = f"HTTP {answer.status}" if answer.status else answer.error
-            report.warnings.append(f"witness {w.label} ({w.url}) could not be asked: {why}")
+            report.warnings.append(
+                f"witness {w.label} ({redact_url(w.url)}) could not be asked: {scrub(why or '')}"
+            )
         row = session.get(m.WitnessState, w.vkey)
         if row is not None and row.note:
             _judge(w, "stored", row.note, origin, levels, size, report)
@@ -76,7 +79,7 @@ def _judge(
     report.witnesses.append(
         {
             "witness": w.label,
-            "url": w.url,
+            "url": redact_url(w.url),
             "source": source,
             "size": cp.size,
             "cosigned_at": datetime.fromtimestamp(when, UTC).isoformat(),

@@ -419,29 +419,43 @@ class WitnessStatus:
 
 
 def status(system: System) -> list[WitnessStatus]:
-    """Each configured witness as the log last saw it."""
+    """Each configured witness as the log last saw it (URLs and errors redacted)."""
     out = []
     with system.reads() as session:
         for w in configured(system.settings):
+            url = redaction.redact_url(w.url)
             row = session.get(m.WitnessState, w.vkey)
             if row is None:
-                out.append(WitnessStatus(w.label, w.url, *(None,) * 8))
+                out.append(WitnessStatus(w.label, url, *(None,) * 8))
                 continue
+            secrets = redaction.secrets_of(w.url)
+
+            def clean(text: str | None, secrets: tuple[str, ...] = secrets) -> str | None:
+                return None if text is None else redaction.scrub(text, secrets)
+
             out.append(
                 WitnessStatus(
                     w.label,
-                    w.url,
+                    url,
                     row.size,
                     row.last_ok_at,
                     row.failing_since,
-                    row.last_error,
+                    clean(row.last_error),
                     row.alarm,
                     row.alarm_since,
-                    row.alarm_detail,
+                    clean(row.alarm_detail),
                     row.note,
                 )
             )
     return out
+
+
+def submit_now(system: System, actor: Person) -> list[Outcome]:
+    """``oversight ledger witness``: one submission to each witness now, for someone who
+    may run a verification (it may raise or clear witness alarms)."""
+    with system.reads() as session:
+        authz.deployment(session, actor, "ledger.verify")
+    return submit_all(system)
 
 
 @dataclass(frozen=True)
