@@ -10,6 +10,7 @@ witness's 409 and goes on with one proof. What the old key cosigned stays and ve
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -118,6 +119,29 @@ def test_the_log_carries_on_across_a_witness_key_rotation(
         ("served", _label(new), retired.size),
         ("stored", _label(new), retired.size),
     ]
+
+
+def test_a_log_still_on_the_retired_key_fails_and_is_alarmed(
+    witnessed: tuple[Env, Witness], tmp_path: Path
+) -> None:
+    env, w = witnessed
+    _register_camera(env)
+    env.monkeypatch.setenv("OVERSIGHT_WITNESS_UNREACHABLE_ALARM_S", "0.05")
+    with closing(bootstrap.build(Settings())) as system:
+        _seal(system, tmp_path, 0, 2)
+        assert witnessing.submit_all(system)[0].result == "cosigned"
+        w.rotate_key()
+        _seal(system, tmp_path, 2, 1)
+        assert witnessing.submit_all(system)[0].result == "cosigned"  # the old key's line
+        w.retire_key()
+        _seal(system, tmp_path, 3, 1)
+        [outcome] = witnessing.submit_all(system)
+        assert outcome.result == "failed"
+        assert "a 200 without a valid cosignature" in outcome.detail
+        time.sleep(0.1)
+        assert witnessing.submit_all(system)[0].result == "failed"
+        [state] = witnessing.status(system)
+        assert state.alarm == "witness-unreachable"
 
 
 @pytest.mark.ffmpeg
