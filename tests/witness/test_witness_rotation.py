@@ -160,3 +160,28 @@ def test_a_rotation_stopped_between_its_two_steps_is_only_one_key(tmp_path: Path
     code, _, err = cli("witness", "rotate-key", "--data-dir", str(data_dir))
     assert code == 0, err
     assert listed(data_dir)["retiring"] == old
+
+
+def test_a_key_file_opened_to_others_is_refused_at_start_and_kept_out_while_serving(
+    serving: tuple[Witness, Log],
+) -> None:
+    w, lg = serving
+    old, new = w.vkey, w.rotate_key()
+    lg.grow(1)
+    assert len(post(w, lg.body(3)).text.splitlines()) == 2  # both keys read
+    retiring = w.data_dir / "witness.retiring.key"
+    retiring.chmod(0o644)
+    # serving: the keys read before go on cosigning; the operator is told once
+    lg.grow(1)
+    lines = post(w, lg.body(4)).text.splitlines(keepends=True)
+    for vkey, line in zip([new, old], lines, strict=True):
+        independent_cosignature_check(vkey, text_of(lg.checkpoint()), line)
+    lg.grow(1)
+    assert len(post(w, lg.body(5)).text.splitlines()) == 2
+    assert len(w.wait_requests(4)) == 4
+    assert sum("cannot be read, keeping the keys in use" in x for x in w.stderr) == 1
+    # starting, listing: refused, naming the file
+    code, _, err = cli("witness", "list", "--data-dir", str(w.data_dir))
+    assert code == 2 and "witness.retiring.key is open to others" in err
+    retiring.chmod(0o600)
+    assert listed(w.data_dir)["retiring"] == old

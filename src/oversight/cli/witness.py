@@ -107,6 +107,8 @@ def serve_cmd(
     with Store(data_dir) as store:
         url = f"http://{host}:{port}{server.normalize_prefix(prefix)}"
         typer.echo(f"witness {store.vkey} serving on {url}")
+        if store.retiring_vkey is not None:
+            typer.echo(f"the retiring key {store.retiring_vkey} cosigns too until retire-key")
         server.serve(store, host=host, port=port, prefix=prefix, max_body_bytes=max_body)
 
 

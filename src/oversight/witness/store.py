@@ -18,6 +18,7 @@ old size one wins and the other sees 409.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import sqlite3
@@ -26,9 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from oversight.errors import AlreadyExists, InvalidInput, NotFound
+from oversight.errors import AlreadyExists, InvalidInput, NotFound, ProofError
 from oversight.ledger import cosignature, note
 from oversight.witness import protocol
+
+log = logging.getLogger("oversight.witness")
 
 KEY_FILE = "witness.key"
 RETIRING_KEY_FILE = "witness.retiring.key"
@@ -108,12 +111,13 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes when a key file is replaced, rewritten or chmod-ed (ctime)."""
     try:
         st = path.stat()
     except FileNotFoundError:
         return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
 
 
 def _read_signer(path: Path) -> cosignature.CosignatureSigner:
@@ -241,7 +245,7 @@ class Store:
         if not key_path.is_file() or not db_path.is_file():
             raise NotFound(f"no witness in {data_dir}: run `oversight witness init` first")
         self.data_dir = data_dir
-        self._stamp: tuple[tuple[int, int, int] | None, ...] = ()
+        self._stamp: tuple[tuple[int, int, int, int] | None, ...] = ()
         self._signers: tuple[cosignature.CosignatureSigner, ...] = ()
         self.signers()
         self._conn = _connect(db_path)
@@ -252,13 +256,23 @@ class Store:
         paths = (self.data_dir / KEY_FILE, self.data_dir / RETIRING_KEY_FILE)
         stamp = tuple(_file_stamp(p) for p in paths)
         if stamp != self._stamp:
-            current = _read_signer(paths[0])
-            out = [current]
-            if paths[1].exists():
-                retiring = _read_signer(paths[1])
-                # the same key: a rotation stopped between its two steps
-                if retiring.key_id != current.key_id or retiring.name != current.name:
-                    out.append(retiring)
+            try:
+                current = _read_signer(paths[0])
+                out = [current]
+                if paths[1].exists():
+                    retiring = _read_signer(paths[1])
+                    # the same key: a rotation stopped between its two steps
+                    if retiring.key_id != current.key_id or retiring.name != current.name:
+                        out.append(retiring)
+            except (InvalidInput, ProofError, OSError) as exc:
+                if not self._signers:
+                    raise  # opening: refuse to start
+                # serving: keep cosigning with the keys read before, say so once per change
+                log.error(
+                    "witness key files changed but cannot be read, keeping the keys in use: %s", exc
+                )
+                self._stamp = stamp
+                return self._signers
             # the stamp taken before reading: a change meanwhile is read next time
             self._signers, self._stamp = tuple(out), stamp
         return self._signers
