@@ -113,6 +113,18 @@ class Witness:
         code, _out, err = cli("witness", "add-log", origin, vkey, "--data-dir", str(self.data_dir))
         assert code == 0, err
 
+    def rotate_key(self, *extra: str) -> str:
+        """``oversight witness rotate-key`` (works while serving); the new key, now ``vkey``."""
+        code, out, err = cli("witness", "rotate-key", "--data-dir", str(self.data_dir), *extra)
+        assert code == 0, err
+        self.vkey = out.strip().splitlines()[-1]
+        return self.vkey
+
+    def retire_key(self) -> None:
+        """``oversight witness retire-key`` (works while serving)."""
+        code, _out, err = cli("witness", "retire-key", "--data-dir", str(self.data_dir))
+        assert code == 0, err
+
     def requests(self) -> list[tuple[int | None, int]]:
         """(old size, status) of each add-checkpoint it answered, from its own record."""
         out = []

@@ -16,7 +16,7 @@ import typer
 from oversight.cli.common import JsonOption, print_json, print_table
 from oversight.errors import InvalidInput, NotFound
 from oversight.witness import protocol, server
-from oversight.witness.store import Store, init
+from oversight.witness.store import Store, init, retire, rotate
 
 witness = typer.Typer(
     no_args_is_help=True,
@@ -54,6 +54,34 @@ def init_cmd(
     typer.echo(vkey)
 
 
+@witness.command("rotate-key")
+def rotate_key_cmd(
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The new key's name (default: the current key's name)."),
+    ] = None,
+    data_dir: WitnessDirOption = _DEFAULT_DIR,
+) -> None:
+    """Make a new cosignature key current; the previous one keeps cosigning beside it
+    (two lines per cosignature) until `retire-key`. Prints the new key last."""
+    vkey = rotate(data_dir, name)
+    typer.echo(f"new witness key in {data_dir}; the previous key cosigns beside it until retired")
+    typer.echo(
+        "next: give the new key to each log operator (OVERSIGHT_WITNESSES), and once all"
+        " have switched run `oversight witness retire-key`"
+    )
+    typer.echo(vkey)
+
+
+@witness.command("retire-key")
+def retire_key_cmd(data_dir: WitnessDirOption = _DEFAULT_DIR) -> None:
+    """Delete the retiring private key (only the current key cosigns from now on); its
+    verifier key is kept in retired-keys.txt, so old cosignatures still verify."""
+    vkey = retire(data_dir)
+    typer.echo(f"retired {vkey}")
+    typer.echo("its private key is deleted; its verifier key stays in retired-keys.txt")
+
+
 @witness.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -79,6 +107,8 @@ def serve_cmd(
     with Store(data_dir) as store:
         url = f"http://{host}:{port}{server.normalize_prefix(prefix)}"
         typer.echo(f"witness {store.vkey} serving on {url}")
+        if store.retiring_vkey is not None:
+            typer.echo(f"the retiring key {store.retiring_vkey} cosigns too until retire-key")
         server.serve(store, host=host, port=port, prefix=prefix, max_body_bytes=max_body)
 
 
@@ -99,7 +129,7 @@ def list_cmd(json_out: JsonOption = False, data_dir: WitnessDirOption = _DEFAULT
     """The logs this witness knows, with the size it last cosigned and when."""
     with Store(data_dir) as store:
         logs = store.logs()
-        vkey = store.vkey
+        vkey, retiring, retired = store.vkey, store.retiring_vkey, store.retired()
         conflicts = store.conflict_counts()
     rows = [
         {
@@ -113,8 +143,12 @@ def list_cmd(json_out: JsonOption = False, data_dir: WitnessDirOption = _DEFAULT
         for log in logs
     ]
     if json_out:
-        print_json({"witness": vkey, "logs": rows})
+        print_json({"witness": vkey, "retiring": retiring, "retired": retired, "logs": rows})
         return
+    if retiring is not None:
+        typer.echo(f"retiring key (still cosigning): {retiring}")
+    for old in retired:
+        typer.echo(f"retired key: {old}")
     print_table(
         f"Logs witnessed by {vkey}",
         ["origin", "cosigned size", "cosigned at", "keys", "conflicts"],

@@ -51,14 +51,16 @@ def add_checkpoint(store: Store, body: bytes) -> bytes:
                 refusal.reason,
             )
         raise
-    signer = store.signer
-    sig = note.Signature(signer.name, signer.key_id, signer.sign(opened.text.encode()))
-    cosigned = opened.text + "\n" + "".join(s.line() for s in [*opened.sigs, sig])
-    at = cosignature.cosigned_at(sig.signature)
+    # During a key rotation the new key and the retiring one both cosign, each line
+    # with its own timestamp: a log that still trusts only the old key keeps working.
+    text = opened.text.encode()
+    sigs = [note.Signature(s.name, s.key_id, s.sign(text)) for s in store.signers()]
+    cosigned = opened.text + "\n" + "".join(s.line() for s in [*opened.sigs, *sigs])
+    at = cosignature.cosigned_at(sigs[0].signature)
     if not store.advance(origin, old.size, request.checkpoint, cosigned, at):
         now = store.stored(origin).size  # another submission advanced the log meanwhile
         raise protocol.Refusal(409, f"latest cosigned size is now {now}", size=now)
-    return sig.line().encode()
+    return "".join(s.line() for s in sigs).encode()
 
 
 def _decided(request: Request, body: bytes, status: int, reason: str) -> None:

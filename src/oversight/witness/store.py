@@ -3,6 +3,9 @@
 Layout of a data dir (0700)::
 
     witness.key      the cosignature signer key, PRIVATE+KEY+name+id+base64 (0600)
+    witness.retiring.key  after ``rotate-key``, until ``retire-key``: the previous key,
+                     which still cosigns beside the new one (0600)
+    retired-keys.txt the verifier keys retired so far, one a line (public)
     witness.sqlite3  logs (origin, cosigned size, root, cosigned note), log_keys and
                      conflicts (signed checkpoints refused as not extending the cosigned
                      tree: the evidence of a fork or a cut) (0600)
@@ -15,18 +18,24 @@ old size one wins and the other sees 409.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from oversight.errors import AlreadyExists, InvalidInput, NotFound
+from oversight.errors import AlreadyExists, InvalidInput, NotFound, ProofError
 from oversight.ledger import cosignature, note
 from oversight.witness import protocol
 
+log = logging.getLogger("oversight.witness")
+
 KEY_FILE = "witness.key"
+RETIRING_KEY_FILE = "witness.retiring.key"
+RETIRED_FILE = "retired-keys.txt"
 DB_FILE = "witness.sqlite3"
 _SCHEMA = """
 CREATE TABLE logs (
@@ -102,6 +111,109 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes when a key file is replaced, rewritten or chmod-ed (ctime)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+
+
+def _read_signer(path: Path) -> cosignature.CosignatureSigner:
+    if path.stat().st_mode & 0o077:
+        raise InvalidInput(f"{path} is open to others: chmod 600 it")
+    signer = note.parse_signer(path.read_text(encoding="utf-8").strip())
+    if not isinstance(signer, cosignature.CosignatureSigner):
+        raise InvalidInput(f"{path} is not a cosignature/v1 key")
+    return signer
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_private(path: Path, text: str) -> None:
+    """Write ``path`` (0600) all at once: a new file, fsync, rename over the old one."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _retired(data_dir: Path) -> list[str]:
+    path = data_dir / RETIRED_FILE
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _opened_keys(data_dir: Path) -> tuple[cosignature.CosignatureSigner, str | None]:
+    """The current signer and the retiring key's verifier key (None: no rotation)."""
+    with Store(data_dir) as store:
+        return store.signer, store.retiring_vkey
+
+
+def rotate(data_dir: Path, name: str | None = None) -> str:
+    """Make a new key current, keeping the previous one as the retiring key (both
+    cosign until :func:`retire`); return the new verifier key.
+
+    Never a moment without a key: the old key is first linked as the retiring key,
+    then the new one is renamed over ``witness.key``.
+    """
+    current, retiring = _opened_keys(data_dir)
+    if retiring is not None:
+        raise AlreadyExists(
+            f"a rotation is under way (retiring key {retiring}): retire the previous key"
+            " first (oversight witness retire-key)"
+        )
+    name = current.name if name is None else name
+    if not note.is_valid_key_name(name):
+        raise InvalidInput(f"invalid witness name {name!r}: must be non-empty, no spaces or '+'")
+    skey, vkey = cosignature.generate(name)
+    key_path, retiring_path = data_dir / KEY_FILE, data_dir / RETIRING_KEY_FILE
+    if retiring_path.exists() and retiring_path.samefile(key_path):
+        retiring_path.unlink()  # a rotation stopped between its two steps left this link
+    try:
+        retiring_path.hardlink_to(key_path)  # fails if another rotation got there first
+    except FileExistsError:
+        raise AlreadyExists(
+            "another rotation is under way: retire the previous key first"
+        ) from None
+    _fsync_dir(data_dir)
+    _replace_private(key_path, skey + "\n")
+    return vkey
+
+
+def retire(data_dir: Path) -> str:
+    """Delete the retiring private key, recording its verifier key as retired; return it."""
+    _, retiring = _opened_keys(data_dir)
+    retiring_path = data_dir / RETIRING_KEY_FILE
+    if retiring is None:
+        raise NotFound("no retiring key: nothing to retire (run `oversight witness rotate-key`)")
+    if retiring not in _retired(data_dir):
+        # recorded before the private key goes, so a crash between loses nothing
+        with (data_dir / RETIRED_FILE).open("a", encoding="utf-8") as f:
+            f.write(retiring + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    retiring_path.unlink()
+    _fsync_dir(data_dir)
+    return retiring
+
+
 def init(data_dir: Path, name: str) -> str:
     """Create the data dir, key and database; return the witness's verifier key."""
     if not note.is_valid_key_name(name):
@@ -122,20 +234,65 @@ def init(data_dir: Path, name: str) -> str:
 
 
 class Store:
-    """An opened witness data dir: its signer and its database."""
+    """An opened witness data dir: its signer key(s) and its database.
+
+    The key files are read again whenever they change (another process ran
+    ``rotate-key`` or ``retire-key``), so a serving witness follows a rotation.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         key_path, db_path = data_dir / KEY_FILE, data_dir / DB_FILE
         if not key_path.is_file() or not db_path.is_file():
             raise NotFound(f"no witness in {data_dir}: run `oversight witness init` first")
-        if key_path.stat().st_mode & 0o077:
-            raise InvalidInput(f"{key_path} is open to others: chmod 600 it")
-        self.signer = note.parse_signer(key_path.read_text(encoding="utf-8").strip())
-        if not isinstance(self.signer, cosignature.CosignatureSigner):
-            raise InvalidInput(f"{key_path} is not a cosignature/v1 key")
-        self.vkey = self.signer.verifier().encode()
+        self.data_dir = data_dir
+        self._stamp: tuple[tuple[int, int, int, int] | None, ...] = ()
+        self._signers: tuple[cosignature.CosignatureSigner, ...] = ()
+        self.signers()
         self._conn = _connect(db_path)
         self._conn.executescript(_CONFLICTS)
+
+    def signers(self) -> tuple[cosignature.CosignatureSigner, ...]:
+        """The current key, then the retiring one if a rotation is under way."""
+        paths = (self.data_dir / KEY_FILE, self.data_dir / RETIRING_KEY_FILE)
+        stamp = tuple(_file_stamp(p) for p in paths)
+        if stamp != self._stamp:
+            try:
+                current = _read_signer(paths[0])
+                out = [current]
+                if paths[1].exists():
+                    retiring = _read_signer(paths[1])
+                    # the same key: a rotation stopped between its two steps
+                    if retiring.key_id != current.key_id or retiring.name != current.name:
+                        out.append(retiring)
+            except (InvalidInput, ProofError, OSError) as exc:
+                if not self._signers:
+                    raise  # opening: refuse to start
+                # serving: keep cosigning with the keys read before, say so once per change
+                log.error(
+                    "witness key files changed but cannot be read, keeping the keys in use: %s", exc
+                )
+                self._stamp = stamp
+                return self._signers
+            # the stamp taken before reading: a change meanwhile is read next time
+            self._signers, self._stamp = tuple(out), stamp
+        return self._signers
+
+    @property
+    def signer(self) -> cosignature.CosignatureSigner:
+        return self.signers()[0]
+
+    @property
+    def vkey(self) -> str:
+        return self.signer.verifier().encode()
+
+    @property
+    def retiring_vkey(self) -> str | None:
+        signers = self.signers()
+        return signers[1].verifier().encode() if len(signers) > 1 else None
+
+    def retired(self) -> list[str]:
+        """The verifier keys retired so far, oldest first."""
+        return _retired(self.data_dir)
 
     def close(self) -> None:
         self._conn.close()
