@@ -265,6 +265,20 @@ class Settings(BaseSettings):
         le=7 * 86400,
         description="Seconds a witness may stay unreachable before an alarm and a finding.",
     )
+    pool_lease_ttl_s: float = Field(
+        default=6.0,
+        ge=1.0,
+        le=300.0,
+        description="Recorder pool: seconds a camera's lease lasts unless its node renews it "
+        "(the database clock); a dead node's cameras are claimed after this.",
+    )
+    pool_claim_interval_s: float = Field(
+        default=2.0,
+        ge=0.2,
+        le=60.0,
+        description="Recorder pool: seconds between a node's heartbeat, lease renewal and "
+        "claims; must be well under the lease time-to-live.",
+    )
 
     @field_validator("alarm_webhook_url")
     @classmethod

@@ -64,6 +64,9 @@ def _register() -> None:
     from oversight.cli import recording
 
     recording.register(app)
+    from oversight.cli import nodes
+
+    nodes.register(app)
     from oversight.cli import retention
 
     retention.register(app)

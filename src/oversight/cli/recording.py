@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -31,10 +34,11 @@ from oversight.cli.common import (
     settings_for,
 )
 from oversight.cli.registry import cameras
+from oversight.errors import InvalidInput
 from oversight.recorder.state import CameraView, RecorderOptions
-from oversight.recorder.supervisor import Supervisor
+from oversight.recorder.supervisor import PoolNode, Supervisor
+from oversight.services import pool, witnessing
 from oversight.services import recording as svc
-from oversight.services import witnessing
 from oversight.services.filemodes import require_private
 
 segments = typer.Typer(
@@ -49,6 +53,13 @@ def register(app: typer.Typer) -> None:
     app.command("record")(record)
     app.add_typer(segments, name="segments")
     app.add_typer(gaps, name="gaps")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("oversight")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _when(moment: datetime | None) -> str:
@@ -115,11 +126,45 @@ def record(
             help="Stop recording below this much free disk (default: the setting).",
         ),
     ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            "--node",
+            help="Join the recorder pool as this node (PostgreSQL and a shared store): "
+            "cameras come from leases, not --camera.",
+        ),
+    ] = None,
+    capacity: Annotated[
+        int,
+        typer.Option("--capacity", help="Most cameras this node records (with --node)."),
+    ] = 100,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Record every registered camera into sealed segments until SIGTERM or Ctrl-C."""
+    """Record every registered camera into sealed segments until SIGTERM or Ctrl-C.
+
+    With --node NAME the recorder is one node of a pool: it claims its fair share of the
+    cameras by capacity through PostgreSQL leases, takes over those of a node that
+    stops renewing, and on SIGTERM seals and lets its cameras go at once (docs/scale.md)."""
     require_private(settings_for(data_dir))  # finding 5: never record into an open data dir
+    if node is not None:
+        pool.check_name(node)
+        if capacity < 1:
+            raise InvalidInput(f"--capacity must be at least 1, not {capacity}")
+        if camera:
+            raise InvalidInput("--camera cannot be used with --node: a pool's leases choose")
     with open_system(data_dir) as system:
+        pool_node = None
+        if node is not None:
+            pool.join(
+                system,
+                acting(system),
+                name=node,
+                capacity=capacity,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                version=_version(),
+            )
+            pool_node = PoolNode(node, capacity)
         options = RecorderOptions(
             segment_seconds=segment_seconds,
             cameras=tuple(camera or ()),
@@ -130,7 +175,7 @@ def record(
                 else min_free_bytes
             ),
         )
-        supervisor = Supervisor(system, options)
+        supervisor = Supervisor(system, options, node=pool_node)
         # Checkpoints go to the witnesses from a background thread: never waits on sealing.
         with _stop_on_signals(supervisor), witnessing.Submitter(system):
             if sys.stdout.isatty():

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -79,6 +80,9 @@ class Camera(Base):
     # a segment overlapping [from, to) starts in [from - longest, to), so every
     # "footage in this window" query is one bounded index range (services/windows.py).
     longest_segment_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Claim order in a recorder pool short of capacity, higher first (migration 0019):
+    # 9 critical, 5 normal, 1 low.
+    priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
 
 class Filing(Base):
@@ -225,6 +229,11 @@ class Segment(Base):
     deleted_leaf: Mapped[int | None] = mapped_column(BigInteger)
     # Set once the bytes are gone: a deletion is recorded first, carried out after.
     bytes_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # In a recorder pool (migration 0019): the node that sealed it, under which lease
+    # epoch, and whether that node had lost the lease by then (kept, never discarded).
+    node: Mapped[str | None] = mapped_column(String(64))
+    epoch: Mapped[int | None] = mapped_column(BigInteger)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # ---- recorder (migration 0003) ----
@@ -246,6 +255,38 @@ class Gap(Base):
     reason: Mapped[str] = mapped_column(Text)
     leaf_index: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecorderNode(Base):
+    """A recorder node of a pool (migration 0019); times are the database clock's."""
+
+    __tablename__ = "recorder_nodes"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    capacity: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    store: Mapped[str] = mapped_column(Text)  # which store it writes to (one per pool)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    draining: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CameraLease(Base):
+    """Which node records a camera, under which epoch, until when (migration 0019)."""
+
+    __tablename__ = "camera_leases"
+    __table_args__ = (Index("ix_camera_leases_node", "node"),)
+
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    node: Mapped[str | None] = mapped_column(String(64))
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the node let the camera go (drain, stop, rebalance); claimable at once.
+    released: Mapped[str | None] = mapped_column(String(16))
 
 
 class CameraStatus(Base):

@@ -31,12 +31,14 @@ LEAF_TYPES = (
     "health",
     "operations",
     "clock",
+    "handover",
 )
 # The Art. 14(3) register: who recorded, viewed, copied or retrieved footage. The log
 # indexes these leaves by their time (``register_times``) so the register of a period
 # is read without decoding the whole ledger.
 REGISTER_TYPES = ("segment_sealed", "access")
 _MAX_INT = 2**53 - 1
+HELD, LOST = "held", "lost"  # a pool segment's lease when it was sealed
 
 Value = str | int | Sequence[Any] | Mapping[str, Any]
 
@@ -172,8 +174,16 @@ def segment_sealed(
     size: int,
     sha256: str,
     storage_key: str,
+    node: str | None = None,
+    epoch: int | None = None,
+    late: bool = False,
 ) -> dict[str, Any]:
-    """A sealed segment; ``prev_sha256`` chains each camera's segments ("" for the first)."""
+    """A sealed segment; ``prev_sha256`` chains each camera's segments ("" for the first).
+
+    In a recorder pool, ``node`` and ``epoch`` name the sealer and the lease it sealed
+    under, and ``lease`` is ``held``, or ``lost`` when the lease had passed to another
+    node by then: late footage, kept (absent, like node and epoch, outside a pool)."""
+    pool = {} if node is None else {"node": node, "epoch": epoch, "lease": LOST if late else HELD}
     return _leaf(
         "segment_sealed",
         at,
@@ -187,6 +197,7 @@ def segment_sealed(
             "bytes": size,
             "sha256": sha256,
             "storage_key": storage_key,
+            **pool,
         },
     )
 
@@ -297,3 +308,30 @@ def clock(*, at: datetime, action: str, subject: str, details: Mapping[str, Any]
     recorder host's clock: ``host.sync`` (its source and offset, at start and hourly) and
     ``host.jump`` (``subject`` ``host:NAME``: the wall clock against the monotonic one)."""
     return _leaf("clock", at, {"action": action, "subject": subject, "details": dict(details)})
+
+
+def handover(
+    *,
+    at: datetime,
+    camera: str,
+    from_node: str | None,
+    from_epoch: int,
+    to_node: str | None,
+    to_epoch: int,
+    reason: str,
+) -> dict[str, Any]:
+    """A change of the node recording ``camera`` in a pool: ``reason`` is ``claim`` (it
+    had no owner), ``expiry`` (the owner stopped renewing: a failover), ``drain``,
+    ``stop`` or ``rebalance`` (the owner let it go). A release has no ``to_node``."""
+    return _leaf(
+        "handover",
+        at,
+        {
+            "camera": camera,
+            "from_node": from_node,
+            "from_epoch": from_epoch,
+            "to_node": to_node,
+            "to_epoch": to_epoch,
+            "reason": reason,
+        },
+    )

@@ -33,6 +33,7 @@ from oversight.errors import InvalidInput
 from oversight.media.ffmpeg import SEGMENT_EXTENSIONS
 from oversight.recorder import mp4check, probe
 from oversight.services import recording
+from oversight.services.pool import Fence
 from oversight.services.sealing import SealedSegment, file_sha256, seal_file
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,11 @@ class SealOutcome:
     quarantined: recording.QuarantineRec | None = None
 
 
-def spool_dir(system: System, camera: str) -> Path:
+def spool_dir(system: System, camera: str, node: str | None = None) -> Path:
+    """Where ffmpeg writes ``camera``'s segments; each node of a pool has its own, so
+    one node never seals what another recorded as its own."""
+    if node is not None:
+        return system.settings.data_dir / "spool-nodes" / node / camera
     return system.settings.data_dir / "spool" / camera
 
 
@@ -67,6 +72,7 @@ def seal_spool_file(
     listed_duration: float | None = None,
     hashed: tuple[str, int] | None = None,
     arrived: datetime | None = None,
+    fence: Fence | None = None,
 ) -> SealOutcome:
     """Seal one finished spool file of ``camera`` (steps 1-3), or quarantine it.
 
@@ -101,6 +107,7 @@ def seal_spool_file(
         end=end,
         clock_offset_ms=clock_offset_ms,
         hashed=hashed,
+        fence=fence,
     )
     path.unlink()
     if sealed.already_sealed:
@@ -150,13 +157,14 @@ def seal_leftovers(
     camera: str,
     busy: Callable[[Path], bool],
     seal: Callable[[Path, datetime], object] | None = None,
+    node: str | None = None,
 ) -> list[Path]:
     """Seal (or quarantine) every file left in the camera's spool that no process holds
     open: the segments a crash left unsealed, and the partial last one. ``seal``
     defaults to :func:`seal_spool_file`; the supervisor passes its own to track gaps.
     Returns the files it handed over."""
     done: list[Path] = []
-    for path in leftovers(spool_dir(system, camera)):
+    for path in leftovers(spool_dir(system, camera, node)):
         if busy(path):
             log.warning(
                 "camera %s: %s is still open in some process; left for later", camera, path.name

@@ -112,4 +112,5 @@ class CameraState:
     segments: int = 0
     needs_rescan: bool = False
     status_dirty: bool = False  # sealed footage whose progress is not yet stored
+    epoch: int | None = None  # in a pool: the epoch of this node's lease on the camera
     warned: set[str] = field(default_factory=set)

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -50,12 +51,30 @@ from oversight.recorder.state import (
     backoff_delay,
 )
 from oversight.redaction import scrub, secrets_of
-from oversight.services import alarms, credentials, recording
+from oversight.services import alarms, credentials, pool, recording
 from oversight.services.sealing import file_sha256
 
 log = logging.getLogger(__name__)
 
 _Event = tuple[CameraState, FfmpegProcess, SegmentDone]
+
+
+@dataclass(frozen=True)
+class PoolNode:
+    """This recorder as a node of a pool: its name and how many cameras it takes."""
+
+    name: str
+    capacity: int
+
+
+def _handover_reason(gained: pool.Gained) -> str | None:
+    """A gap's reason for the footage between the last owner's segment and ours."""
+    if gained.reason == pool.CLAIM:
+        return None  # nobody recorded it: the usual "recorder was not running"
+    was = f"node {gained.from_node} (epoch {gained.from_epoch})"
+    if gained.reason == pool.EXPIRY:
+        return f"failover: {was} stopped renewing its lease"
+    return f"failover: {was} let it go ({gained.reason})"
 
 
 class Supervisor:
@@ -66,9 +85,14 @@ class Supervisor:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        node: PoolNode | None = None,
     ) -> None:
         self.system = system
         self.options = options or RecorderOptions()
+        # In a recorder pool: this node; its cameras come from leases, not the registry.
+        self.node = node
+        self._draining = False
+        self._next_cycle = 0.0
         self._mono = monotonic
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._stop = threading.Event()
@@ -140,7 +164,11 @@ class Supervisor:
 
     def _step(self) -> None:
         now = self._mono()
-        if now >= self._next_registry:
+        if self.node is not None:
+            if now >= self._next_cycle:
+                self._next_cycle = now + self.system.settings.pool_claim_interval_s
+                self._pool_cycle(self.node)
+        elif now >= self._next_registry:
             self._next_registry = now + self.options.registry_poll
             self._sync_registry()
         if now >= self._next_disk:
@@ -188,22 +216,81 @@ class Supervisor:
                 cam.url, cam.credentials = source.stream_url, source.credentials
                 self._restart(cam, "stream URL changed in the registry")
 
-    def _adopt(self, source: recording.CameraSource) -> None:
+    def _pool_cycle(self, node: PoolNode) -> None:
+        """Heartbeat and renew; let go what another node took or is owed; take what
+        this node gained (``services/pool.py``)."""
+        try:
+            got = pool.cycle(self.system, node.name, node.capacity)
+        except (OversightError, SQLAlchemyError) as exc:
+            # Cannot renew: the leases run out and others take the cameras; what this
+            # node seals meanwhile is checked against the lease (late if lost).
+            log.error("node %s: cannot renew its leases: %s", node.name, type(exc).__name__)
+            return
+        if got.draining:
+            log.warning("node %s: draining: sealing and letting its cameras go", node.name)
+            self._draining = True
+            self.stop()
+            return
+        for cid in sorted(set(self._cameras) - set(got.held)):
+            self._retire(self._cameras[cid], "its lease passed to another node", handed=True)
+        for cid in got.excess:
+            cam = self._cameras.get(cid)
+            epoch = got.held[cid].epoch
+            if cam is not None:
+                self._retire(cam, "rebalanced to another node", handed=True)
+            pool.release(self.system, node.name, {cid: epoch}, pool.REBALANCE)
+            del got.held[cid]
+        for gained in got.gained:
+            lease = gained.lease
+            cam = self._cameras.get(lease.camera)
+            if cam is not None:  # our own lapsed lease, claimed again: a new epoch
+                cam.epoch = lease.epoch
+                continue
+            why = _handover_reason(gained)
+            if gained.from_node is not None and gained.from_node != node.name:
+                try:
+                    self._seal_for_previous_owner(lease.camera, gained.from_node, gained.from_epoch)
+                except (OversightError, SQLAlchemyError, OSError) as exc:
+                    log.error("camera %s: cannot seal node %s's leftovers: %s", lease.camera,
+                              gained.from_node, exc)  # fmt: skip
+            self._adopt(
+                recording.CameraSource(lease.camera, lease.stream_url, lease.credentials),
+                epoch=lease.epoch,
+                reason=why,
+            )
+        for cid, lease in got.held.items():
+            cam = self._cameras.get(cid)
+            if cam is None:
+                continue
+            if (cam.url, cam.credentials) != (lease.stream_url, lease.credentials):
+                cam.url, cam.credentials = lease.stream_url, lease.credentials
+                self._restart(cam, "stream URL changed in the registry")
+
+    def _adopt(
+        self,
+        source: recording.CameraSource,
+        *,
+        epoch: int | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Take a camera under supervision: seal what an earlier run left, open the
-        outage since its footage ends, and start it."""
+        outage since its footage ends, and start it. In a pool, ``epoch`` is this
+        node's lease and ``reason`` why the camera came to it (a failover, a drain)."""
         now = self._now()
         cam = CameraState(
             source.id, source.stream_url, "starting", now, credentials=source.credentials
         )
+        cam.epoch = epoch
         self._cameras[cam.id] = cam
-        sealer.spool_dir(self.system, cam.id).mkdir(parents=True, exist_ok=True)
+        self._spool(cam.id).mkdir(parents=True, exist_ok=True)
         cam.covered_until = recording.coverage_end(self.system, cam.id)
         previous = recording.get_status(self.system, cam.id)
         self._seal_leftovers(cam)
         if cam.covered_until is not None:
-            reason = "recorder was not running"
-            if previous is not None and previous.state not in ("stopped", "disk_full"):
-                reason += f" (it ended while the camera was {previous.state}: crash or kill)"
+            if reason is None:
+                reason = "recorder was not running"
+                if previous is not None and previous.state not in ("stopped", "disk_full"):
+                    reason += f" (it ended while the camera was {previous.state}: crash or kill)"
             cam.outage = Outage(cam.covered_until, reason)
         log.info("camera %s: supervised", cam.id)
         self._persist(cam)
@@ -274,7 +361,7 @@ class Supervisor:
         plan = RecordPlan(
             camera=cam.id,
             url=url,
-            spool_dir=sealer.spool_dir(self.system, cam.id),
+            spool_dir=self._spool(cam.id),
             run_id=new_run_id(self._now()),
             segment_seconds=opts.segment_seconds,
             input_timeout=opts.input_timeout,
@@ -352,14 +439,17 @@ class Supervisor:
         self._drain(0)
         self._seal_leftovers(cam)
 
-    def _retire(self, cam: CameraState, why: str) -> None:
+    def _retire(self, cam: CameraState, why: str, *, handed: bool = False) -> None:
+        """Stop supervising ``cam``. ``handed``: another node records it now, and its
+        status and the gap before its first segment are that node's to write."""
         if cam.probing is not None:
             cam.probing.cancel()
             cam.probing = None
         self._halt(cam)
-        self._close_outage(cam, self._now(), suffix=f" (until {why})")
         cam.last_error = why
-        self._set_state(cam, "stopped")
+        if not handed:
+            self._close_outage(cam, self._now(), suffix=f" (until {why})")
+            self._set_state(cam, "stopped")
         self._cameras.pop(cam.id, None)
         log.info("camera %s: no longer supervised: %s", cam.id, why)
 
@@ -378,7 +468,7 @@ class Supervisor:
                 break
         ready = []
         for cam, proc, done in batch:
-            path = sealer.spool_dir(self.system, cam.id) / done.filename
+            path = self._spool(cam.id) / done.filename
             if not path.exists():
                 continue  # sealed already by a rescan
             # ffmpeg lists a segment just before closing it: wait until it lets go.
@@ -401,14 +491,41 @@ class Supervisor:
                 floor -= timedelta(seconds=self.options.clock_jump)
             self._seal(cam, path, done.received, listed, hashed=hashed, arrived=floor)
 
+    def _spool(self, camera: str) -> Path:
+        return sealer.spool_dir(self.system, camera, self.node.name if self.node else None)
+
     def _seal_leftovers(self, cam: CameraState) -> None:
-        directory = sealer.spool_dir(self.system, cam.id)
+        directory = self._spool(cam.id)
         held = procfs.open_files_under(directory)
         sealer.seal_leftovers(
             self.system,
             camera=cam.id,
             busy=lambda p: p.resolve() in held,
             seal=lambda path, end: self._seal(cam, path, end),
+            node=self.node.name if self.node else None,
+        )
+
+    def _seal_for_previous_owner(self, camera: str, node: str, epoch: int) -> None:
+        """What a node that died on this machine left in its spool for ``camera``:
+        sealed in its name and epoch (late: its lease has passed), never lost."""
+        directory = sealer.spool_dir(self.system, camera, node)
+        if not directory.is_dir():
+            return
+        held = procfs.open_files_under(directory)
+        fence = pool.Fence(node, epoch)
+        sealer.seal_leftovers(
+            self.system,
+            camera=camera,
+            busy=lambda p: p.resolve() in held,
+            seal=lambda path, end: sealer.seal_spool_file(
+                self.system,
+                camera=camera,
+                path=path,
+                end=end,
+                ffprobe=self.options.ffprobe,
+                fence=fence,
+            ),
+            node=node,
         )
 
     def _seal(
@@ -433,6 +550,7 @@ class Supervisor:
                 listed_duration=listed,
                 hashed=hashed,
                 arrived=arrived,
+                fence=self._fence(cam),
             )
         except (OversightError, SQLAlchemyError, OSError) as exc:
             # The file stays in the spool; it is sealed by the next rescan.
@@ -475,6 +593,11 @@ class Supervisor:
             cam.last_progress = self._mono()
         # Stored with the rest of the step's progress (a burst of segments, one write).
         cam.status_dirty = True
+
+    def _fence(self, cam: CameraState) -> pool.Fence | None:
+        if self.node is None:
+            return None
+        return pool.Fence(self.node.name, cam.epoch if cam.epoch is not None else -1)
 
     def _close_outage(self, cam: CameraState, end: datetime, suffix: str = "") -> None:
         outage, cam.outage = cam.outage, None
@@ -679,4 +802,16 @@ class Supervisor:
         if self._hashers is not None:
             self._hashers.shutdown(wait=True)
             self._hashers = None
+        if self.node is not None:
+            self._leave(self.node, cams)
         log.info("recorder stopped")
+
+    def _leave(self, node: PoolNode, cams: list[CameraState]) -> None:
+        """Sealed: let the cameras go at once, so other nodes claim them at their next
+        cycle rather than after the lease runs out."""
+        held = {c.id: c.epoch for c in cams if c.epoch is not None}
+        try:
+            pool.release(self.system, node.name, held, pool.DRAIN if self._draining else pool.STOP)
+            pool.leave(self.system, node.name)
+        except (OversightError, SQLAlchemyError) as exc:
+            log.error("node %s: cannot release its leases: %s", node.name, type(exc).__name__)

@@ -27,7 +27,7 @@ from oversight.db import models as m
 from oversight.domain import retention
 from oversight.errors import InvalidInput, NotFound
 from oversight.ledger import leaves
-from oversight.services import windows
+from oversight.services import pool, windows
 from oversight.services.retention import active_holds
 from oversight.storage.base import segment_key
 
@@ -76,11 +76,15 @@ def seal_file(
     end: datetime,
     clock_offset_ms: int = 0,
     hashed: tuple[str, int] | None = None,
+    fence: pool.Fence | None = None,
 ) -> SealedSegment:
     """Seal one finished segment file of ``camera`` covering [start, end).
 
     ``hashed``: the file's (SHA-256 hex, size), when the caller hashed the finished file
-    already (the recorder hashes on other threads); else it is hashed here."""
+    already (the recorder hashes on other threads); else it is hashed here.
+    ``fence``: in a recorder pool, the node and lease epoch it records under. A node
+    that has lost the lease still seals (footage is never discarded) but as ``late``:
+    chained like any other, named with its node and epoch, never the owner's copy."""
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("segment times must be timezone-aware")
     if end <= start:
@@ -113,6 +117,7 @@ def seal_file(
         ).first()
         seq = 1 if last is None else last.seq + 1
         prev = "" if last is None else last.sha256
+        late = fence is not None and not pool.lease_held(session, camera, fence)
         key = segment_key(camera, seq, start, ext)
         now = system.clock.now()
         [index] = system.ledger.append(
@@ -129,6 +134,9 @@ def seal_file(
                     size=size,
                     sha256=digest,
                     storage_key=key,
+                    node=None if fence is None else fence.node,
+                    epoch=None if fence is None else fence.epoch,
+                    late=late,
                 )
             ],
         )
@@ -142,6 +150,9 @@ def seal_file(
             prev_sha256=prev or None,
             storage_key=key,
             leaf_index=index,
+            node=None if fence is None else fence.node,
+            epoch=None if fence is None else fence.epoch,
+            late=late,
         )
         session.add(row)
         session.flush()

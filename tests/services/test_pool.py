@@ -1,0 +1,186 @@
+"""Recorder pool leases on a real PostgreSQL (issue 21): claims by capacity, epochs as
+fencing tokens checked by the seal transaction, handover leaves, failover on expiry,
+drain and rebalance, and the refusals (SQLite, a live name, capacity, another store)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from oversight import bootstrap
+from oversight.config import Settings
+from oversight.errors import ConfigError, InvalidInput
+from oversight.ledger import leaves
+from oversight.services import pool
+from oversight.services.sealing import seal_file
+from tests.actors import HOST
+from tests.conftest import Env
+from tests.recorder.helpers import add_camera
+from tests.services.test_verify import T0
+
+POSTGRES = [pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def pg(initialised: Env) -> Iterator[bootstrap.System]:
+    initialised.monkeypatch.setenv("OVERSIGHT_POOL_LEASE_TTL_S", "1")
+    with closing(bootstrap.build(Settings())) as system:
+        for i in range(6):
+            add_camera(system, f"cam{i}", f"rtsp://127.0.0.1:1/cam{i}")
+        yield system
+
+
+def _join(system: bootstrap.System, name: str, capacity: int = 10) -> None:
+    pool.join(system, HOST, name=name, capacity=capacity, host="h", pid=1, version="t")
+
+
+def _handovers(system: bootstrap.System) -> list[dict[str, object]]:
+    with system.reads() as s:
+        return [
+            leaves.decode(leaf.data) for leaf in system.ledger.leaves(s) if leaf.kind == "handover"
+        ]
+
+
+def _seal(system: bootstrap.System, tmp: Path, camera: str, i: int, fence: pool.Fence) -> bool:
+    spool = tmp / f"{camera}-{i}.mp4"
+    spool.write_bytes(os.urandom(2000 + i))
+    start = T0 + timedelta(minutes=i)
+    seal_file(
+        system, camera=camera, path=spool, start=start, end=start + timedelta(minutes=1),
+        fence=fence,
+    )  # fmt: skip
+    with system.reads() as s:
+        from oversight.db import models as m
+
+        row = s.query(m.Segment).filter_by(camera_id=camera).order_by(m.Segment.seq.desc()).first()
+        assert row is not None and row.node == fence.node and row.epoch == fence.epoch
+        return row.late
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_two_nodes_split_the_cameras_by_capacity_each_claim_a_leaf(
+    pg: bootstrap.System,
+) -> None:
+    _join(pg, "a", capacity=4)
+    _join(pg, "b", capacity=2)
+    got_a = pool.cycle(pg, "a", 4)
+    got_b = pool.cycle(pg, "b", 2)
+    assert got_a.share == 4 and len(got_a.held) == 4  # 6 cameras * 4 / 6
+    assert got_b.share == 2 and len(got_b.held) == 2
+    assert set(got_a.held).isdisjoint(got_b.held)
+    shown = _handovers(pg)
+    assert len(shown) == 6
+    assert {(h["to_node"], h["to_epoch"], h["reason"]) for h in shown} == {
+        ("a", 1, "claim"),
+        ("b", 1, "claim"),
+    }
+    # a second cycle renews, claims nothing, writes nothing
+    assert pool.cycle(pg, "a", 4).gained == [] and len(_handovers(pg)) == 6
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_an_expired_lease_fails_over_and_the_old_owner_seals_late(
+    pg: bootstrap.System, tmp_path: Path
+) -> None:
+    _join(pg, "a", capacity=6)
+    held = pool.cycle(pg, "a", 6).held
+    assert len(held) == 6
+    lease = held["cam0"]
+    assert _seal(pg, tmp_path, "cam0", 0, pool.Fence("a", lease.epoch)) is False
+    _join(pg, "b", capacity=6)
+    time.sleep(1.3)  # a stops renewing (killed, or cut off) past the 1 s time-to-live
+    got = pool.cycle(pg, "b", 6)
+    assert len(got.gained) == 6
+    taken = {g.lease.camera: g for g in got.gained}["cam0"]
+    assert (taken.from_node, taken.from_epoch, taken.reason) == ("a", 1, "expiry")
+    assert taken.lease.epoch == 2
+    # a comes back: what it still seals is kept, chained, and marked late
+    assert _seal(pg, tmp_path, "cam0", 1, pool.Fence("a", 1)) is True
+    assert _seal(pg, tmp_path, "cam0", 2, pool.Fence("b", 2)) is False
+    # and it does not take its cameras back: its renewal finds none of them
+    back = pool.cycle(pg, "a", 6)
+    assert back.held == {} and back.gained == []
+    with pg.reads() as s:
+        sealed = [
+            leaves.decode(leaf.data) for leaf in pg.ledger.leaves(s)
+            if leaf.kind == "segment_sealed"
+        ]  # fmt: skip
+    assert [(x["node"], x["epoch"], x["lease"], x["seq"]) for x in sealed] == [
+        ("a", 1, "held", 1),
+        ("a", 1, "lost", 2),
+        ("b", 2, "held", 3),
+    ]
+    assert sealed[2]["prev_sha256"] != "" and sealed[1]["prev_sha256"] != ""
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_drain_and_release_hand_cameras_over_at_once(pg: bootstrap.System) -> None:
+    _join(pg, "a", capacity=6)
+    _join(pg, "b", capacity=6)
+    held_a = pool.cycle(pg, "a", 6).held
+    assert len(held_a) == 3 and len(pool.cycle(pg, "b", 6).held) == 3  # half each
+    pool.drain(pg, HOST, "a")
+    again = pool.cycle(pg, "a", 6)
+    assert again.draining and set(again.held) == set(held_a)
+    pool.release(pg, "a", {c: lease.epoch for c, lease in again.held.items()}, pool.DRAIN)
+    pool.leave(pg, "a")
+    got = pool.cycle(pg, "b", 6)  # no wait for the time-to-live
+    assert {g.lease.camera: g.reason for g in got.gained} == dict.fromkeys(held_a, "drain")
+    states = {n.name: n.state for n in pool.list_nodes(pg, HOST)}
+    assert states == {"a": "stopped", "b": "live"}
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_new_node_takes_its_share_and_critical_cameras_go_first(
+    pg: bootstrap.System,
+) -> None:
+    from sqlalchemy import text
+
+    with pg.sessions.begin() as s:
+        s.execute(text("UPDATE cameras SET priority = 9 WHERE id = 'cam5'"))
+    _join(pg, "a", capacity=1)  # capacity short: the critical camera first
+    assert list(pool.cycle(pg, "a", 1).held) == ["cam5"]
+    _join(pg, "big", capacity=6)
+    assert len(pool.cycle(pg, "big", 6).held) == 5  # its share of 7 capacity: ceil(6*6/7)
+    _join(pg, "c", capacity=6)
+    # the share of big is now ceil(6*6/13) = 3: it lets the lowest priority ones go
+    got = pool.cycle(pg, "big", 6)
+    assert got.share == 3 and len(got.excess) == 2 and "cam5" not in got.excess
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_bad_joins_are_one_line_and_write_nothing(
+    pg: bootstrap.System, initialised: Env, tmp_path: Path
+) -> None:
+    _join(pg, "a")
+    before = initialised.counts()
+    with pytest.raises(InvalidInput, match="node a is already live"):
+        _join(pg, "a")
+    with pytest.raises(InvalidInput, match="--capacity must be at least 1"):
+        _join(pg, "z", capacity=0)
+    with pytest.raises(InvalidInput, match="invalid node name"):
+        _join(pg, "no spaces")
+    other = Settings(data_dir=tmp_path / "another-machine")  # its own local store
+    with (
+        closing(bootstrap.build(other)) as elsewhere,
+        pytest.raises(InvalidInput, match="every node of a pool writes to one shared"),
+    ):
+        _join(elsewhere, "b")
+    assert initialised.counts() == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_pool_on_sqlite_is_refused(initialised: Env) -> None:
+    before = initialised.counts()
+    result = initialised.fails("record", "--node", "a", "--duration", "1")
+    assert "a recorder pool needs PostgreSQL" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert initialised.counts() == before
+    with closing(bootstrap.build(Settings())) as system, pytest.raises(ConfigError):
+        _join(system, "a")
