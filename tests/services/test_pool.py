@@ -184,3 +184,49 @@ def test_a_pool_on_sqlite_is_refused(initialised: Env) -> None:
     assert initialised.counts() == before
     with closing(bootstrap.build(Settings())) as system, pytest.raises(ConfigError):
         _join(system, "a")
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_verify_checks_who_held_the_lease_and_the_index_of_it(
+    pg: bootstrap.System, initialised: Env, tmp_path: Path
+) -> None:
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    _join(pg, "a", capacity=6)
+    pool.cycle(pg, "a", 6)
+    _seal(pg, tmp_path, "cam0", 0, pool.Fence("a", 1))
+    _join(pg, "b", capacity=6)
+    time.sleep(1.3)
+    pool.cycle(pg, "b", 6)
+    _seal(pg, tmp_path, "cam0", 1, pool.Fence("a", 1))  # late
+    report = json.loads(initialised.ok("verify", "--json").output)
+    assert report["ok"]
+    assert any("node a sealed 1 segment(s) after losing" in w for w in report["warnings"])
+    # an index that hides the late mark (or moves the footage to another node) is caught
+    engine = create_engine(initialised.url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE segments SET late = false, node = 'b' WHERE seq = 2"))
+    engine.dispose()
+    report = json.loads(initialised.fails("verify", "--json", code=1).output)
+    assert [(p["kind"], p["object"]) for p in report["problems"]] == [
+        ("index-mismatch", "segment cam0#2")
+    ]
+    assert "node" in report["problems"][0]["detail"] and "late" in report["problems"][0]["detail"]
+    # a leaf claiming to be the holder's seal while another node held the lease
+    with pg.sessions.begin() as s:
+        pg.ledger.append(
+            s,
+            [
+                leaves.segment_sealed(
+                    at=T0, camera="cam0", seq=99, prev_sha256="", start=T0,
+                    end=T0 + timedelta(seconds=1), clock_offset_ms=0, size=1, sha256="0" * 64,
+                    storage_key="forged", node="a", epoch=1,
+                )
+            ],
+        )  # fmt: skip
+    report = json.loads(initialised.fails("verify", "--json", code=1).output)
+    unleased = [p for p in report["problems"] if p["kind"] == "unleased"]
+    assert [p["object"] for p in unleased] == ["segment cam0#99"]
+    assert "node b held epoch 2" in unleased[0]["detail"]

@@ -45,6 +45,7 @@ from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import trusted_verifier_keys
 from oversight.services import filemodes
+from oversight.services import verify_pool as pool_check
 from oversight.services import verify_rows as rows
 from oversight.services import verify_witnesses as witness_check
 from oversight.storage.local import LocalStore
@@ -58,6 +59,7 @@ KINDS = (
     "truncated",
     "malformed",
     "exposed",
+    "unleased",
 )
 _CHUNK = 1 << 20
 
@@ -109,6 +111,9 @@ class _LiveSegment:
     storage_key: str
     start: datetime
     end: datetime
+    node: str | None = None
+    epoch: int | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,7 @@ def verify(
         _check_index(session, live, report, malformed)
         _check_gaps(session, gaps, report, malformed)
         _check_register(session, register, report, malformed)
+        pool_check.check(stored_leaves, report)
     _check_store(system, live, sample, report, progress, on_total)
     for exposed in filemodes.exposures(system):  # 6.
         report.add("exposed", str(exposed.path.absolute()), exposed.line())
@@ -309,6 +315,9 @@ def _walk(
                     obj["storage_key"],
                     leaves.parse_instant(obj["start"]),
                     leaves.parse_instant(obj["end"]),
+                    obj.get("node"),
+                    obj.get("epoch"),
+                    obj.get("lease") == leaves.LOST,
                 )
             elif obj["type"] == "segment_deleted":
                 live.pop(obj["segment"], None)
@@ -399,6 +408,10 @@ def _check_index(
             # every query for a period.
             ("start", row.start_at, entry.start),
             ("end", row.end_at, entry.end),
+            # Who sealed it in a pool, and whether as the lease holder or late.
+            ("node", row.node, entry.node),
+            ("epoch", row.epoch, entry.epoch),
+            ("late", row.late, entry.late),
         )
         if changed:
             report.add(

@@ -190,12 +190,26 @@ class Segment:
     deleted: bool
     start_at: datetime
     end_at: datetime
+    node: str | None  # a pool's sealer, its lease epoch, and whether it had lost it
+    epoch: int | None
+    late: bool
 
 
 _SEGMENT = (
     "id", "camera_id", "seq", "bytes", "sha256", "storage_key", "leaf_index", "deleted_at",
-    "start_at", "end_at",
+    "start_at", "end_at", "node", "epoch", "late",
 )  # fmt: skip
+
+
+def _optional(read: Callable[[Any, str], _T], row: Any, column: str) -> _T | None:
+    return None if row._mapping[column] is None else read(row, column)
+
+
+def _flag(row: Any, column: str) -> bool:
+    value = row._mapping[column]
+    if value in (0, 1) and type(value) in (bool, int):  # SQLite stores 0/1
+        return bool(value)
+    raise _Wrong(column, value, "a boolean")
 
 
 def segments(session: Session, malformed: Report) -> tuple[list[Segment], set[str]]:
@@ -216,6 +230,9 @@ def segments(session: Session, malformed: Report) -> tuple[list[Segment], set[st
                     _instant(row, "deleted_at", nullable=True) is not None,
                     _required_instant(row, "start_at"),
                     _required_instant(row, "end_at"),
+                    _optional(_str, row, "node"),
+                    _optional(_int, row, "epoch"),
+                    _flag(row, "late"),
                 )
             )
         except _Wrong as exc:
