@@ -230,3 +230,20 @@ def test_verify_checks_who_held_the_lease_and_the_index_of_it(
     unleased = [p for p in report["problems"] if p["kind"] == "unleased"]
     assert [p["object"] for p in unleased] == ["segment cam0#99"]
     assert "node b held epoch 2" in unleased[0]["detail"]
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_node_back_from_a_partition_waits_for_a_rebalance(pg: bootstrap.System) -> None:
+    _join(pg, "a", capacity=6)
+    _join(pg, "b", capacity=6)
+    pool.cycle(pg, "a", 6)
+    pool.cycle(pg, "b", 6)
+    time.sleep(1.3)  # a is cut off past its lease
+    assert len(pool.cycle(pg, "b", 6).held) == 6  # b takes everything
+    back = pool.cycle(pg, "a", 6)  # a is back: it renews nothing and takes nothing
+    assert back.held == {} and back.gained == []
+    assert pool.cycle(pg, "b", 6).excess == []  # nobody asked b to give any up
+    assert pool.rebalance(pg, HOST) == 2
+    got = pool.cycle(pg, "b", 6)
+    assert len(got.excess) == 3 and got.share == 3
+    assert pool.cycle(pg, "b", 6).excess == []  # asked once, done once

@@ -45,6 +45,17 @@ def list_cmd(json_out: JsonOption = False, data_dir: DataDirOption = None) -> No
     )
 
 
+@nodes.command("rebalance")
+def rebalance_cmd(data_dir: DataDirOption = None) -> None:
+    """Ask every live node to let go what it holds beyond its fair share by capacity,
+    for the others to claim (a new node's join does this by itself; a node back from a
+    partition does not, so it never takes cameras back on its own)."""
+    with open_system(data_dir) as system:
+        asked = pool.rebalance(system, acting(system))
+        within = system.settings.pool_claim_interval_s
+    typer.echo(f"{asked} live node(s) asked to rebalance within {within:g} s")
+
+
 @nodes.command("drain")
 def drain_cmd(
     name: Annotated[str, typer.Argument(help="The node to drain.")],

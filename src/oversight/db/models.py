@@ -271,6 +271,8 @@ class RecorderNode(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     draining: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A join or `nodes rebalance` asks it to let go what it holds beyond its share.
+    rebalance: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -3,7 +3,9 @@
 Each node, every ``OVERSIGHT_POOL_CLAIM_INTERVAL_S``, runs one :func:`cycle`
 transaction: it heartbeats, renews the leases it holds, and claims unowned, released
 or expired cameras with ``SELECT ... FOR UPDATE SKIP LOCKED`` up to its fair share
-(capacity over the live nodes' capacity), critical cameras first. Expiry is computed
+(capacity over the live nodes' capacity), critical cameras first. A node lets go
+what it holds beyond its share only when asked (a node joined, or `oversight nodes
+rebalance`), so one back from a partition does not take cameras back by itself. Expiry is computed
 on the database clock (``now()``), never a node's own. Every claim increments the
 camera's epoch, the fencing token :func:`lease_held` checks inside the seal
 transaction, and is a ``handover`` ledger leaf (from node and epoch, to node and
@@ -160,6 +162,13 @@ def join(
             ),
             {"n": name, "h": host, "p": pid, "c": capacity, "v": version, "s": store},
         )
+        # The others let go what is beyond their share now, so the new node gets its own.
+        s.execute(
+            text(
+                "UPDATE recorder_nodes SET rebalance = true WHERE name <> :n AND stopped_at IS NULL"
+            ),
+            {"n": name},
+        )
 
 
 def _lease(row: Any) -> Lease:
@@ -179,11 +188,17 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
     ttl = {"ttl": _ttl(system), "n": node}
     with system.sessions.begin() as s:
         me = s.execute(
-            text("UPDATE recorder_nodes SET last_seen = now() WHERE name = :n RETURNING draining"),
+            text(
+                "SELECT draining, rebalance AS asked FROM recorder_nodes WHERE name = :n FOR UPDATE"
+            ),
             {"n": node},
         ).first()
         if me is None:
             raise NotFound(f"node {node} is not registered: it must join first")
+        s.execute(
+            text("UPDATE recorder_nodes SET last_seen = now(), rebalance = false WHERE name = :n"),
+            {"n": node},
+        )
         out.draining = bool(me.draining)
         s.execute(
             text(
@@ -214,7 +229,7 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
         ).scalar_one()
         total = s.execute(text("SELECT count(*) FROM cameras WHERE removed IS NULL")).scalar_one()
         out.share = fair_share(int(total), capacity, int(live))
-        if len(out.held) > out.share:  # a node joined: the lowest priority ones go
+        if me.asked and len(out.held) > out.share:  # a node joined: lowest priority go
             ranked = sorted(out.held.values(), key=lambda lease: (lease.priority, lease.camera))
             out.excess = [lease.camera for lease in ranked[: len(out.held) - out.share]]
             return out
@@ -350,6 +365,22 @@ def list_nodes(system: System, actor: Person) -> list[NodeRec]:
             )
         )
     return out
+
+
+def rebalance(system: System, actor: Person) -> int:
+    """Ask every live node to let go what it holds beyond its fair share at its next
+    cycle (a join does this by itself); the number of nodes asked."""
+    require_pool_database(system)
+    with system.sessions.begin() as s:
+        authz.deployment(s, actor, "recorder.manage")
+        done = s.execute(
+            text(
+                "UPDATE recorder_nodes SET rebalance = true WHERE stopped_at IS NULL AND "
+                "NOT draining AND last_seen > now() - CAST(:ttl AS interval)"
+            ),
+            {"ttl": _ttl(system)},
+        )
+        return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 def drain(system: System, actor: Person, name: str) -> None:

@@ -37,6 +37,10 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
         sa.Column("draining", sa.Boolean, nullable=False, server_default=sa.false()),
+        # Set when a node joins or on `oversight nodes rebalance`: at its next cycle the
+        # node lets go what it holds beyond its fair share (never on its own, so a node
+        # back from a partition does not take cameras back).
+        sa.Column("rebalance", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("stopped_at", sa.DateTime(timezone=True)),
     )
     op.create_table(
