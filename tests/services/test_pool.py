@@ -247,3 +247,43 @@ def test_a_node_back_from_a_partition_waits_for_a_rebalance(pg: bootstrap.System
     got = pool.cycle(pg, "b", 6)
     assert len(got.excess) == 3 and got.share == 3
     assert pool.cycle(pg, "b", 6).excess == []  # asked once, done once
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_each_nodes_health_monitor_watches_the_cameras_it_holds(pg: bootstrap.System) -> None:
+    from oversight.health.monitor import Monitor, MonitorOptions
+
+    _join(pg, "a", capacity=6)
+    _join(pg, "b", capacity=6)
+    held_a = set(pool.cycle(pg, "a", 6).held)
+    held_b = set(pool.cycle(pg, "b", 6).held)
+    watching = {}
+    for node in ("a", "b"):
+        monitor = Monitor(pg, MonitorOptions(node=node))
+        monitor._sync_cameras()  # the poll of its run loop, without starting probes
+        watching[node] = set(monitor.watches)
+    assert watching == {"a": held_a, "b": held_b}  # one monitor per camera
+    time.sleep(1.3)
+    pool.cycle(pg, "b", 6)  # a failed over to b: b's monitor follows the leases
+    monitor = Monitor(pg, MonitorOptions(node="b"))
+    monitor._sync_cameras()
+    assert set(monitor.watches) == held_a | held_b
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_bad_pool_options_on_the_command_line_are_one_line_and_write_nothing(
+    initialised: Env,
+) -> None:
+    before = initialised.counts()
+    for args, message in [
+        (("record", "--node", "a", "--capacity", "0"), "--capacity must be at least 1, not 0"),
+        (("record", "--node", "bad name"), "invalid node name"),
+        (("record", "--node", "a", "--camera", "cam1"), "--camera cannot be used with --node"),
+        (("monitor", "--node", "a", "--duration", "1"), "a recorder pool needs PostgreSQL"),
+        (("nodes", "list"), "a recorder pool needs PostgreSQL"),
+        (("nodes", "drain", "a"), "a recorder pool needs PostgreSQL"),
+    ]:
+        result = initialised.fails(*args)
+        assert message in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    assert initialised.counts() == before

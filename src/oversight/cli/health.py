@@ -21,7 +21,7 @@ from oversight.cli.common import (
     settings_for,
 )
 from oversight.errors import InvalidInput, NotFound
-from oversight.services import credentials, recording
+from oversight.services import credentials, pool, recording
 from oversight.services import health as svc
 from oversight.services.filemodes import require_private
 
@@ -116,6 +116,14 @@ def monitor(
     duration: Annotated[
         float | None, typer.Option("--duration", min=0.0, help="Stop after this many seconds.")
     ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            "--node",
+            help="In a recorder pool: watch the cameras recorder node NAME holds the leases "
+            "of (run it beside that node's `record --node NAME`).",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Watch every registered camera's live stream until interrupted: offline, frame-rate
@@ -125,8 +133,13 @@ def monitor(
 
     require_private(settings_for(data_dir))  # finding 5: never run over an open data dir
     with open_system(data_dir) as system:
+        if node is not None:
+            if camera:
+                raise InvalidInput("--camera cannot be used with --node: the leases choose")
+            pool.require_pool_database(system)
         watcher = Monitor(
-            system, MonitorOptions(offline_after=offline_after, only=tuple(camera or ()))
+            system,
+            MonitorOptions(offline_after=offline_after, only=tuple(camera or ()), node=node),
         )
 
         def _stop(_signum: int, _frame: FrameType | None) -> None:

@@ -32,7 +32,7 @@ from oversight.errors import OversightError
 from oversight.health import tamper
 from oversight.health.probe import LiveProbe, StreamStats
 from oversight.health.references import learn_reference, load_reference, reference_path
-from oversight.services import alarms, credentials, health, recording
+from oversight.services import alarms, credentials, health, pool, recording
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class MonitorOptions:
     persist_every: float = 3.0
     max_backoff: float = 30.0
     only: tuple[str, ...] = ()
+    # In a recorder pool: watch the cameras this recorder node holds the leases of.
+    node: str | None = None
 
 
 @dataclass
@@ -126,7 +128,10 @@ class Monitor:
             self._next_persist = now + self.options.persist_every
 
     def _sync_cameras(self) -> None:
-        sources = recording.recordable_cameras(self.system, self.options.only)
+        if self.options.node is not None:
+            sources = pool.leased_cameras(self.system, self.options.node)
+        else:
+            sources = recording.recordable_cameras(self.system, self.options.only)
         wanted = {c.id: c for c in sources}
         for camera in set(self.watches) - set(wanted):
             gone = self.watches.pop(camera)

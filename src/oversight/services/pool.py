@@ -33,7 +33,7 @@ from oversight.domain.people import Person
 from oversight.errors import ConfigError, InvalidInput, NotFound
 from oversight.ledger import leaves
 from oversight.services import authz
-from oversight.services.recording import utc
+from oversight.services.recording import CameraSource, utc
 
 MAX_NODE_NAME = 64
 CLAIM = "claim"  # the camera had no owner
@@ -310,6 +310,22 @@ def leave(system: System, node: str) -> None:
             text("UPDATE recorder_nodes SET stopped_at = now(), draining = false WHERE name = :n"),
             {"n": node},
         )
+
+
+def leased_cameras(system: System, node: str) -> list[CameraSource]:
+    """The cameras whose live lease ``node`` holds: what its health monitor watches
+    (one monitor per camera, following the recorder's leases through failovers)."""
+    require_pool_database(system)
+    with system.reads() as s:
+        rows = s.execute(
+            text(
+                "SELECT c.id, c.stream_url, c.credentials FROM camera_leases l JOIN cameras c "
+                "ON c.id = l.camera_id WHERE l.node = :n AND l.released IS NULL AND "
+                "l.expires_at > now() AND c.removed IS NULL ORDER BY c.id"
+            ),
+            {"n": node},
+        ).all()
+    return [CameraSource(*row) for row in rows]
 
 
 def lease_held(session: Session, camera: str, fence: Fence) -> bool:
