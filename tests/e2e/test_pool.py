@@ -13,8 +13,10 @@ import itertools
 import json
 import signal
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,14 +24,17 @@ import pytest
 from sqlalchemy import text
 
 from oversight import bootstrap
+from oversight.config import Settings
 from oversight.ledger import leaves
 from oversight.services import recording
 from oversight.sim.cameras import SimulatedCameraSet
 from oversight.sim.rtsp_relay import RelayThread
+from oversight.storage.s3 import ensure_bucket
 from tests.actors import HOST
 from tests.conftest import Env
 from tests.e2e.pool_nodes import Node, first_segment_by, holders
 from tests.recorder.helpers import add_camera, needs_ffmpeg, wait_for
+from tests.storage.seaweed import SeaweedS3, running_seaweed
 
 pytestmark = [
     pytest.mark.ffmpeg,
@@ -197,4 +202,60 @@ def test_drain_moves_every_camera_within_seconds(
     for cam in mine:
         reasons = [g.reason for g in recording.list_gaps(system, HOST, cam)]
         assert any(r.startswith("failover: node n1 (epoch 1) let it go (drain)") for r in reasons)
+    _verify_ok(env)
+
+
+@pytest.fixture(scope="module")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    with running_seaweed(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
+@pytest.mark.s3
+def test_a_pool_on_s3_fails_over_and_verifies(
+    env: Env, seaweed: SeaweedS3, nodes: dict[str, Node]
+) -> None:
+    """Item 7: the pool's footage goes to S3-compatible object storage (SeaweedFS with
+    Object Lock); the spool stays local to each node."""
+    bucket = f"pool-{uuid.uuid4().hex[:12]}"
+    client = seaweed.client()
+    try:
+        assert ensure_bucket(client, bucket)  # with Object Lock, as docs/storage.md says
+    finally:
+        client.close()
+    env.monkeypatch.setenv("OVERSIGHT_STORE", f"s3://{bucket}/footage")
+    env.monkeypatch.setenv("OVERSIGHT_S3_ENDPOINT_URL", seaweed.endpoint_url)
+    env.monkeypatch.setenv("OVERSIGHT_S3_ACCESS_KEY_ID", seaweed.access_key_id)
+    env.monkeypatch.setenv("OVERSIGHT_S3_SECRET_ACCESS_KEY", seaweed.secret_access_key)
+    env.ok("init")
+    with (
+        closing(bootstrap.build(Settings())) as system,
+        RelayThread() as relay,
+        SimulatedCameraSet(4, relay=relay, width=160, height=90, fps=10) as cams,
+    ):
+        ids = [f"cam{i}" for i in range(1, 5)]
+        for cam, url in zip(ids, cams.urls, strict=True):
+            add_camera(system, cam, url)
+        for name in ("n1", "n2"):
+            nodes[name].capacity = 4
+            nodes[name].start()
+        owners = wait_for("every camera recorded", lambda: _all_recording(system, ids), 90)
+        victims = [c for c, n in owners.items() if n == "n1"]
+        assert victims
+        nodes["n1"].kill()
+        wait_for(
+            "n1's cameras recording on n2",
+            lambda: all(first_segment_by(system, c, "n2") for c in victims),
+            60,
+        )
+        assert nodes["n2"].stop() == 0
+        segs = recording.list_segments(system, HOST)
+        client = seaweed.client()
+        try:
+            listed = client.list_objects_v2(Bucket=bucket, Prefix="footage/")
+            stored = {o["Key"].removeprefix("footage/") for o in listed.get("Contents", [])}
+        finally:
+            client.close()
+        assert {s.storage_key for s in segs} <= stored  # every sealed segment is in S3
+        assert not list((env.data_dir / "store").glob("**/*.mp4"))  # none on local disk
     _verify_ok(env)
