@@ -56,7 +56,9 @@ def verify(
     Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork (a witness
     cosigned another history), truncated (a witness cosigned more leaves than the log
     holds), malformed (a row holding a value of the wrong type, e.g. edited directly in
-    the database), exposed (a file or directory other local accounts can reach).
+    the database), exposed (a file or directory other local accounts can reach),
+    unleased (in a recorder pool, a segment sealed as the lease holder by a node that
+    did not hold the camera's lease then; late footage is a warning).
     Each configured witness (OVERSIGHT_WITNESSES) is asked for its newest cosigned
     checkpoint; with none configured the report warns that nobody outside the operator
     vouches for the ledger.
