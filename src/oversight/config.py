@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body (JSON or form) of a route that takes no documents.",
     )
+    max_concurrent_uploads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Document uploads (bodies larger than max_json_bytes) handled at once; "
+        "more are answered 503 with Retry-After before their body is read.",
+    )
     max_login_body_bytes: int = Field(
         default=16 << 10,
         ge=1024,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,3 +154,35 @@ def test_the_routes_named_for_their_bodies_exist(web: Web) -> None:
     for method, path in named.anonymous | named.multipart | named.base64:
         assert client.request(method, path).status_code not in (404, 405), path
     assert client.post("/no/such/route").status_code == 404  # the probe tells them apart
+
+
+@pytest.mark.parametrize("database_url", [None], ids=["sqlite"])
+def test_document_uploads_beyond_the_concurrency_bound_are_503_unread(web: Web, env: Env) -> None:
+    """A logged-in account sending many large document bodies at once: each is parsed in
+    memory a few times over, so at most OVERSIGHT_MAX_CONCURRENT_UPLOADS are taken; one
+    more is 503 with Retry-After before its body is read, and writes nothing."""
+    token = web.token("cop")
+    head = {
+        "Content-Type": "application/json",
+        "Content-Length": str(5 * MiB),  # over the JSON limit, under the documents' one
+        "Authorization": f"Bearer {token}",
+    }
+    before = env.counts()
+    with serve(max_concurrent_uploads="1") as server:
+        with server.connect() as holding:
+            holding.sendall(request_head("POST", "/api/v1/access/requests", head) + b"{" * 1000)
+            time.sleep(1.0)  # it reaches the route and holds the one slot
+            with server.connect() as sock:
+                sock.sendall(request_head("POST", "/api/v1/access/requests", head) + b"{")
+                status, headers, reply = read_response(sock)
+                assert status == 503, reply
+                assert headers["retry-after"] == "5" and headers["connection"] == "close"
+                assert "too many document uploads at once" in json.loads(reply)["error"]
+                assert push(sock, 50 * MiB, seconds=2) < 40 * MiB  # not read
+        # the holder went away: its slot is free again (this one fails on its JSON)
+        with server.connect() as sock:
+            small = {**head, "Content-Length": str(2 * MiB)}
+            sock.sendall(request_head("POST", "/api/v1/access/requests", small) + b"x" * 2 * MiB)
+            status, _, reply = read_response(sock)
+            assert status not in (503, 401, 413), (status, reply)
+    assert env.counts() == before

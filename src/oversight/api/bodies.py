@@ -8,6 +8,10 @@ A pure ASGI middleware in front of every route, so nothing reads a body it refus
    only the login routes take a body from anyone, with a small limit of their own.
 3. The bytes that do arrive are counted (chunked bodies have no length to check first):
    one past the limit raises 413, and the route stops reading.
+4. A body larger than the JSON limit (document uploads) is parsed in memory by the
+   route, a few times its size: at most ``max_concurrent_uploads`` are handled at once,
+   and one more is answered 503 with ``Retry-After`` before its body is read, so a
+   logged-in account cannot take the host's memory (and the recorder's) by sending many.
 
 Every refusal closes the connection (``Connection: close``), so the server does not go
 on reading and discarding what the client still sends. Limits per route: the document
@@ -57,11 +61,18 @@ class BodyLimits:
     login: int
     documents: int  # all the documents of one request, raw bytes
     routes: BodyRoutes = field(default_factory=BodyRoutes)
+    uploads: int = 2  # large bodies handled at once
 
     @classmethod
     def from_settings(cls, settings: Settings, routes: BodyRoutes) -> BodyLimits:
         documents = settings.document_max_count * settings.document_max_bytes
-        return cls(settings.max_json_bytes, settings.max_login_body_bytes, documents, routes)
+        return cls(
+            settings.max_json_bytes,
+            settings.max_login_body_bytes,
+            documents,
+            routes,
+            settings.max_concurrent_uploads,
+        )
 
     def limit(self, route: Route) -> int:
         if route in self.routes.anonymous:
@@ -113,6 +124,7 @@ class BodyGuard:
     def __init__(self, app: ASGIApp, limits: BodyLimits) -> None:
         self.app = app
         self.limits = limits
+        self._uploads = limits.uploads  # free slots for large bodies (one event loop)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,6 +144,27 @@ class BodyGuard:
         if route not in self.limits.routes.anonymous and not logged_in(request):
             await self._refuse(request, 401, "log in first", receive, send)
             return
+        large = declared is None or declared > self.limits.json
+        if large and limit > self.limits.json:  # a document route: bounded at once
+            if self._uploads <= 0:
+                await self._refuse(
+                    request,
+                    503,
+                    "too many document uploads at once: retry in a few seconds",
+                    receive,
+                    send,
+                    retry_after=5,
+                )
+                return
+            self._uploads -= 1
+            try:
+                await self._guarded(scope, receive, send, limit)
+            finally:
+                self._uploads += 1
+            return
+        await self._guarded(scope, receive, send, limit)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         seen = 0
 
         async def counted() -> Message:
@@ -148,8 +181,16 @@ class BodyGuard:
 
     @staticmethod
     async def _refuse(
-        request: Request, status: int, message: str, receive: Receive, send: Send
+        request: Request,
+        status: int,
+        message: str,
+        receive: Receive,
+        send: Send,
+        *,
+        retry_after: int | None = None,
     ) -> None:
         response = errors.respond(request, status, errors.body(message))
         response.headers.update(CLOSE)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         await response(request.scope, receive, send)
