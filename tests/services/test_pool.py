@@ -140,10 +140,9 @@ def test_drain_and_release_hand_cameras_over_at_once(pg: bootstrap.System) -> No
 def test_a_new_node_takes_its_share_and_critical_cameras_go_first(
     pg: bootstrap.System,
 ) -> None:
-    from sqlalchemy import text
+    from oversight.services import registry
 
-    with pg.sessions.begin() as s:
-        s.execute(text("UPDATE cameras SET priority = 9 WHERE id = 'cam5'"))
+    assert registry.set_priority(pg, HOST, "cam5", "critical") == 9
     _join(pg, "a", capacity=1)  # capacity short: the critical camera first
     assert list(pool.cycle(pg, "a", 1).held) == ["cam5"]
     _join(pg, "big", capacity=6)
@@ -282,6 +281,7 @@ def test_bad_pool_options_on_the_command_line_are_one_line_and_write_nothing(
         (("monitor", "--node", "a", "--duration", "1"), "a recorder pool needs PostgreSQL"),
         (("nodes", "list"), "a recorder pool needs PostgreSQL"),
         (("nodes", "drain", "a"), "a recorder pool needs PostgreSQL"),
+        (("cameras", "priority", "cam1", "urgent"), "is not one of critical, normal, low"),
     ]:
         result = initialised.fails(*args)
         assert message in result.output, (args, result.output)

@@ -261,6 +261,19 @@ def cameras_remove(
     console.print(f"Camera {cam.id} removed on {cam.removed}; file the removal with the police.")
 
 
+@cameras.command("priority")
+def cameras_priority(
+    camera_id: Annotated[str, typer.Argument(help="The camera.")],
+    level: Annotated[str, typer.Argument(help="critical, normal (the default) or low.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Set how early a recorder pool short of capacity claims CAMERA: critical cameras
+    are claimed first, low ones last (a registry leaf)."""
+    with open_system(data_dir) as system:
+        svc.set_priority(system, acting(system), camera_id, level)
+    typer.echo(f"camera {camera_id}: priority {level}")
+
+
 @cameras.command("list")
 def cameras_list(
     site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,

@@ -370,6 +370,21 @@ def remove_camera(system: System, actor: Person, camera_id: str, removed: date) 
         return to_camera(row)
 
 
+PRIORITIES = {"critical": 9, "normal": 5, "low": 1}  # claim order in a recorder pool
+
+
+def set_priority(system: System, actor: Person, camera_id: str, level: str) -> int:
+    """How early a recorder pool short of capacity claims the camera (critical first)."""
+    if level not in PRIORITIES:
+        raise InvalidInput(f"priority {level!r} is not one of {', '.join(PRIORITIES)}")
+    with system.sessions.begin() as s:
+        row = _get(s, m.Camera, camera_id, "camera")
+        authz.on_cameras(s, actor, "registry.write", [camera_id])
+        row.priority = PRIORITIES[level]
+        _record(s, system, actor, "camera.priority", f"camera:{camera_id}", {"priority": level})
+        return row.priority
+
+
 def list_cameras(
     system: System, actor: Person, site_id: str | None = None
 ) -> list[tuple[CameraRec, str]]:
