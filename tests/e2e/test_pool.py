@@ -138,14 +138,21 @@ def test_kill_9_a_node_and_its_cameras_record_elsewhere(
     assert took < 60  # bench/pool.py measures the failover time; this only bounds it
 
 
-def test_a_partitioned_node_does_not_take_its_cameras_back(
-    system: bootstrap.System, env: Env, cameras: list[str], nodes: dict[str, Node]
-) -> None:
+def _two_nodes_recording(
+    system: bootstrap.System, cameras: list[str], nodes: dict[str, Node]
+) -> list[str]:
+    """n1 and n2 recording every camera between them; the cameras n1 records."""
     for name in ("n1", "n2"):  # either can take all twelve when the other is gone
         nodes[name].capacity = CAMERAS
         nodes[name].start()
     owners = wait_for("every camera recorded", lambda: _all_recording(system, cameras), 90)
-    mine = sorted(c for c, n in owners.items() if n == "n1")
+    return sorted(c for c, n in owners.items() if n == "n1")
+
+
+def test_a_partitioned_node_does_not_take_its_cameras_back(
+    system: bootstrap.System, env: Env, cameras: list[str], nodes: dict[str, Node]
+) -> None:
+    mine = _two_nodes_recording(system, cameras, nodes)
     nodes["n1"].signal(signal.SIGSTOP)  # a partition: alive, silent, its ffmpeg too
 
     def taken() -> bool:
@@ -181,11 +188,7 @@ def _late(system: bootstrap.System, seq: int, camera: str) -> bool:
 def test_drain_moves_every_camera_within_seconds(
     system: bootstrap.System, env: Env, cameras: list[str], nodes: dict[str, Node]
 ) -> None:
-    for name in ("n1", "n2"):  # either can take all twelve when the other is gone
-        nodes[name].capacity = CAMERAS
-        nodes[name].start()
-    owners = wait_for("every camera recorded", lambda: _all_recording(system, cameras), 90)
-    mine = sorted(c for c, n in owners.items() if n == "n1")
+    mine = _two_nodes_recording(system, cameras, nodes)
     env.ok("nodes", "drain", "n1")
     assert nodes["n1"].process is not None
     assert nodes["n1"].process.wait(timeout=60) == 0  # it seals and exits by itself

@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from oversight.durable import fsync_dir
 from oversight.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound, StorageError
 from oversight.evidence import clips as cutting
 from oversight.evidence import manifest as mf
@@ -314,7 +315,7 @@ def write_package(
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
                 raise AlreadyExists(f"{target} was filled while the package was written") from None
             raise
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except OSError as exc:  # disk full, permissions: translated here, where they enter
         shutil.rmtree(staging, ignore_errors=True)
         raise StorageError(f"writing the evidence package failed: {exc.strerror or exc}") from None
@@ -449,14 +450,6 @@ def _stage(
     (staging / mf.SIGNATURE).write_text(note.sign_note(body, [signer]), encoding="utf-8")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_tree(root: Path) -> None:
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
@@ -465,7 +458,7 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(Path(dirpath))
+        fsync_dir(Path(dirpath))
 
 
 # ---- from a deployment's ledger -----------------------------------------------------

@@ -21,6 +21,7 @@ import os
 import stat
 from pathlib import Path
 
+from oversight.durable import fsync_dir, write_new
 from oversight.errors import ConfigError, InvalidInput
 from oversight.ledger import note
 
@@ -89,24 +90,6 @@ def verifier_key(keys_dir: Path) -> str:
         return note.derive_verifier_key(_read(keys_dir))
     except InvalidInput:
         raise ConfigError(f"the ledger signing key {key_path(keys_dir)} is malformed") from None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_new(path: Path, text: str) -> None:
-    """Write ``text`` to a file that must not exist yet (0600), durably."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _parse(keys_dir: Path, name: str) -> note.Signer:
@@ -199,7 +182,7 @@ def rotate(keys_dir: Path) -> tuple[str, str]:
                 "a previous key is still retiring: run `oversight ledger retire-key` first"
             )
     else:
-        _write_new(retiring, current + "\n")
+        write_new(retiring, current + "\n")
     old_vkey = _vkey(keys_dir, KEY_FILE)
     if old_vkey not in retired_keys(keys_dir):
         with (keys_dir / RETIRED_FILE).open("a", encoding="utf-8") as f:
@@ -210,9 +193,9 @@ def rotate(keys_dir: Path) -> tuple[str, str]:
     skey, new_vkey = note.generate_signer(old.name)
     fresh = keys_dir / (KEY_FILE + ".new")
     fresh.unlink(missing_ok=True)  # a crashed rotation's leftover, never in use
-    _write_new(fresh, skey + "\n")
+    write_new(fresh, skey + "\n")
     fresh.replace(key_path(keys_dir))
-    _fsync_dir(keys_dir)
+    fsync_dir(keys_dir)
     return old_vkey, new_vkey
 
 
@@ -223,5 +206,5 @@ def retire(keys_dir: Path) -> str:
         raise InvalidInput("no key is retiring: `oversight ledger rotate-key` first")
     vkey = _vkey(keys_dir, RETIRING_FILE)
     path.unlink()
-    _fsync_dir(keys_dir)
+    fsync_dir(keys_dir)
     return vkey

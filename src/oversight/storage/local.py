@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from oversight.durable import fsync_dir
 from oversight.errors import AlreadyExists, NotFound, StorageError
 from oversight.storage.base import StoredObject, aware, check_key
 
@@ -51,14 +52,6 @@ def make_private_dirs(path: Path) -> None:
         except FileExistsError:
             continue  # a concurrent writer made it: theirs is ours too
         directory.chmod(DIR_MODE)  # mkdir's mode passes through the umask
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -107,7 +100,7 @@ class LocalStore:
                 os.close(fd)
             tmp.chmod(FOOTAGE_MODE)
             tmp.rename(target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except OSError as exc:
             raise StorageError(f"cannot store {key}: {exc.strerror or exc}") from exc
 
@@ -146,7 +139,7 @@ class LocalStore:
         path = self.path(key)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def delete_many(self, keys: Sequence[str]) -> None:
         """Delete several objects, syncing each directory once rather than per file."""
@@ -159,7 +152,7 @@ class LocalStore:
                 os.unlink(path)  # noqa: PTH108
                 parents.add(os.path.dirname(path))  # noqa: PTH120
         for parent in sorted(parents):
-            _fsync_dir(Path(parent))
+            fsync_dir(Path(parent))
 
     def objects(self) -> Iterator[StoredObject]:
         if not self.root.exists():

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from oversight.durable import fsync_dir
 from oversight.errors import AlreadyExists, InvalidInput, NotFound, ProofError
 from oversight.ledger import cosignature, note
 from oversight.witness import protocol
@@ -129,14 +130,6 @@ def _read_signer(path: Path) -> cosignature.CosignatureSigner:
     return signer
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _replace_private(path: Path, text: str) -> None:
     """Write ``path`` (0600) all at once: a new file, fsync, rename over the old one."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
@@ -150,7 +143,7 @@ def _replace_private(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _retired(data_dir: Path) -> list[str]:
@@ -192,7 +185,7 @@ def rotate(data_dir: Path, name: str | None = None) -> str:
         raise AlreadyExists(
             "another rotation is under way: retire the previous key first"
         ) from None
-    _fsync_dir(data_dir)
+    fsync_dir(data_dir)
     _replace_private(key_path, skey + "\n")
     return vkey
 
@@ -210,7 +203,7 @@ def retire(data_dir: Path) -> str:
             f.flush()
             os.fsync(f.fileno())
     retiring_path.unlink()
-    _fsync_dir(data_dir)
+    fsync_dir(data_dir)
     return retiring
 
 
