@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body (JSON or form) of a route that takes no documents.",
     )
+    max_json_values: int = Field(
+        default=10_000,
+        ge=100,
+        le=10_000_000,
+        description="Most values (array items and object members) a JSON request body may "
+        "hold; more is 413 before it is parsed.",
+    )
     max_concurrent_uploads: int = Field(
         default=2,
         ge=1,

@@ -186,3 +186,24 @@ def test_document_uploads_beyond_the_concurrency_bound_are_503_unread(web: Web, 
             status, _, reply = read_response(sock)
             assert status not in (503, 401, 413), (status, reply)
     assert env.counts() == before
+
+
+def test_a_json_body_with_too_many_values_is_413_before_it_is_parsed(web: Web) -> None:
+    """100 MB of `[0,0,...]` fits a document route's byte limit but parses into gigabytes
+    (bench/abuse.py: +751 MB from one such body): values are counted as bytes arrive."""
+    api = web.api("cop")
+    before = web.env.counts()
+    many = "[" + ",".join("0" for _ in range(20_000)) + "]"  # 40 KiB, 20,000 values
+    for path in ("/api/v1/orgs", "/api/v1/access/requests"):
+        reply = api.post(path, content=many, headers={"Content-Type": "application/json"})
+        assert reply.status_code == 413, (path, reply.text)
+        assert "too many JSON values: at most 10000" in reply.json()["error"]
+    nested = '{"documents": {' + ",".join(f'"d{i}": "x"' for i in range(12_000)) + "}}"
+    reply = api.post(
+        "/api/v1/access/requests", content=nested, headers={"Content-Type": "application/json"}
+    )
+    assert reply.status_code == 413
+    assert web.env.counts() == before
+    # a real request with base64 documents holds a handful of values: the route decides
+    body = {**request_form(), "documents": {"a": base64.b64encode(b"%" * 100_000).decode()}}
+    assert api.post("/api/v1/access/requests", json=body).status_code not in (401, 413)

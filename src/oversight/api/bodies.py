@@ -8,7 +8,11 @@ A pure ASGI middleware in front of every route, so nothing reads a body it refus
    only the login routes take a body from anyone, with a small limit of their own.
 3. The bytes that do arrive are counted (chunked bodies have no length to check first):
    one past the limit raises 413, and the route stops reading.
-4. A body larger than the JSON limit (document uploads) is parsed in memory by the
+4. A JSON body may hold at most ``max_json_values`` values (counted as its ``,``, ``[``
+   and ``{`` bytes arrive, an upper bound): a parsed JSON value costs some 30-100 times
+   its bytes in memory, so 100 MB of ``[0,0,...]`` under a document route's byte limit
+   would take gigabytes; documents travel as base64 strings, which hold none of these.
+5. A body larger than the JSON limit (document uploads) is parsed in memory by the
    route, a few times its size: at most ``max_concurrent_uploads`` are handled at once,
    and one more is answered 503 with ``Retry-After`` before its body is read, so a
    logged-in account cannot take the host's memory (and the recorder's) by sending many.
@@ -62,6 +66,7 @@ class BodyLimits:
     documents: int  # all the documents of one request, raw bytes
     routes: BodyRoutes = field(default_factory=BodyRoutes)
     uploads: int = 2  # large bodies handled at once
+    json_values: int = 10_000  # values in one JSON body
 
     @classmethod
     def from_settings(cls, settings: Settings, routes: BodyRoutes) -> BodyLimits:
@@ -72,6 +77,7 @@ class BodyLimits:
             documents,
             routes,
             settings.max_concurrent_uploads,
+            settings.max_json_values,
         )
 
     def limit(self, route: Route) -> int:
@@ -116,6 +122,10 @@ def logged_in(request: Request) -> bool:
 
 def too_large(limit: int) -> str:
     return f"request body too large: this route accepts at most {limit} bytes"
+
+
+def too_many_values(most: int) -> str:
+    return f"request body holds too many JSON values: at most {most} are accepted"
 
 
 class BodyGuard:
@@ -165,16 +175,23 @@ class BodyGuard:
         await self._guarded(scope, receive, send, limit)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        seen = 0
+        seen = values = 0
+        is_json = Headers(scope=scope).get("content-type", "").startswith("application/json")
+        most = self.limits.json_values
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, values
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                seen += len(chunk)
                 if seen > limit:
                     # Reaches errors.install's handler: the usual body, JSON or page.
                     raise HTTPException(413, too_large(limit), headers=CLOSE)
+                if is_json:
+                    values += chunk.count(b",") + chunk.count(b"[") + chunk.count(b"{")
+                    if values > most:
+                        raise HTTPException(413, too_many_values(most), headers=CLOSE)
             return message
 
         await self.app(scope, counted, send)
