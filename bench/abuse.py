@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -103,6 +104,9 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+PROBE_WAIT = 5.0  # seconds a normal request may wait before it counts as refused
+
+
 async def read_reply(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
@@ -139,14 +143,24 @@ async def probe(port: int, token: str, seconds: float, stop: asyncio.Event) -> l
         f"Authorization: Bearer {token}\r\n\r\n"
     ).encode()
     latencies: list[float] = []
-    reader, writer = await asyncio.open_connection(HOST, port)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), PROBE_WAIT)
     end = time.perf_counter() + seconds
     try:
         while time.perf_counter() < end and not stop.is_set():
             t0 = time.perf_counter()
             try:
                 writer.write(request)
-                status, _ = await read_reply(reader)
+                status, _ = await asyncio.wait_for(read_reply(reader), PROBE_WAIT)
+            except TimeoutError:
+                # Not answered (a server out of connections queues us): counted as the
+                # wait, so a denial of service shows in the p99 instead of hanging here.
+                latencies.append(time.perf_counter() - t0)
+                writer.close()
+                with contextlib.suppress(OSError, TimeoutError):
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(HOST, port), PROBE_WAIT
+                    )
+                continue
             except (OSError, asyncio.IncompleteReadError):
                 writer.close()  # an idle keep-alive closed by the server: reconnect
                 reader, writer = await asyncio.open_connection(HOST, port)
@@ -174,6 +188,7 @@ async def body_flood(port: int, token: str, stop: asyncio.Event, clients: int) -
                 outcomes["connect refused"] += 1
                 await asyncio.sleep(0.05)
                 continue
+            reply: asyncio.Future[tuple[int, bytes]] | None = None
             try:
                 head = (
                     f"POST /api/v1/access/requests HTTP/1.1\r\nHost: {HOST}:{port}\r\n{auth}"
@@ -191,6 +206,10 @@ async def body_flood(port: int, token: str, stop: asyncio.Event, clients: int) -
                          f"HTTP {status}"] += 1  # fmt: skip
             except (OSError, asyncio.IncompleteReadError, TimeoutError):
                 outcomes["closed by server"] += 1
+                if reply is not None and reply.done() and not reply.cancelled():
+                    reply.exception()  # retrieved: the server closing is the outcome
+                elif reply is not None:
+                    reply.cancel()
             finally:
                 writer.close()
 

@@ -160,6 +160,13 @@ class Settings(BaseSettings):
         le=100_000,
         description="Open connections `oversight serve` holds; more are closed at once.",
     )
+    http_max_connections_per_address: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="Open connections one client address may hold (trusted proxies exempt); "
+        "more are closed at once, so one client cannot take every connection.",
+    )
     http_max_header_bytes: int = Field(
         default=16 << 10,
         ge=1024,

@@ -204,7 +204,10 @@ def test_drain_moves_every_camera_within_seconds(
     assert nodes["n2"].stop() == 0
     for cam in mine:
         reasons = [g.reason for g in recording.list_gaps(system, HOST, cam)]
-        assert any(r.startswith("failover: node n1 (epoch 1) let it go (drain)") for r in reasons)
+        # the epoch is 1, or more when the two nodes' start-up rebalanced a camera
+        assert any(
+            r.startswith("failover: node n1 (epoch ") and "let it go (drain)" in r for r in reasons
+        ), (cam, reasons)
     _verify_ok(env)
 
 

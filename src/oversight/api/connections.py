@@ -11,6 +11,9 @@ file descriptor and a parser. This subclass of uvicorn's httptools protocol (the
   received, so trickling cannot keep a connection open;
 - at most ``max_header_bytes`` of request line and headers (431, then closed);
 - at most ``max_connections`` open connections: the ones beyond are closed at once;
+- at most ``max_per_address`` of them from one client address (trusted proxies, which
+  carry many clients, exempt): 1,000 slow connections from one attacker took all 256
+  before, and normal requests waited out their 5 s (bench/abuse.py);
 - a request body that arrives too slowly (slow POST): it gets ``body_timeout`` seconds,
   extended by one second per ``min_body_rate`` bytes received (Apache's mod_reqtimeout
   ``body=20,MinRate=500``); time while the app itself is not reading does not count.
@@ -19,8 +22,10 @@ file descriptor and a parser. This subclass of uvicorn's httptools protocol (the
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
-from typing import Any
+from collections import Counter
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -42,9 +47,14 @@ class BoundedHttpTools(HttpToolsProtocol):
     max_connections: int = 256
     body_timeout: float = 20.0
     min_body_rate: int = 500
+    max_per_address: int = 64
+    exempt: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Open connections per client address, for the whole server (one event loop).
+    per_address: ClassVar[Counter[str]] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._address: str | None = None
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
         self._body_timer: asyncio.TimerHandle | None = None
@@ -56,11 +66,40 @@ class BoundedHttpTools(HttpToolsProtocol):
             log.warning("connection limit (%d) reached: closing a new one", self.max_connections)
             transport.abort()
             return
+        address = self._client_address(transport)
+        if address is not None:
+            if self.per_address[address] >= self.max_per_address:
+                log.warning(
+                    "connection limit per address (%d) reached: closing a new one",
+                    self.max_per_address,
+                )
+                transport.abort()
+                return
+            self.per_address[address] += 1
+            self._address = address
         self._await_headers()
+
+    def _client_address(self, transport: asyncio.Transport) -> str | None:
+        """The peer's address, or None when it is exempt (a trusted proxy) or unknown."""
+        peer = transport.get_extra_info("peername")
+        if not peer:
+            return None
+        try:
+            ip = ipaddress.ip_address(peer[0])
+        except ValueError:
+            return None
+        if any(ip in network for network in self.exempt):
+            return None
+        return str(ip)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._headers_done()
         self._body_done()
+        if self._address is not None:
+            self.per_address[self._address] -= 1
+            if self.per_address[self._address] <= 0:
+                del self.per_address[self._address]
+            self._address = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -135,6 +174,9 @@ def protocol_for(settings: Settings) -> type[BoundedHttpTools]:
         "max_connections": settings.http_max_connections,
         "body_timeout": settings.http_body_timeout_s,
         "min_body_rate": settings.http_min_body_bytes_per_s,
+        "max_per_address": settings.http_max_connections_per_address,
+        "exempt": tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxy_list),
+        "per_address": Counter(),
     }
     return type("OversightHttp", (BoundedHttpTools,), bounds)
 

@@ -103,10 +103,7 @@ def require_pool_database(system: System) -> None:
 
 def store_identity(system: System) -> str:
     """Which store this node writes to; a pool's nodes must all name the same one."""
-    settings = system.settings
-    if settings.store:
-        return f"{settings.s3_endpoint_url or 'aws'} {settings.store}"
-    return f"local:{settings.store_dir.resolve()}"
+    return system.store.identity
 
 
 def _ttl(system: System) -> str:

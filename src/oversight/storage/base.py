@@ -94,6 +94,12 @@ class Store(Protocol):
         """Release connections; the store is not used afterwards."""
         ...
 
+    @property
+    def identity(self) -> str:
+        """Which store this is, the same for every process writing to it (a recorder
+        pool's nodes must all name one); no credentials in it."""
+        ...
+
 
 def aware(instant: datetime, what: str) -> datetime:
     """``instant`` in UTC; InvalidInput if it has no time zone."""

@@ -74,6 +74,10 @@ class LocalStore:
     def __init__(self, root: Path):
         self.root = root
 
+    @property
+    def identity(self) -> str:
+        return f"local:{self.root.resolve()}"
+
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
 

@@ -143,6 +143,11 @@ class S3Store:
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r}, prefix={self.prefix!r})"
 
+    @property
+    def identity(self) -> str:
+        endpoint = self._client.meta.endpoint_url
+        return f"s3:{endpoint}/{self.bucket}/{self.prefix}"
+
     def check_bucket(self) -> None:
         """ConfigError unless the bucket exists with versioning and Object Lock enabled."""
         where = f"S3 bucket {self.bucket!r}"
