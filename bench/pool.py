@@ -361,8 +361,24 @@ def sealer(node: str, first: int, count: int, seconds: float, size: int) -> None
     system.close()
 
 
-def _seal_run(tmp: Path, n: int, per_node: int, seconds: float, size: int) -> tuple[float, int]:
-    """(segments/s all nodes together, late seals) for ``n`` sealer processes."""
+def _row_writes(system: bootstrap.System) -> tuple[int, int]:
+    """(rows inserted, rows updated) in this schema so far, from pg_stat_user_tables
+    (what the backends have flushed to it: exited ones have flushed everything)."""
+    with system.engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT coalesce(sum(n_tup_ins), 0) AS ins, coalesce(sum(n_tup_upd), 0) AS upd "
+                "FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+            )
+        ).one()
+    return int(row.ins), int(row.upd)
+
+
+def _seal_run(
+    tmp: Path, n: int, per_node: int, seconds: float, size: int
+) -> tuple[float, int, tuple[float, float]]:
+    """(segments/s all nodes together, late seals, (rows inserted, updated) per seal)
+    for ``n`` sealer processes."""
     with deployment_on_pg(tmp, f"seal{n}"):
         system = bootstrap.build(Settings())
         add_cameras(system, 1, n * per_node, ["rtsp://127.0.0.1:9/none"])
@@ -377,31 +393,41 @@ def _seal_run(tmp: Path, n: int, per_node: int, seconds: float, size: int) -> tu
             assert procs[-1].stdout is not None
             if procs[-1].stdout.readline().strip() != "ready":  # joined one after another
                 sys.exit("sealing: a sealer did not start")
+        time.sleep(1.5)  # the stats of the setup flushed (at most once a second)
+        system = bootstrap.build(Settings())
+        before = _row_writes(system)
         for p in procs:
             assert p.stdin is not None
             p.stdin.write("go\n")
             p.stdin.flush()
-        total = 0.0
+        total, seals = 0.0, 0
         for p in procs:
             assert p.stdout is not None
             result = json.loads(p.stdout.readline())
             p.wait(60)
             total += result["sealed"] / result["seconds"]
-        system = bootstrap.build(Settings())
+            seals += result["sealed"]
+        time.sleep(1.0)
+        after = _row_writes(system)
         with system.reads() as s:
             late = int(s.execute(text("SELECT count(*) FROM segments WHERE late")).scalar_one())
         system.close()
-    return total, late
+    per_seal = ((after[0] - before[0]) / seals, (after[1] - before[1]) / seals)
+    return total, late, per_seal
 
 
 def bench_sealing(tmp: Path, nodes: int, per_node: int, seconds: float, size: int) -> None:
-    one, late1 = _seal_run(tmp, 1, per_node, seconds, size)
-    many, late_n = _seal_run(tmp, nodes, per_node, seconds, size)
+    one, late1, rows = _seal_run(tmp, 1, per_node, seconds, size)
+    many, late_n, _ = _seal_run(tmp, nodes, per_node, seconds, size)
     print(
         f"sealing throughput: {nodes} nodes {many:.0f} segments/s together, 1 node "
         f"{one:.0f} segments/s ({many / one:.2f}x; {per_node} cameras per node, "
         f"{size // 1024} KiB files, {seconds:g} s; late seals {late1 + late_n}; "
         f"{os.cpu_count()} cores shared by nodes and PostgreSQL)"
+    )
+    print(
+        f"rows written per seal: {rows[0]:.1f} inserted, {rows[1]:.1f} updated "
+        f"(pg_stat_user_tables over the 1-node run, lease renewals included)"
     )
 
 
