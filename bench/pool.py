@@ -10,7 +10,9 @@ same run; nothing is asserted.
    owner's first segment adds up to a segment length, --segment-seconds, on top).
 2. Lease renewal: one in-process :func:`pool.cycle` (heartbeat + renew, nothing to
    claim) of a node holding K cameras (--renew, e.g. 10,100,1000 lease rows), per
-   camera, against a bare ``SELECT 1`` round trip on the same engine.
+   camera, against a bare ``SELECT 1`` round trip on the same engine; then of a node
+   holding HELD of TOTAL cameras (--renew-among, default 125:10000: the others copied
+   straight into the table), as a node of a 10,000-camera pool would.
 3. Sealing throughput: N processes (--nodes), each a pool node (``pool.join`` then
    ``pool.cycle`` until it holds its --seal-cameras cameras) sealing small distinct files
    with ``sealing.seal_file`` under its ``pool.Fence`` as fast as it can for
@@ -27,7 +29,8 @@ python bench/pool.py`` starts a throwaway cluster; note it runs with fsync=off).
 benchmark makes its own schema and drops it after.
 
 Usage: python bench/pool.py [--kills N] [--cameras N] [--segment-seconds S]
-       [--renew 10,100,1000] [--nodes N] [--seal-cameras C] [--seal-seconds S]
+       [--renew 10,100,1000] [--renew-among HELD:TOTAL] [--nodes N]
+       [--seal-cameras C] [--seal-seconds S] [--seal-bytes B]
        [--cpu-cameras M] [--cpu-window S] [--only failover,renewal,sealing,cpu]
 The defaults take about nine minutes; a quick look (about three):
   scripts/with-postgres.sh python bench/pool.py --kills 3 --renew 10,100 \\
@@ -285,7 +288,7 @@ def _median_time(fn: object, repeats: int) -> float:
     return statistics.median(times)
 
 
-def bench_renewal(tmp: Path, sizes: list[int], repeats: int) -> None:
+def bench_renewal(tmp: Path, sizes: list[int], repeats: int, among: tuple[int, int] | None) -> None:
     with deployment_on_pg(tmp, "renewal"):
         system = bootstrap.build(Settings())
         pool.join(system, ACTOR, name="r1", capacity=max(sizes), host="bench", pid=os.getpid(),
@@ -319,7 +322,39 @@ def bench_renewal(tmp: Path, sizes: list[int], repeats: int) -> None:
                 f"{took / k * 1e6:.1f} us/camera{marginal} ({took / base:.1f}x a SELECT 1 "
                 f"round trip of {base * 1e3:.3f} ms; median of {repeats})"
             )
+        if among:
+            held, total = among
+            _bulk_cameras(system, total - max(sizes))
+            pool.join(system, ACTOR, name="r2", capacity=held, host="bench", pid=os.getpid(),
+                      version="bench")  # fmt: skip
+            got = pool.cycle(system, "r2", held)
+            assert len(got.held) == held, len(got.held)
+
+            def renew_among() -> None:
+                got = pool.cycle(system, "r2", held)
+                assert len(got.held) == held and not got.gained
+
+            took = _median_time(renew_among, repeats)
+            print(
+                f"lease renewal, node holding {held} of {total} cameras: cycle "
+                f"{took * 1e3:.2f} ms, {took / held * 1e6:.1f} us/camera it holds (every "
+                f"cycle also makes sure each camera has a lease row: a scan of all {total})"
+            )
         system.close()
+
+
+def _bulk_cameras(system: bootstrap.System, n: int) -> None:
+    """``n`` more cameras, copies of cam1 written straight into the table (no registry
+    leaves: only the lease cycle's cost over many cameras is measured with them)."""
+    with system.sessions.begin() as s:
+        s.execute(
+            text(
+                "INSERT INTO cameras SELECT (jsonb_populate_record(NULL::cameras, to_jsonb(c) "
+                "|| jsonb_build_object('id', 'bulk' || g))).* FROM cameras c, "
+                "generate_series(1, :n) g WHERE c.id = 'cam1'"
+            ),
+            {"n": n},
+        )
 
 
 # ---- 3. sealing throughput ----------------------------------------------------------------
@@ -497,6 +532,7 @@ def main() -> None:
     parser.add_argument("--segment-seconds", type=int, default=2)
     parser.add_argument("--renew", default="10,100,1000")
     parser.add_argument("--renew-repeats", type=int, default=20)
+    parser.add_argument("--renew-among", default="125:10000", help="HELD:TOTAL, or ''")
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--seal-cameras", type=int, default=4)
     parser.add_argument("--seal-seconds", type=float, default=20)
@@ -513,7 +549,11 @@ def main() -> None:
         tmp = Path(t)
         if "renewal" in only:
             sizes = [int(x) for x in args.renew.split(",")]
-            bench_renewal(tmp, sizes, args.renew_repeats)
+            among = None
+            if args.renew_among:
+                held, total = (int(x) for x in args.renew_among.split(":"))
+                among = (held, total)
+            bench_renewal(tmp, sizes, args.renew_repeats, among)
         if "sealing" in only:
             bench_sealing(tmp, args.nodes, args.seal_cameras, args.seal_seconds, args.seal_bytes)
         if "failover" in only:
