@@ -81,7 +81,7 @@ def serve(port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "oversight.cli.main", "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=SERVER_LOG.open("wb"),  # never a pipe nobody reads: a full one stalls the server
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -90,7 +90,7 @@ def serve(port: int) -> subprocess.Popen[bytes]:
                 return proc
         except OSError:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
+                err = SERVER_LOG.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"serve exited: {err}") from None
             time.sleep(0.1)
     proc.terminate()
@@ -104,6 +104,8 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+ATTACKER = "127.0.0.2"
+SERVER_LOG = Path(tempfile.gettempdir()) / "oversight-bench-abuse-serve.log"
 PROBE_WAIT = 5.0  # seconds a normal request may wait before it counts as refused
 
 
@@ -248,7 +250,9 @@ async def slowloris(port: int, stop: asyncio.Event, connections: int) -> Counter
     writers: list[asyncio.StreamWriter] = []
     for _ in range(connections):
         try:
-            _, writer = await asyncio.open_connection(HOST, port)
+            # From another address than the probe's, as an attacker is (all of 127/8 is
+            # local on Linux): the per-address bound is what this phase measures.
+            _, writer = await asyncio.open_connection(HOST, port, local_addr=(ATTACKER, 0))
             writer.write(f"GET /api/v1/cameras HTTP/1.1\r\nHost: {HOST}:{port}\r\n".encode())
             writers.append(writer)
         except OSError:

@@ -55,7 +55,8 @@ def trickle(socks: list[socket.socket], seconds: float) -> None:
 
 
 def test_many_slowloris_connections_are_closed_and_a_normal_request_is_served(web: Web) -> None:
-    with serve(http_header_timeout_s="2", http_max_connections="400") as server:
+    limits = {"http_max_connections": "400", "http_max_connections_per_address": "400"}
+    with serve(http_header_timeout_s="2", **limits) as server:  # all from 127.0.0.1
         socks = [server.connect() for _ in range(300)]
         for sock in socks:
             sock.sendall(PARTIAL)
@@ -143,3 +144,36 @@ def test_a_body_slower_than_the_minimum_rate_is_closed_and_a_steady_one_is_serve
         assert time.monotonic() - start > 3
         assert read_response(steady, timeout=5)[0] == 201
         assert closed(slow)
+
+
+def _from(server: Served, address: str) -> socket.socket:
+    """A connection from another loopback address (Linux routes all of 127/8 locally)."""
+    sock = socket.create_connection(
+        ("127.0.0.1", server.port), timeout=10, source_address=(address, 0)
+    )
+    return sock
+
+
+def test_one_address_may_hold_only_its_share_of_the_connections(web: Web) -> None:
+    """bench/abuse.py: 1,000 slow connections from one client took all 256 connections,
+    and normal requests from others waited out their 5 s. One address now holds at most
+    OVERSIGHT_HTTP_MAX_CONNECTIONS_PER_ADDRESS; trusted proxies (many clients) are exempt."""
+    limits = {"http_max_connections_per_address": "5", "trusted_proxies": "127.0.0.3"}
+    with serve(http_header_timeout_s="30", **limits) as server:
+        attacker = [_from(server, "127.0.0.2") for _ in range(8)]
+        for sock in attacker:
+            sock.sendall(PARTIAL)
+        proxy = [_from(server, "127.0.0.3") for _ in range(8)]
+        time.sleep(0.5)
+        states = [closed(s) for s in attacker]
+        assert states.count(True) == 3 and not any(states[:5])
+        assert not any(closed(s) for s in proxy)  # a trusted proxy carries many clients
+        assert normal_request(server) < 2  # another address is served at once
+        for sock in attacker[:5]:
+            sock.close()
+        time.sleep(0.5)  # their slots are free again
+        again = _from(server, "127.0.0.2")
+        time.sleep(0.3)
+        assert not closed(again)
+        for sock in [again, *proxy, *attacker[5:]]:
+            sock.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -39,6 +40,22 @@ TOO_LARGE = (
     b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
     b"connection: close\r\n\r\nrequest headers are too large\r\n"
 )
+
+
+_WARN_EVERY_S = 10.0
+_warned: dict[str, tuple[float, int]] = {}  # message -> (last logged, refused since)
+
+
+def _warn_now_and_then(message: str, limit: int) -> None:
+    """A flood must not become a log flood: one line per message every 10 s, with the
+    count of the refusals it stands for."""
+    now = time.monotonic()
+    last, since = _warned.get(message, (-_WARN_EVERY_S, 0))
+    if now - last < _WARN_EVERY_S:
+        _warned[message] = (last, since + 1)
+        return
+    _warned[message] = (now, 0)
+    log.warning(message + " (%d more since the last warning)", limit, since)
 
 
 class BoundedHttpTools(HttpToolsProtocol):
@@ -63,14 +80,16 @@ class BoundedHttpTools(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
-            log.warning("connection limit (%d) reached: closing a new one", self.max_connections)
+            _warn_now_and_then(
+                "connection limit (%d) reached: closing new ones", self.max_connections
+            )
             transport.abort()
             return
         address = self._client_address(transport)
         if address is not None:
             if self.per_address[address] >= self.max_per_address:
-                log.warning(
-                    "connection limit per address (%d) reached: closing a new one",
+                _warn_now_and_then(
+                    "connection limit per address (%d) reached: closing new ones",
                     self.max_per_address,
                 )
                 transport.abort()
