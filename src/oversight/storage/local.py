@@ -174,7 +174,11 @@ class LocalStore:
             if name.endswith("/"):
                 yield from self._walk(Path(entry.path), prefix + name)
             elif entry.is_file(follow_symlinks=False):
-                yield StoredObject(prefix + name, entry.stat(follow_symlinks=False).st_size)
+                try:
+                    size = entry.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:
+                    continue  # a put's temporary file, renamed meanwhile: listed under its key
+                yield StoredObject(prefix + name, size)
 
     def irregular(self) -> Iterator[tuple[str, str]]:
         """(key, what it is) of every entry under the root that is neither a regular file
