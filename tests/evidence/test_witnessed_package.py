@@ -26,6 +26,21 @@ from tests.witness_process import Witness, witness_for
 pytestmark = [pytest.mark.ffmpeg, needs_ffmpeg]
 
 
+def cosigned_package(system: bootstrap.System, tmp_path: Path, *, witnesses: int) -> Path:
+    """Record and seal footage, have every configured witness cosign, and export it."""
+    rec = record_and_seal(system, tmp_path)
+    audit = access_leaf(system)
+    assert [o.result for o in witnessing.submit_all(system)] == ["cosigned"] * witnesses
+    return package_from_ledger(
+        system,
+        tmp_path / "package",
+        release=release(),
+        clips=CLIPS,
+        segments=segment_files(rec),
+        audit_leaves=[audit],
+    )
+
+
 @pytest.fixture
 def package(initialised: Env, tmp_path: Path) -> Iterator[tuple[Path, str, list[Witness]]]:
     with closing(bootstrap.build(Settings())) as system:
@@ -37,17 +52,7 @@ def package(initialised: Env, tmp_path: Path) -> Iterator[tuple[Path, str, list[
     initialised.monkeypatch.setenv("OVERSIGHT_WITNESSES", ",".join(w.config for w in witnesses))
     try:
         with closing(bootstrap.build(Settings())) as system:
-            rec = record_and_seal(system, tmp_path)
-            audit = access_leaf(system)
-            assert [o.result for o in witnessing.submit_all(system)] == ["cosigned"] * 2
-            out = package_from_ledger(
-                system,
-                tmp_path / "package",
-                release=release(),
-                clips=CLIPS,
-                segments=segment_files(rec),
-                audit_leaves=[audit],
-            )
+            out = cosigned_package(system, tmp_path, witnesses=2)
         yield out, log_key, witnesses
     finally:
         for d in witnesses:

@@ -21,12 +21,11 @@ import pytest
 from oversight import bootstrap
 from oversight.config import Settings
 from oversight.db import models as m
-from oversight.evidence.package import package_from_ledger
 from oversight.evidence.verify import verify_package
 from oversight.services import witnessing
 from tests.conftest import Env
-from tests.evidence.helpers import record_and_seal
-from tests.evidence.test_package import CLIPS, access_leaf, release, segment_files, vkey
+from tests.evidence.test_package import vkey
+from tests.evidence.test_witnessed_package import cosigned_package
 from tests.recorder.helpers import needs_ffmpeg
 from tests.services.test_verify import _register_camera
 from tests.services.test_witnessing import _independent_check, _seal
@@ -152,17 +151,7 @@ def test_a_package_cosigned_by_the_old_key_still_verifies_after_it_is_retired(
     env, w = witnessed
     with closing(bootstrap.build(Settings())) as system:
         log_key = vkey(system)
-        rec = record_and_seal(system, tmp_path)
-        audit = access_leaf(system)
-        assert [o.result for o in witnessing.submit_all(system)] == ["cosigned"]
-        out = package_from_ledger(
-            system,
-            tmp_path / "package",
-            release=release(),
-            clips=CLIPS,
-            segments=segment_files(rec),
-            audit_leaves=[audit],
-        )
+        out = cosigned_package(system, tmp_path, witnesses=1)
     old = w.vkey
     new = w.rotate_key()
     env.monkeypatch.setenv("OVERSIGHT_WITNESSES", f"{w.url}={new}")
