@@ -335,3 +335,31 @@ def test_verify_reports_every_key_open_to_others(deployment: Path) -> None:
     assert done.returncode == 1, done.stderr
     problems = json.loads(done.stdout)["problems"]
     assert ("exposed", str(other)) in {(p["kind"], p["object"]) for p in problems}
+
+
+def test_the_mode_walk_skips_a_file_renamed_away_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seal renames its ``.partial`` file between the walk's listing and its stat (CI
+    stop 26 hit it in ``verify`` during sealing): the walk must skip it, not raise."""
+    from oversight.services import filemodes
+
+    root = tmp_path / "store"
+    (root / "cam1").mkdir(parents=True, mode=0o700)
+    root.chmod(0o700)
+    vanishing = root / "cam1" / "seg.mp4.partial"
+    vanishing.write_bytes(b"x")
+    loose = root / "cam1" / "seg0.mp4"
+    loose.write_bytes(b"y")
+    loose.chmod(0o444)
+    listed = os.scandir
+
+    def scandir_then_rename(path: str | os.PathLike[str]) -> list[os.DirEntry[str]]:
+        entries = list(listed(path))
+        if vanishing.exists() and Path(path) == vanishing.parent:
+            vanishing.rename(vanishing.with_suffix(""))
+        return entries
+
+    monkeypatch.setattr(filemodes.os, "scandir", scandir_then_rename)
+    found = list(filemodes._walk(root))
+    assert [(p, mode) for _, p, mode in found] == [(loose, 0o444)]

@@ -166,7 +166,10 @@ def _walk(root: Path) -> Iterator[tuple[str, Path, int]]:
         is_dir = entry.is_dir(follow_symlinks=False)
         if not is_dir and not entry.is_file(follow_symlinks=False):
             continue
-        mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
+        try:
+            mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
+        except FileNotFoundError:  # a seal renamed its .partial file since the listing
+            continue
         if mode & OTHERS:
             yield ("footage directory" if is_dir else "footage file"), Path(entry.path), mode
         if is_dir:
