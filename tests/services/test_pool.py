@@ -287,3 +287,20 @@ def test_bad_pool_options_on_the_command_line_are_one_line_and_write_nothing(
         assert message in result.output, (args, result.output)
         assert len(result.output.strip().splitlines()) == 1, result.output
     assert initialised.counts() == before
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_camera_removed_from_the_registry_is_let_go_not_handed_over(
+    pg: bootstrap.System,
+) -> None:
+    from oversight.services import registry
+
+    _join(pg, "a", capacity=6)
+    assert "cam0" in pool.cycle(pg, "a", 6).held
+    registry.remove_camera(pg, HOST, "cam0", pg.packs.local_date(pg.clock.now()))
+    got = pool.cycle(pg, "a", 6)
+    assert "cam0" not in got.held and got.removed == {"cam0": 1}
+    pool.release(pg, "a", got.removed, pool.STOP)
+    assert pool.cycle(pg, "a", 6).removed == {}  # released once, nobody claims it
+    _join(pg, "b", capacity=6)
+    assert "cam0" not in pool.cycle(pg, "b", 6).held

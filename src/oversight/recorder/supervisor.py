@@ -231,6 +231,10 @@ class Supervisor:
             self._draining = True
             self.stop()
             return
+        for cid, epoch in sorted(got.removed.items()):
+            if cid in self._cameras:
+                self._retire(self._cameras[cid], "removed from the registry")
+            pool.release(self.system, node.name, {cid: epoch}, pool.STOP)
         for cid in sorted(set(self._cameras) - set(got.held)):
             self._retire(self._cameras[cid], "its lease passed to another node", handed=True)
         for cid in got.excess:

@@ -74,6 +74,7 @@ class Assignment:
     held: dict[str, Lease] = field(default_factory=dict)  # every lease held now
     gained: list[Gained] = field(default_factory=list)  # claimed in this cycle
     excess: list[str] = field(default_factory=list)  # over the fair share: let go
+    removed: dict[str, int] = field(default_factory=dict)  # held, gone from the registry
     draining: bool = False
     share: int = 0
 
@@ -215,6 +216,8 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
         for row in held:
             if row.removed is None:
                 out.held[row.camera_id] = _lease(row)
+            else:
+                out.removed[row.camera_id] = int(row.epoch)
         if out.draining:
             return out
         live = s.execute(
