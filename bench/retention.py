@@ -61,12 +61,12 @@ def _index(system: bootstrap.System, count: int, *, files: bool) -> None:
         for n in range(first, min(first + batch, count)):
             camera, seq = f"cam{n % 10}", n // 10 + 1
             start = START + timedelta(minutes=seq)
-            key = segment_key(camera, seq, start, "mp4")
+            digest = f"{n:064x}"
+            key = segment_key(camera, start, digest, "mp4")
             if files:
                 path = system.settings.store_dir / key
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(b"x" * 1024)
-            digest = f"{n:064x}"
             entries.append(
                 leaves.segment_sealed(
                     at=start, camera=camera, seq=seq, prev_sha256="", start=start,

@@ -3,6 +3,7 @@ idempotent after a crash at either side of the commit; refusals write nothing.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,9 +84,9 @@ def test_a_crash_before_the_commit_leaves_a_stored_copy_that_a_reseal_reuses(
     camera: bootstrap.System, tmp_path: Path
 ) -> None:
     path = _spool(tmp_path, "a.mp4", b"A" * 100)
-    # The store write is the last step before the commit: a process killed between
-    # them leaves the bytes stored and nothing indexed or logged (the rollback).
-    key = segment_key("cam1", 1, T0, "mp4")
+    # The store write comes before the seal transaction: a process killed between
+    # them leaves the bytes stored and nothing indexed or logged.
+    key = segment_key("cam1", T0, hashlib.sha256(b"A" * 100).hexdigest(), "mp4")
     camera.store.put(key, path)
     sealed = seal_file(camera, camera="cam1", path=path, start=T0, end=T0 + timedelta(minutes=1))
     assert not sealed.already_sealed and sealed.storage_key == key
@@ -123,3 +124,46 @@ def test_a_store_failure_rolls_back_the_leaf_and_the_index_row(
     with pytest.raises(StorageError):
         _seal(camera, _spool(tmp_path, "a.mp4", b"A"), 0)
     assert initialised.counts() == before
+
+
+def test_a_slow_upload_does_not_hold_the_ledger_lock(
+    camera: bootstrap.System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21, item 9: every node of a pool appends under one ledger lock, so a seal
+    stores its bytes before it takes the lock. While one upload hangs (an object store
+    answering slowly), another seal, from another process's connection, goes through."""
+    import threading
+    from contextlib import closing
+
+    from oversight.config import Settings
+
+    uploading, finish = threading.Event(), threading.Event()
+    put = camera.store.put
+
+    def slow_put(key: str, path: Path, **kwargs: object) -> None:
+        if path.name == "slow.mp4":
+            uploading.set()
+            assert finish.wait(30)
+        put(key, path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(camera.store, "put", slow_put)
+    slow = threading.Thread(target=_seal, args=(camera, _spool(tmp_path, "slow.mp4", b"S"), 0))
+    slow.start()
+    sealed: list[object] = []
+
+    def quick_seal() -> None:
+        with closing(bootstrap.build(Settings())) as other:  # its own engine
+            sealed.append(_seal(other, _spool(tmp_path, "quick.mp4", b"Q"), 1))
+
+    try:
+        assert uploading.wait(30)
+        quick = threading.Thread(target=quick_seal)
+        quick.start()
+        quick.join(20)
+        assert sealed, "the second seal waited for the first one's upload"
+        assert getattr(sealed[0], "seq", None) == 1  # sealed first, while the upload hung
+    finally:
+        finish.set()
+        slow.join(30)
+    with camera.sessions() as session:
+        assert camera.ledger.size(session) == 5  # org, site, camera, two segments

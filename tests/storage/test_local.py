@@ -36,5 +36,5 @@ def test_keys_that_could_escape_the_root_are_refused(tmp_path: Path, key: str) -
 
 def test_segment_keys_follow_the_camera_and_utc_hour_layout() -> None:
     start = datetime(2026, 5, 1, 8, 59, 30, tzinfo=UTC)
-    key = segment_key("cam1", 42, start, "mp4")
-    assert key == "cam1/2026/05/01/08/cam1-00000042-20260501T085930Z.mp4"
+    key = segment_key("cam1", start, "ab" * 32, "mp4")
+    assert key == "cam1/2026/05/01/08/cam1-20260501T085930Z-abababababababab.mp4"

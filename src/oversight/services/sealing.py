@@ -2,14 +2,21 @@
 
 Steps (the recorder's sealer and ``oversight segments import`` both come here):
 1. hash the file (SHA-256, streamed) and take its size;
-2. in one transaction, under the ledger lock: find the camera's next sequence number
+2. store the bytes (write-once, fsynced) under a key named by camera, start and hash;
+3. in one transaction, under the ledger lock: find the camera's next sequence number
    and its previous segment's hash, append the ``segment_sealed`` leaf, insert the
-   index row, then store the bytes (write-once, fsynced) and commit;
-3. after commit, the caller may remove the spool file.
+   index row and commit;
+4. after commit, the caller may remove the spool file.
 
-Idempotent: if a crash hits after step 2 committed, sealing the same file again finds
+The bytes are stored before the ledger lock is taken (issue 21, item 9): an upload to
+object storage takes tens to hundreds of milliseconds, and every node of a pool appends
+under that one lock, so holding it across the upload would cap a pool at one upload at a
+time. The lock covers only the chain head, the leaf and the index row.
+
+Idempotent: if a crash hits after step 3 committed, sealing the same file again finds
 the camera's segment with that hash and returns it; if it hits before the commit,
-nothing is indexed, and a stored copy with the same key and bytes is reused.
+nothing is indexed, and the stored copy with the same key and bytes is reused (until
+then ``oversight verify`` lists it as unexpected: stored, never sealed).
 """
 
 from __future__ import annotations
@@ -95,20 +102,23 @@ def seal_file(
     if size == 0:
         raise InvalidInput(f"segment file {path} is empty")
     ext = path.suffix.lstrip(".") or "bin"
-    with system.sessions.begin() as session:
-        # Column reads, not ORM objects: this runs for every segment of every camera.
+    key = segment_key(camera, start, digest, ext)
+    with system.reads() as session:
         if session.scalar(select(m.Camera.id).where(m.Camera.id == camera)) is None:
             raise NotFound(f"camera {camera!r} does not exist")
-        existing = session.scalar(
-            select(m.Segment.id).where(m.Segment.camera_id == camera, m.Segment.sha256 == digest)
-        )
+        existing = _existing(session, camera, digest)
         if existing is not None:
-            row = session.get(m.Segment, existing)
-            assert row is not None
-            return _sealed(row, already=True)
+            return existing
+        # A WORM store locks the bytes until their earliest lawful deletion.
+        retain_until = earliest_deletion(session, system, camera, end)
+    system.store.put(key, path, retain_until=retain_until)
+    with system.sessions.begin() as session:
         # Take the ledger lock before reading the chain head, so two sealers of one
         # camera cannot both claim the same sequence number.
         system.ledger.lock(session)
+        existing = _existing(session, camera, digest)  # sealed meanwhile by another
+        if existing is not None:
+            return existing
         last = session.execute(
             select(m.Segment.seq, m.Segment.sha256)
             .where(m.Segment.camera_id == camera)
@@ -118,7 +128,6 @@ def seal_file(
         seq = 1 if last is None else last.seq + 1
         prev = "" if last is None else last.sha256
         late = fence is not None and not pool.lease_held(session, camera, fence)
-        key = segment_key(camera, seq, start, ext)
         now = system.clock.now()
         [index] = system.ledger.append(
             session,
@@ -157,12 +166,21 @@ def seal_file(
         session.add(row)
         session.flush()
         windows.record_length(session, camera, start, end)
-        # Bytes last: if storing fails, the transaction rolls back and nothing is indexed.
-        # A WORM store locks them until their earliest lawful deletion.
-        system.store.put(key, path, retain_until=earliest_deletion(session, system, camera, end))
         if active_holds(session, camera, start, end):  # a hold reaching into the future
             system.store.set_legal_hold(key, True)
         return _sealed(row, already=False)
+
+
+def _existing(session: Session, camera: str, digest: str) -> SealedSegment | None:
+    """The camera's segment with these bytes, if sealed already (a reseal after a crash)."""
+    found = session.scalar(
+        select(m.Segment.id).where(m.Segment.camera_id == camera, m.Segment.sha256 == digest)
+    )
+    if found is None:
+        return None
+    row = session.get(m.Segment, found)
+    assert row is not None
+    return _sealed(row, already=True)
 
 
 def earliest_deletion(session: Session, system: System, camera: str, end: datetime) -> datetime:

@@ -114,9 +114,15 @@ def check_key(key: str) -> str:
     return key
 
 
-def segment_key(camera: str, seq: int, start: datetime, ext: str) -> str:
-    """``camera/YYYY/MM/DD/HH/camera-SEQ-YYYYmmddTHHMMSSZ.ext`` in UTC."""
+def segment_key(camera: str, start: datetime, sha256: str, ext: str) -> str:
+    """``camera/YYYY/MM/DD/HH/camera-YYYYmmddTHHMMSSZ-SHA16.ext`` in UTC.
+
+    Named by the bytes, not the sequence number, so a seal stores them before it takes
+    the ledger lock (issue 21, item 9: nodes of a pool do not queue behind one another's
+    uploads); two copies of one camera's minute (a redundant camera) differ in bytes.
+    Segments sealed before this carry ``camera-SEQ-TIME`` keys; the index keeps each
+    segment's key, so both forms stay valid."""
     t = start.astimezone(UTC)
     return check_key(
-        f"{camera}/{t:%Y/%m/%d/%H}/{camera}-{seq:08d}-{t:%Y%m%dT%H%M%SZ}.{ext.lstrip('.')}"
+        f"{camera}/{t:%Y/%m/%d/%H}/{camera}-{t:%Y%m%dT%H%M%SZ}-{sha256[:16]}.{ext.lstrip('.')}"
     )
