@@ -304,3 +304,114 @@ def test_a_camera_removed_from_the_registry_is_let_go_not_handed_over(
     assert pool.cycle(pg, "a", 6).removed == {}  # released once, nobody claims it
     _join(pg, "b", capacity=6)
     assert "cam0" not in pool.cycle(pg, "b", 6).held
+
+
+# ---- redundant recording (item 6) -----------------------------------------------------
+
+
+def _copies(system: bootstrap.System, camera: str) -> dict[int, str | None]:
+    from oversight.db import models as m
+
+    with system.reads() as s:
+        return {
+            row.copy: row.node
+            for row in s.query(m.CameraLease).filter_by(camera_id=camera, released=None)
+        }
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_redundant_camera_is_held_by_two_nodes_never_both_copies_by_one(
+    pg: bootstrap.System,
+) -> None:
+    from oversight.services import registry
+
+    assert registry.set_redundant(pg, HOST, "cam0", True)
+    _join(pg, "a")
+    first = pool.cycle(pg, "a", 10)  # alone: all six first copies, not cam0's second
+    assert sorted(first.held) == [f"cam{i}" for i in range(6)]
+    assert {lease.copy for lease in first.held.values()} == {0}
+    _join(pg, "b")
+    second = pool.cycle(pg, "b", 10)
+    assert [(c, lease.copy) for c, lease in second.held.items()] == [("cam0", 1)]
+    assert _copies(pg, "cam0") == {0: "a", 1: "b"}
+    claims = [h for h in _handovers(pg) if h["camera"] == "cam0"]
+    assert [(h["to_node"], h.get("copy", 0)) for h in claims] == [("a", 0), ("b", 1)]
+    # a dies: b keeps its copy and cannot take the first as well; c takes it.
+    time.sleep(1.2)
+    again = pool.cycle(pg, "b", 10)
+    assert "cam0" in again.held and again.held["cam0"].copy == 1
+    assert {lease.copy for lease in again.held.values()} <= {0, 1}
+    assert _copies(pg, "cam0")[1] == "b" and _copies(pg, "cam0")[0] == "a"  # a's, expired
+    _join(pg, "c")
+    third = pool.cycle(pg, "c", 10)
+    assert third.held["cam0"].copy == 0
+    assert _copies(pg, "cam0") == {0: "c", 1: "b"}
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_each_copy_is_fenced_by_its_own_lease_and_chained_in_one_chain(
+    pg: bootstrap.System, tmp_path: Path
+) -> None:
+    from oversight.db import models as m
+    from oversight.services import registry, verify
+
+    registry.set_redundant(pg, HOST, "cam0", True)
+    _join(pg, "a")
+    _join(pg, "b")
+    pool.cycle(pg, "a", 10)
+    b = pool.cycle(pg, "b", 10)
+    a = pool.cycle(pg, "a", 10)
+    fence_a = pool.Fence("a", a.held["cam0"].epoch, a.held["cam0"].copy)
+    fence_b = pool.Fence("b", b.held["cam0"].epoch, b.held["cam0"].copy)
+    assert (fence_a.copy, fence_b.copy) == (0, 1)
+    assert not _seal(pg, tmp_path, "cam0", 0, fence_a)
+    assert not _seal(pg, tmp_path, "cam0", 1, fence_b)  # held: copy 1's lease, not late
+    assert _seal(pg, tmp_path, "cam0", 2, pool.Fence("b", fence_b.epoch, 0))  # not b's copy
+    with pg.reads() as s:
+        rows = s.query(m.Segment).filter_by(camera_id="cam0").order_by(m.Segment.seq).all()
+        assert [(r.seq, r.copy, r.late) for r in rows] == [
+            (1, 0, False),
+            (2, 1, False),
+            (3, 0, True),
+        ]
+        assert rows[1].prev_sha256 == rows[0].sha256 and rows[2].prev_sha256 == rows[1].sha256
+    report = verify.verify(pg)
+    assert report.problems == [], report.problems
+    with pg.sessions.begin() as s:  # an index edit moving footage between copies is caught
+        s.query(m.Segment).filter_by(camera_id="cam0", seq=2).update({"copy": 0})
+    kinds = {(p.kind, p.object) for p in verify.verify(pg).problems}
+    assert ("index-mismatch", "segment cam0#2") in kinds
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_camera_no_longer_redundant_lets_its_second_copy_go(pg: bootstrap.System) -> None:
+    from oversight.services import registry
+
+    registry.set_redundant(pg, HOST, "cam0", True)
+    _join(pg, "a")
+    _join(pg, "b")
+    pool.cycle(pg, "a", 10)
+    assert pool.cycle(pg, "b", 10).held["cam0"].copy == 1
+    assert registry.set_redundant(pg, HOST, "cam0", False) is False
+    got = pool.cycle(pg, "b", 10)
+    assert "cam0" not in got.held and "cam0" in got.unwanted
+
+
+def test_one_recording_takes_the_first_copy_and_fills_its_holes_from_the_second() -> None:
+    from oversight.domain import copies
+
+    def seg(start_s: float, end_s: float, copy: int = 0, late: bool = False) -> tuple:
+        return (T0 + timedelta(seconds=start_s), T0 + timedelta(seconds=end_s), copy, late)
+
+    first = [seg(0, 4), seg(4, 8), seg(20, 24)]  # node of copy 0 died at 8 s, back at 20 s
+    second = [seg(1, 5, 1), seg(5, 9, 1), seg(9, 13, 1), seg(13, 17, 1), seg(17, 21, 1)]
+    late = [seg(8, 12, 0, True)]
+    everything = sorted(first + second + late)
+    chosen = copies.one_recording(
+        everything, lambda s: (s[0], s[1]), lambda s: copies.rank(s[2], s[3])
+    )
+    assert chosen == sorted(first + second[1:])  # 5-21 s from the second copy fill 8-20 s
+    assert late[0] not in chosen  # the second copy covers it: late footage is not the owner's
+    alone = copies.one_recording(late, lambda s: (s[0], s[1]), lambda s: copies.rank(s[2], s[3]))
+    assert alone == late  # nothing else: late footage is what there is
+    assert copies.one_recording(first, lambda s: (s[0], s[1]), lambda s: 0) == first

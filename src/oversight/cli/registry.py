@@ -274,6 +274,22 @@ def cameras_priority(
     typer.echo(f"camera {camera_id}: priority {level}")
 
 
+@cameras.command("redundant")
+def cameras_redundant(
+    camera_id: Annotated[str, typer.Argument(help="The camera.")],
+    state: Annotated[str, typer.Argument(help="on (two nodes record it) or off.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Have a recorder pool record CAMERA on two nodes at once (on) or one (off): both
+    copies are sealed and chained, playback and export use one, and killing either node
+    costs the camera no footage (a registry leaf; needs two live nodes)."""
+    if state not in ("on", "off"):
+        raise InvalidInput(f"redundant {state!r} is not on or off")
+    with open_system(data_dir) as system:
+        svc.set_redundant(system, acting(system), camera_id, state == "on")
+    typer.echo(f"camera {camera_id}: redundant {state}")
+
+
 @cameras.command("list")
 def cameras_list(
     site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,

@@ -83,6 +83,8 @@ class Camera(Base):
     # Claim order in a recorder pool short of capacity, higher first (migration 0019):
     # 9 critical, 5 normal, 1 low.
     priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    # Recorded by two nodes of a pool at once (migration 0020): copies 0 and 1.
+    redundant: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Filing(Base):
@@ -234,6 +236,8 @@ class Segment(Base):
     node: Mapped[str | None] = mapped_column(String(64))
     epoch: Mapped[int | None] = mapped_column(BigInteger)
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Which copy of a redundant camera (migration 0020): 0 the first, 1 the second.
+    copy: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # ---- recorder (migration 0003) ----
@@ -254,6 +258,7 @@ class Gap(Base):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(Text)
     leaf_index: Mapped[int] = mapped_column(BigInteger)
+    copy: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0020
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -283,6 +288,8 @@ class CameraLease(Base):
     __table_args__ = (Index("ix_camera_leases_node", "node"),)
 
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    # 0, or 1 for a redundant camera's second recording (migration 0020).
+    copy: Mapped[int] = mapped_column(Integer, primary_key=True, default=0, server_default="0")
     node: Mapped[str | None] = mapped_column(String(64))
     epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

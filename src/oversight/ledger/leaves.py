@@ -177,8 +177,11 @@ def segment_sealed(
     node: str | None = None,
     epoch: int | None = None,
     late: bool = False,
+    copy: int = 0,
 ) -> dict[str, Any]:
     """A sealed segment; ``prev_sha256`` chains each camera's segments ("" for the first).
+    ``copy`` 1: the second recording of a redundant camera, chained in the same chain
+    (absent for copy 0, as before redundancy existed).
 
     In a recorder pool, ``node`` and ``epoch`` name the sealer and the lease it sealed
     under, and ``lease`` is ``held``, or ``lost`` when the lease had passed to another
@@ -198,6 +201,7 @@ def segment_sealed(
             "sha256": sha256,
             "storage_key": storage_key,
             **pool,
+            **_copy(copy),
         },
     )
 
@@ -212,13 +216,25 @@ def segment_deleted(
     )
 
 
+def _copy(copy: int) -> dict[str, int]:
+    """The ``copy`` field of a redundant camera's second recording; absent for copy 0."""
+    return {"copy": copy} if copy else {}
+
+
 def gap(
-    *, at: datetime, camera: str, start: datetime, end: datetime, reason: str
+    *, at: datetime, camera: str, start: datetime, end: datetime, reason: str, copy: int = 0
 ) -> dict[str, Any]:
+    """No footage of ``camera`` (of its ``copy``, for a redundant camera) in [start, end)."""
     return _leaf(
         "gap",
         at,
-        {"camera": camera, "start": instant(start), "end": instant(end), "reason": reason},
+        {
+            "camera": camera,
+            "start": instant(start),
+            "end": instant(end),
+            "reason": reason,
+            **_copy(copy),
+        },
     )
 
 
@@ -319,10 +335,12 @@ def handover(
     to_node: str | None,
     to_epoch: int,
     reason: str,
+    copy: int = 0,
 ) -> dict[str, Any]:
     """A change of the node recording ``camera`` in a pool: ``reason`` is ``claim`` (it
     had no owner), ``expiry`` (the owner stopped renewing: a failover), ``drain``,
-    ``stop`` or ``rebalance`` (the owner let it go). A release has no ``to_node``."""
+    ``stop`` or ``rebalance`` (the owner let it go). A release has no ``to_node``.
+    ``copy``: which recording of a redundant camera changed hands (absent for 0)."""
     return _leaf(
         "handover",
         at,
@@ -333,5 +351,6 @@ def handover(
             "to_node": to_node,
             "to_epoch": to_epoch,
             "reason": reason,
+            **_copy(copy),
         },
     )

@@ -113,4 +113,5 @@ class CameraState:
     needs_rescan: bool = False
     status_dirty: bool = False  # sealed footage whose progress is not yet stored
     epoch: int | None = None  # in a pool: the epoch of this node's lease on the camera
+    copy: int = 0  # in a pool: which recording of a redundant camera this node makes
     warned: set[str] = field(default_factory=set)

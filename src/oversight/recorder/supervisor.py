@@ -235,6 +235,10 @@ class Supervisor:
             if cid in self._cameras:
                 self._retire(self._cameras[cid], "removed from the registry")
             pool.release(self.system, node.name, {cid: epoch}, pool.STOP)
+        for cid, epoch in sorted(got.unwanted.items()):
+            if cid in self._cameras:
+                self._retire(self._cameras[cid], "no longer redundant: its second copy stops")
+            pool.release(self.system, node.name, {cid: epoch}, pool.STOP)
         for cid in sorted(set(self._cameras) - set(got.held)):
             self._retire(self._cameras[cid], "its lease passed to another node", handed=True)
         for cid in got.excess:
@@ -253,7 +257,9 @@ class Supervisor:
             why = _handover_reason(gained)
             if gained.from_node is not None and gained.from_node != node.name:
                 try:
-                    self._seal_for_previous_owner(lease.camera, gained.from_node, gained.from_epoch)
+                    self._seal_for_previous_owner(
+                        lease.camera, pool.Fence(gained.from_node, gained.from_epoch, lease.copy)
+                    )
                 except (OversightError, SQLAlchemyError, OSError) as exc:
                     log.error("camera %s: cannot seal node %s's leftovers: %s", lease.camera,
                               gained.from_node, exc)  # fmt: skip
@@ -261,6 +267,7 @@ class Supervisor:
                 recording.CameraSource(lease.camera, lease.stream_url, lease.credentials),
                 epoch=lease.epoch,
                 reason=why,
+                copy=lease.copy,
             )
         for cid, lease in got.held.items():
             cam = self._cameras.get(cid)
@@ -276,6 +283,7 @@ class Supervisor:
         *,
         epoch: int | None = None,
         reason: str | None = None,
+        copy: int = 0,
     ) -> None:
         """Take a camera under supervision: seal what an earlier run left, open the
         outage since its footage ends, and start it. In a pool, ``epoch`` is this
@@ -284,10 +292,10 @@ class Supervisor:
         cam = CameraState(
             source.id, source.stream_url, "starting", now, credentials=source.credentials
         )
-        cam.epoch = epoch
+        cam.epoch, cam.copy = epoch, copy
         self._cameras[cam.id] = cam
         self._spool(cam.id).mkdir(parents=True, exist_ok=True)
-        cam.covered_until = recording.coverage_end(self.system, cam.id)
+        cam.covered_until = recording.coverage_end(self.system, cam.id, copy)
         previous = recording.get_status(self.system, cam.id)
         self._seal_leftovers(cam)
         if cam.covered_until is not None:
@@ -509,14 +517,14 @@ class Supervisor:
             node=self.node.name if self.node else None,
         )
 
-    def _seal_for_previous_owner(self, camera: str, node: str, epoch: int) -> None:
+    def _seal_for_previous_owner(self, camera: str, fence: pool.Fence) -> None:
         """What a node that died on this machine left in its spool for ``camera``:
-        sealed in its name and epoch (late: its lease has passed), never lost."""
+        sealed in its name, epoch and copy (late: its lease has passed), never lost."""
+        node = fence.node
         directory = sealer.spool_dir(self.system, camera, node)
         if not directory.is_dir():
             return
         held = procfs.open_files_under(directory)
-        fence = pool.Fence(node, epoch)
         sealer.seal_leftovers(
             self.system,
             camera=camera,
@@ -601,7 +609,8 @@ class Supervisor:
     def _fence(self, cam: CameraState) -> pool.Fence | None:
         if self.node is None:
             return None
-        return pool.Fence(self.node.name, cam.epoch if cam.epoch is not None else -1)
+        epoch = cam.epoch if cam.epoch is not None else -1
+        return pool.Fence(self.node.name, epoch, cam.copy)
 
     def _close_outage(self, cam: CameraState, end: datetime, suffix: str = "") -> None:
         outage, cam.outage = cam.outage, None
@@ -618,7 +627,7 @@ class Supervisor:
     def _gap(self, cam: CameraState, start: datetime, end: datetime, reason: str) -> None:
         try:
             gap = recording.record_gap(
-                self.system, camera=cam.id, start=start, end=end, reason=reason
+                self.system, camera=cam.id, start=start, end=end, reason=reason, copy=cam.copy
             )
         except (OversightError, SQLAlchemyError) as exc:
             log.error("camera %s: cannot record a gap: %s", cam.id, exc)
@@ -642,6 +651,10 @@ class Supervisor:
         self._store_statuses([c for c in self._cameras.values() if c.status_dirty])
 
     def _store_statuses(self, cams: list[CameraState]) -> None:
+        # A redundant camera's status is its first copy's: one row, one writer.
+        for second in (c for c in cams if c.copy):
+            second.status_dirty = False
+        cams = [c for c in cams if not c.copy]
         if not cams:
             return
         updates = [

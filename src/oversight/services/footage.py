@@ -28,6 +28,7 @@ append in step 2 fails, the exception propagates and no byte is handed over.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import shutil
 import tempfile
 from collections.abc import Collection, Iterator, Sequence
@@ -44,6 +45,7 @@ from sqlalchemy.orm import Session
 from oversight.bootstrap import System
 from oversight.db import models as m
 from oversight.domain import access as rules
+from oversight.domain import copies
 from oversight.domain.people import PermissionDenied, Person, check_trained
 from oversight.errors import FootageIntegrityError, InvalidInput, NotFound, RuleViolation
 from oversight.evidence.package import SegmentFile
@@ -289,9 +291,21 @@ def _segments(session: Any, uses: Sequence[Use]) -> list[_Row]:
         )
         for row in session.scalars(query):
             rows[row.id] = row
+    ordered = sorted(rows.values(), key=lambda r: (r.camera_id, r.start_at, r.id))
+    # One recording per camera: a redundant camera's second copy and late footage only
+    # where the first copy has a hole (domain/copies.py).
+    handed = [
+        r
+        for _, same in itertools.groupby(ordered, key=lambda r: r.camera_id)
+        for r in copies.one_recording(
+            list(same),
+            lambda r: (utc(r.start_at), utc(r.end_at)),
+            lambda r: copies.rank(r.copy, r.late),
+        )
+    ]
     return [
         _Row(r.id, r.camera_id, utc(r.start_at), utc(r.end_at), r.storage_key, r.leaf_index)
-        for r in sorted(rows.values(), key=lambda r: (r.camera_id, r.start_at, r.id))
+        for r in handed
     ]
 
 

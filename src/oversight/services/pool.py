@@ -11,6 +11,11 @@ camera's epoch, the fencing token :func:`lease_held` checks inside the seal
 transaction, and is a ``handover`` ledger leaf (from node and epoch, to node and
 epoch, reason) written in the same transaction.
 
+A camera marked ``redundant`` (item 6) has two leases, copy 0 and copy 1, each with
+its own owner and epoch; no node holds both copies of one camera, so the two copies are
+recorded by two nodes and a node's death costs the camera no footage. First copies are
+claimed before second copies when capacity is short, and second copies are let go first.
+
 Locks are taken in one order everywhere: lease rows, then the ledger's advisory
 lock. A seal takes the ledger lock and only reads the lease row, so a claim and a
 seal of one camera are serialised by the ledger lock and the seal sees the claim
@@ -47,6 +52,7 @@ class Fence:
 
     node: str
     epoch: int
+    copy: int = 0  # which recording of a redundant camera
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Lease:
     stream_url: str
     credentials: str | None
     priority: int
+    copy: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,12 @@ class Gained:
 class Assignment:
     """One cycle's outcome for a node."""
 
-    held: dict[str, Lease] = field(default_factory=dict)  # every lease held now
+    held: dict[str, Lease] = field(default_factory=dict)  # every lease held now (one per camera)
     gained: list[Gained] = field(default_factory=list)  # claimed in this cycle
     excess: list[str] = field(default_factory=list)  # over the fair share: let go
     removed: dict[str, int] = field(default_factory=dict)  # held, gone from the registry
+    # A second copy held of a camera no longer marked redundant: camera -> epoch.
+    unwanted: dict[str, int] = field(default_factory=dict)
     draining: bool = False
     share: int = 0
 
@@ -169,8 +178,15 @@ def join(
         )
 
 
-def _lease(row: Any) -> Lease:
-    return Lease(row.camera_id, int(row.epoch), row.stream_url, row.credentials, row.priority)
+def _lease(row: Any, epoch: int | None = None) -> Lease:
+    return Lease(
+        row.camera_id,
+        int(row.epoch) if epoch is None else epoch,
+        row.stream_url,
+        row.credentials,
+        row.priority,
+        int(row.copy),
+    )
 
 
 def fair_share(total: int, capacity: int, live_capacity: int) -> int:
@@ -200,24 +216,27 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
         out.draining = bool(me.draining)
         s.execute(
             text(
-                "INSERT INTO camera_leases (camera_id, epoch) SELECT id, 0 FROM cameras "
-                "WHERE removed IS NULL ON CONFLICT (camera_id) DO NOTHING"
+                "INSERT INTO camera_leases (camera_id, copy, epoch) SELECT id, 0, 0 FROM "
+                "cameras WHERE removed IS NULL UNION ALL SELECT id, 1, 0 FROM cameras WHERE "
+                "removed IS NULL AND redundant ON CONFLICT (camera_id, copy) DO NOTHING"
             )
         )
         held = s.execute(
             text(
                 "UPDATE camera_leases l SET expires_at = now() + CAST(:ttl AS interval) "
                 "FROM cameras c WHERE c.id = l.camera_id AND l.node = :n AND l.released IS NULL "
-                "RETURNING l.camera_id, l.epoch, c.stream_url, c.credentials, c.priority, "
-                "c.removed"
+                "RETURNING l.camera_id, l.copy, l.epoch, c.stream_url, c.credentials, "
+                "c.priority, c.removed, c.redundant"
             ),
             ttl,
         ).all()
         for row in held:
-            if row.removed is None:
-                out.held[row.camera_id] = _lease(row)
-            else:
+            if row.removed is not None:
                 out.removed[row.camera_id] = int(row.epoch)
+            elif row.copy and not row.redundant:
+                out.unwanted[row.camera_id] = int(row.epoch)
+            else:
+                out.held[row.camera_id] = _lease(row)
         if out.draining:
             return out
         live = s.execute(
@@ -227,10 +246,18 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
             ),
             ttl,
         ).scalar_one()
-        total = s.execute(text("SELECT count(*) FROM cameras WHERE removed IS NULL")).scalar_one()
+        total = s.execute(  # leases to hold: a redundant camera has two
+            text(
+                "SELECT count(*) + count(*) FILTER (WHERE redundant) FROM cameras "
+                "WHERE removed IS NULL"
+            )
+        ).scalar_one()
         out.share = fair_share(int(total), capacity, int(live))
         if me.asked and len(out.held) > out.share:  # a node joined: lowest priority go
-            ranked = sorted(out.held.values(), key=lambda lease: (lease.priority, lease.camera))
+            # Second copies go first, then the lowest priority.
+            ranked = sorted(
+                out.held.values(), key=lambda lease: (-lease.copy, lease.priority, lease.camera)
+            )
             out.excess = [lease.camera for lease in ranked[: len(out.held) - out.share]]
             return out
         want = out.share - len(out.held)
@@ -238,18 +265,23 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
             return out
         claimable = s.execute(
             text(
-                "SELECT l.camera_id, l.node, l.epoch, l.released, c.stream_url, c.credentials, "
-                "c.priority FROM camera_leases l JOIN cameras c ON c.id = l.camera_id "
-                "WHERE c.removed IS NULL AND (l.node IS NULL OR l.released IS NOT NULL OR "
+                "SELECT l.camera_id, l.copy, l.node, l.epoch, l.released, c.stream_url, "
+                "c.credentials, c.priority FROM camera_leases l JOIN cameras c ON "
+                "c.id = l.camera_id WHERE c.removed IS NULL AND (l.copy = 0 OR c.redundant) "
+                "AND (l.node IS NULL OR l.released IS NOT NULL OR "
                 "l.expires_at IS NULL OR l.expires_at < now()) "
-                "ORDER BY c.priority DESC, l.camera_id LIMIT :k FOR UPDATE OF l SKIP LOCKED"
+                # Never both copies of one camera on one node.
+                "AND NOT EXISTS (SELECT 1 FROM camera_leases o WHERE o.camera_id = l.camera_id "
+                "AND o.copy <> l.copy AND o.node = :n AND o.released IS NULL) "
+                "ORDER BY c.priority DESC, l.copy, l.camera_id LIMIT :k "
+                "FOR UPDATE OF l SKIP LOCKED"
             ),
-            {"k": want},
+            {"k": want, "n": node},
         ).all()
-        if not claimable:
-            return out
-        entries = []
+        entries: list[tuple[Any, str]] = []
         for row in claimable:
+            if row.camera_id in out.held or any(e.camera_id == row.camera_id for e, _ in entries):
+                continue  # both copies were claimable: the other one is for another node
             reason = CLAIM if row.node is None else (row.released or EXPIRY)
             if row.node == node and row.released is None:
                 reason = EXPIRY  # our own lease ran out and nobody took it: a new epoch
@@ -258,10 +290,12 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
                 text(
                     "UPDATE camera_leases SET node = :n, epoch = epoch + 1, released = NULL, "
                     "expires_at = now() + CAST(:ttl AS interval), claimed_at = now() "
-                    "WHERE camera_id = :c"
+                    "WHERE camera_id = :c AND copy = :k"
                 ),
-                {**ttl, "c": row.camera_id},
+                {**ttl, "c": row.camera_id, "k": row.copy},
             )
+        if not entries:
+            return out
         now = system.clock.now()
         indexes = system.ledger.append(
             s,
@@ -274,14 +308,13 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
                     to_node=node,
                     to_epoch=int(row.epoch) + 1,
                     reason=reason,
+                    copy=int(row.copy),
                 )
                 for row, reason in entries
             ],
         )
         for (row, reason), index in zip(entries, indexes, strict=True):
-            lease = Lease(
-                row.camera_id, int(row.epoch) + 1, row.stream_url, row.credentials, row.priority
-            )
+            lease = _lease(row, int(row.epoch) + 1)
             out.held[lease.camera] = lease
             out.gained.append(Gained(lease, row.node, int(row.epoch), reason, index))
     return out
@@ -321,7 +354,11 @@ def leased_cameras(system: System, node: str) -> list[CameraSource]:
             text(
                 "SELECT c.id, c.stream_url, c.credentials FROM camera_leases l JOIN cameras c "
                 "ON c.id = l.camera_id WHERE l.node = :n AND l.released IS NULL AND "
-                "l.expires_at > now() AND c.removed IS NULL ORDER BY c.id"
+                "l.expires_at > now() AND c.removed IS NULL "
+                # A redundant camera is watched once: by the lowest copy's live holder.
+                "AND NOT EXISTS (SELECT 1 FROM camera_leases o WHERE o.camera_id = l.camera_id "
+                "AND o.copy < l.copy AND o.node IS NOT NULL AND o.released IS NULL AND "
+                "o.expires_at > now()) ORDER BY c.id"
             ),
             {"n": node},
         ).all()
@@ -331,7 +368,7 @@ def leased_cameras(system: System, node: str) -> list[CameraSource]:
 def lease_held(session: Session, camera: str, fence: Fence) -> bool:
     """Inside the seal transaction, after the ledger lock: does ``fence`` still hold the
     camera's lease? (Its expiry alone does not end it: only another claim does.)"""
-    row = session.get(m.CameraLease, camera, populate_existing=True)
+    row = session.get(m.CameraLease, (camera, fence.copy), populate_existing=True)
     return (
         row is not None
         and row.node == fence.node

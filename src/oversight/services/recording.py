@@ -86,6 +86,9 @@ class SegmentRec:
     storage_key: str
     leaf_index: int
     deleted_at: datetime | None
+    copy: int = 0  # which recording of a redundant camera
+    late: bool = False  # sealed by a node that had lost the camera's lease
+    node: str | None = None  # the pool node that sealed it
 
 
 @dataclass(frozen=True)
@@ -123,10 +126,15 @@ def recordable_cameras(system: System, only: tuple[str, ...] = ()) -> list[Camer
         return [CameraSource(*row) for row in s.execute(query.order_by(m.Camera.id))]
 
 
-def coverage_end(system: System, camera: str) -> datetime | None:
-    """End of the camera's latest sealed segment: where its recorded footage stops."""
+def coverage_end(system: System, camera: str, copy: int = 0) -> datetime | None:
+    """End of the latest sealed segment of the camera's ``copy`` (0 unless it is
+    recorded redundantly): where that recording of its footage stops."""
     with system.reads() as s:
-        end = s.scalar(select(func.max(m.Segment.end_at)).where(m.Segment.camera_id == camera))
+        end = s.scalar(
+            select(func.max(m.Segment.end_at)).where(
+                m.Segment.camera_id == camera, m.Segment.copy == copy
+            )
+        )
         return _opt_utc(end)
 
 
@@ -140,9 +148,10 @@ def _gap(row: m.Gap) -> GapRec:
 
 
 def record_gap(
-    system: System, *, camera: str, start: datetime, end: datetime, reason: str
+    system: System, *, camera: str, start: datetime, end: datetime, reason: str, copy: int = 0
 ) -> GapRec:
-    """Record that ``camera`` has no footage in [start, end): index row and ``gap`` leaf."""
+    """Record that ``camera`` has no footage in [start, end): index row and ``gap`` leaf.
+    ``copy``: for a redundant camera, which of its two recordings has the hole."""
     start, end = _aware(start, "gap start"), _aware(end, "gap end")
     if end <= start:
         raise InvalidInput(f"gap end {end.isoformat()} is not after its start")
@@ -153,7 +162,8 @@ def record_gap(
         # The reason often quotes ffmpeg, which may echo the stream URL.
         reason = credentials.scrub(s, system, reason.strip(), [camera]) or "unknown"
         [index] = system.ledger.append(
-            s, [leaves.gap(at=now, camera=camera, start=start, end=end, reason=reason)]
+            s,
+            [leaves.gap(at=now, camera=camera, start=start, end=end, reason=reason, copy=copy)],
         )
         row = m.Gap(
             camera_id=camera,
@@ -162,6 +172,7 @@ def record_gap(
             reason=reason,
             leaf_index=index,
             created_at=now,
+            copy=copy,
         )
         s.add(row)
         s.flush()
@@ -453,6 +464,9 @@ def _segment(r: m.Segment) -> SegmentRec:
         r.storage_key,
         r.leaf_index,
         _opt_utc(r.deleted_at),
+        r.copy,
+        r.late,
+        r.node,
     )
 
 

@@ -385,6 +385,23 @@ def set_priority(system: System, actor: Person, camera_id: str, level: str) -> i
         return row.priority
 
 
+def set_redundant(system: System, actor: Person, camera_id: str, redundant: bool) -> bool:
+    """Whether a recorder pool records the camera on two nodes at once (issue 21): each
+    copy under its own lease, so the death of one node costs the camera no footage."""
+    with system.sessions.begin() as s:
+        row = _get(s, m.Camera, camera_id, "camera")
+        authz.on_cameras(s, actor, "registry.write", [camera_id])
+        if row.removed is not None:
+            raise InvalidInput(f"camera {camera_id} was removed on {row.removed}")
+        if row.redundant != redundant:
+            row.redundant = redundant
+            _record(
+                s, system, actor, "camera.redundant", f"camera:{camera_id}",
+                {"redundant": "on" if redundant else "off"},
+            )  # fmt: skip
+        return row.redundant
+
+
 def list_cameras(
     system: System, actor: Person, site_id: str | None = None
 ) -> list[tuple[CameraRec, str]]:

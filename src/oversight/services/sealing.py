@@ -91,7 +91,8 @@ def seal_file(
     already (the recorder hashes on other threads); else it is hashed here.
     ``fence``: in a recorder pool, the node and lease epoch it records under. A node
     that has lost the lease still seals (footage is never discarded) but as ``late``:
-    chained like any other, named with its node and epoch, never the owner's copy."""
+    chained like any other, named with its node and epoch, never the owner's copy.
+    A redundant camera's two recordings (``fence.copy`` 0 and 1) share its one chain."""
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("segment times must be timezone-aware")
     if end <= start:
@@ -146,6 +147,7 @@ def seal_file(
                     node=None if fence is None else fence.node,
                     epoch=None if fence is None else fence.epoch,
                     late=late,
+                    copy=0 if fence is None else fence.copy,
                 )
             ],
         )
@@ -162,6 +164,7 @@ def seal_file(
             node=None if fence is None else fence.node,
             epoch=None if fence is None else fence.epoch,
             late=late,
+            copy=0 if fence is None else fence.copy,
         )
         session.add(row)
         session.flush()

@@ -115,6 +115,7 @@ class _LiveSegment:
     node: str | None = None
     epoch: int | None = None
     late: bool = False
+    copy: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class _GapLeaf:
     start: datetime
     end: datetime
     reason: str
+    copy: int = 0
 
 
 def split_notes(text: str) -> list[str]:
@@ -323,6 +325,7 @@ def _walk(
                     obj.get("node"),
                     obj.get("epoch"),
                     obj.get("lease") == leaves.LOST,
+                    obj.get("copy", 0),
                 )
             elif obj["type"] == "segment_deleted":
                 live.pop(obj["segment"], None)
@@ -333,6 +336,7 @@ def _walk(
                     leaves.parse_instant(obj["start"]),
                     leaves.parse_instant(obj["end"]),
                     obj["reason"],
+                    obj.get("copy", 0),
                 )
         except (KeyError, InvalidInput):
             continue  # a signed leaf of ours always has these; a forged one fails above
@@ -362,6 +366,7 @@ def _check_gaps(
             ("start", row.start_at, entry.start),
             ("end", row.end_at, entry.end),
             ("reason", row.reason, entry.reason),
+            ("copy", row.copy, entry.copy),
         )
         if changed:
             report.add("index-mismatch", name, f"{', '.join(changed)} differ from its gap leaf")
@@ -417,6 +422,7 @@ def _check_index(
             ("node", row.node, entry.node),
             ("epoch", row.epoch, entry.epoch),
             ("late", row.late, entry.late),
+            ("copy", row.copy, entry.copy),  # which recording of a redundant camera
         )
         if changed:
             report.add(

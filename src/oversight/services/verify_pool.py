@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 
 def check(stored: Sequence[rows.Leaf], report: Report) -> None:
-    holder: dict[str, tuple[str, int, int]] = {}  # camera -> (node, epoch, from leaf)
+    # (camera, copy) -> (node, epoch, from leaf): each copy of a redundant camera has
+    # its own lease.
+    holder: dict[tuple[str, int], tuple[str, int, int]] = {}
     late: dict[str, int] = {}
     for leaf in stored:
         if leaf.kind not in ("handover", "segment_sealed") or leaf.data is None:
@@ -32,22 +34,22 @@ def check(stored: Sequence[rows.Leaf], report: Report) -> None:
             obj = leaves.decode(leaf.data)
         except InvalidInput:
             continue  # reported as a modified leaf already
-        camera = obj.get("camera")
-        if not isinstance(camera, str):
+        camera, copy = obj.get("camera"), obj.get("copy", 0)
+        if not isinstance(camera, str) or not isinstance(copy, int):
             continue
         if obj["type"] == "handover":
             node, epoch = obj.get("to_node"), obj.get("to_epoch")
             if isinstance(node, str) and isinstance(epoch, int):
-                holder[camera] = (node, epoch, leaf.index)
+                holder[camera, copy] = (node, epoch, leaf.index)
             continue
         node, epoch = obj.get("node"), obj.get("epoch")
         if node is None:
             continue  # a single-machine recorder: no lease to hold
-        name = f"segment {camera}#{obj.get('seq')}"
+        name = f"segment {camera}#{obj.get('seq')}" + (f" (copy {copy})" if copy else "")
         if obj.get("lease") == leaves.LOST:
             late[node] = late.get(node, 0) + 1
             continue
-        held = holder.get(camera)
+        held = holder.get((camera, copy))
         if held is None:
             report.add(
                 "unleased",

@@ -193,11 +193,12 @@ class Segment:
     node: str | None  # a pool's sealer, its lease epoch, and whether it had lost it
     epoch: int | None
     late: bool
+    copy: int  # which recording of a redundant camera
 
 
 _SEGMENT = (
     "id", "camera_id", "seq", "bytes", "sha256", "storage_key", "leaf_index", "deleted_at",
-    "start_at", "end_at", "node", "epoch", "late",
+    "start_at", "end_at", "node", "epoch", "late", "copy",
 )  # fmt: skip
 
 
@@ -233,6 +234,7 @@ def segments(session: Session, malformed: Report) -> tuple[list[Segment], set[st
                     _optional(_str, row, "node"),
                     _optional(_int, row, "epoch"),
                     _flag(row, "late"),
+                    _int(row, "copy"),
                 )
             )
         except _Wrong as exc:
@@ -257,12 +259,13 @@ class Gap:
     end_at: datetime
     reason: str
     leaf_index: int
+    copy: int
 
 
 def gaps(session: Session, malformed: Report) -> list[Gap]:
     """The well-formed gap rows (malformed ones are reported)."""
     out: list[Gap] = []
-    columns = ("id", "camera_id", "start_at", "end_at", "reason", "leaf_index")
+    columns = ("id", "camera_id", "start_at", "end_at", "reason", "leaf_index", "copy")
     for row in _raw(session, m.Gap, columns, "id"):
         try:
             out.append(
@@ -273,6 +276,7 @@ def gaps(session: Session, malformed: Report) -> list[Gap]:
                     _required_instant(row, "end_at"),
                     _str(row, "reason"),
                     _int(row, "leaf_index"),
+                    _int(row, "copy"),
                 )
             )
         except _Wrong as exc:

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from oversight.api.security import Caller, need_governed
 from oversight.bootstrap import System
 from oversight.domain import access as rules
+from oversight.domain import copies
 from oversight.domain.people import Person
 from oversight.errors import InvalidInput, NotFound
 from oversight.media import trim
@@ -74,13 +75,17 @@ def _grant_for(
 def _segments(
     system: System, person: Person, grant: svc.GrantRec, camera: str
 ) -> list[recording.SegmentRec]:
-    return [
+    live = [
         seg
         for seg in recording.list_segments(
             system, person, camera=camera, start=grant.start, end=grant.end
         )
         if seg.deleted_at is None
     ]
+    # The one recording the release hands over (services/footage.py chooses the same).
+    return copies.one_recording(
+        live, lambda seg: (seg.start, seg.end), lambda seg: copies.rank(seg.copy, seg.late)
+    )
 
 
 def _segment_camera(system: System, person: Person, segment_id: int) -> str | None:
