@@ -62,23 +62,33 @@ class Node:
             self.process.wait()
 
 
-def holders(system: bootstrap.System) -> dict[str, tuple[str | None, int]]:
-    """camera -> (node holding a live lease or None, epoch)."""
+def holders(system: bootstrap.System, copy: int = 0) -> dict[str, tuple[str | None, int]]:
+    """camera -> (node holding a live lease of its ``copy`` or None, epoch)."""
     with system.reads() as s:
         rows = s.execute(
             text(
                 "SELECT camera_id, CASE WHEN released IS NULL AND expires_at > now() THEN node "
-                "END AS node, epoch FROM camera_leases"
-            )
+                "END AS node, epoch FROM camera_leases WHERE copy = :k"
+            ),
+            {"k": copy},
         ).all()
     return {r.camera_id: (r.node, int(r.epoch)) for r in rows}
 
 
 def first_segment_by(system: bootstrap.System, camera: str, node: str) -> int | None:
     """seq of the first segment ``node`` sealed of ``camera`` as the lease holder."""
+    seqs = segments_by(system, camera, node)
+    return seqs[0] if seqs else None
+
+
+def segments_by(system: bootstrap.System, camera: str, node: str) -> list[int]:
+    """seq of each segment ``node`` sealed of ``camera`` as the lease holder."""
     with system.reads() as s:
-        seq = s.execute(
-            text("SELECT min(seq) FROM segments WHERE camera_id = :c AND node = :n AND NOT late"),
+        seqs = s.execute(
+            text(
+                "SELECT seq FROM segments WHERE camera_id = :c AND node = :n AND NOT late "
+                "ORDER BY seq"
+            ),
             {"c": camera, "n": node},
-        ).scalar()
-    return None if seq is None else int(seq)
+        ).scalars()
+        return [int(seq) for seq in seqs]

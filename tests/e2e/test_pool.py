@@ -265,3 +265,86 @@ def test_a_pool_on_s3_fails_over_and_verifies(
         assert {s.storage_key for s in segs} <= stored  # every sealed segment is in S3
         assert not list((env.data_dir / "store").glob("**/*.mp4"))  # none on local disk
     _verify_ok(env)
+
+
+def test_a_redundant_camera_loses_nothing_when_one_of_its_nodes_is_killed(
+    system: bootstrap.System, env: Env, nodes: dict[str, Node]
+) -> None:
+    """Item 6: cam1 is recorded by two nodes at once; kill -9 the node of its first
+    copy and the second copy has recorded every second of it. A third node takes the
+    first copy over (a failover gap in that copy only, not in the camera's footage);
+    what is handed over is one recording with no hole; verify checks both."""
+    from oversight.domain import copies
+    from oversight.services import coverage
+    from tests.e2e.pool_nodes import segments_by
+
+    with (
+        RelayThread() as relay,
+        SimulatedCameraSet(2, relay=relay, width=160, height=90, fps=10) as cams,
+    ):
+        for i, url in enumerate(cams.urls, start=1):
+            add_camera(system, f"cam{i}", url)
+        env.ok("cameras", "redundant", "cam1", "on")
+        for name in ("n1", "n2"):
+            nodes[name].capacity = 4
+            nodes[name].start()
+
+        def both_copies() -> tuple[str, str] | None:
+            first, second = _holder(system, 0), _holder(system, 1)
+            if first is None or second is None:
+                return None
+            if len(segments_by(system, "cam1", first)) < 3 or not segments_by(
+                system, "cam1", second
+            ):
+                return None
+            return first, second
+
+        victim, survivor = wait_for("both copies of cam1 recording", both_copies, 90)
+        assert victim != survivor  # never both copies on one node
+        before = len(segments_by(system, "cam1", survivor))
+        nodes[victim].kill()
+        wait_for("the first copy's lease to lapse", lambda: _holder(system, 0) is None, 30)
+        third = "n3"
+        nodes[third].capacity = 4
+        nodes[third].start()
+        wait_for(
+            "n3 recording the first copy",
+            lambda: (
+                holders(system, 0)["cam1"][0] == third and first_segment_by(system, "cam1", third)
+            ),
+            60,
+        )
+        assert len(segments_by(system, "cam1", survivor)) > before + 3  # it went on throughout
+        for name in (survivor, third):
+            assert nodes[name].stop() == 0
+    segs = recording.list_segments(system, HOST, camera="cam1")
+    assert {s.copy for s in segs} == {0, 1}
+    # No footage lost: the two recordings together leave no hole from first to last.
+    spans = sorted((s.start, s.end) for s in segs)
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        assert (start - reach).total_seconds() < copies.SEAM.total_seconds(), (reach, start)
+        reach = max(reach, end)
+    # The first copy's hole is a failover gap of copy 0, recorded by its new owner...
+    gaps = recording.list_gaps(system, HOST, "cam1")
+    failover = [g for g in gaps if g.reason.startswith(f"failover: node {victim}")]
+    assert len(failover) == 1 and failover[0].copy == 0, gaps
+    # ... which the second copy filled: the camera's coverage shows nothing missing there.
+    shown = coverage.coverage(system, "cam1", failover[0].start, failover[0].end)
+    assert shown.gaps == [], shown.gaps
+    # What playback and export hand over: one recording, the hole filled from copy 1.
+    handed = copies.one_recording(
+        [s for s in segs if s.deleted_at is None],
+        lambda s: (s.start, s.end),
+        lambda s: copies.rank(s.copy, s.late),
+    )
+    assert any(s.copy == 1 for s in handed) and any(s.copy == 0 for s in handed)
+    for prev, nxt in itertools.pairwise(handed):
+        assert (nxt.start - prev.end).total_seconds() < copies.SEAM.total_seconds()
+    shown_copies = {(h["camera"], h.get("copy", 0), h["reason"]) for h in _handovers(system)}
+    assert ("cam1", 0, "expiry") in shown_copies and ("cam1", 1, "claim") in shown_copies
+    _verify_ok(env)
+
+
+def _holder(system: bootstrap.System, copy: int) -> str | None:
+    return holders(system, copy).get("cam1", (None, 0))[0]

@@ -364,3 +364,41 @@ def test_a_custodian_limited_to_other_sites_cannot_handle_this_footage(
         _release(sys_, grant, [people.person_by_id(sys_, "far"), cast["wit"]])
     last = access_leaves(sys_)[-1]
     assert last["action"] == "export.refused" and last["actors"] == ["far", "wit"]
+
+
+def test_a_redundant_camera_hands_over_one_recording_filling_holes_from_the_other(
+    sys_: bootstrap.System, cast: dict[str, Person], tmp_path: Path
+) -> None:
+    """Issue 21, item 6: copy 0 has a hole (its node died at 20 s, back at 40 s); the
+    release hands over copy 0 and the copy-1 segments that fill the hole, never both
+    recordings interleaved, and names exactly those in the export leaf."""
+    import os
+
+    from oversight.services import pool
+
+    with sys_.sessions.begin() as s:  # the two leases a pool would hold (no pool here)
+        s.add(m.CameraLease(camera_id="cam1", copy=0, node="a", epoch=1))
+        s.add(m.CameraLease(camera_id="cam1", copy=1, node="b", epoch=1))
+    spans = {0: [(0, 10), (10, 20), (40, 50)], 1: [(3, 13), (13, 23), (23, 33), (33, 43), (43, 53)]}
+    keys: dict[tuple[int, int], str] = {}
+    for copy, pairs in spans.items():
+        for a, b in pairs:
+            spool = tmp_path / f"c{copy}-{a}.mp4"
+            spool.write_bytes(os.urandom(1000))
+            sealed = seal_file(
+                sys_, camera="cam1", path=spool, start=T0 + timedelta(seconds=a),
+                end=T0 + timedelta(seconds=b), fence=pool.Fence("ab"[copy], 1, copy),
+            )  # fmt: skip
+            keys[copy, a] = sealed.storage_key
+    grant = _grant(sys_, cast)
+    with footage.release(
+        sys_, grant_id=grant, kind="copy", action="export", present=[cast["cust"], cast["wit"]]
+    ) as handed:
+        got = [seg.storage_key for seg in handed.segments]
+    wanted = [
+        *(keys[0, 0], keys[0, 10]),
+        *(keys[1, 13], keys[1, 23], keys[1, 33]),  # the hole, 20-40 s
+        *(keys[0, 40], keys[1, 43]),  # 50-53 s only copy 1 has
+    ]
+    assert got == wanted  # in time order; copy 1's 3 s segment is not needed
+    assert access_leaves(sys_)[-1]["details"]["segments"] == wanted  # type: ignore[index]

@@ -62,6 +62,7 @@ class GapRec:
     end: datetime
     reason: str
     leaf_index: int
+    copy: int = 0  # which recording of a redundant camera has the hole
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,13 @@ def coverage_end(system: System, camera: str, copy: int = 0) -> datetime | None:
 
 def _gap(row: m.Gap) -> GapRec:
     return GapRec(
-        row.id, row.camera_id, utc(row.start_at), utc(row.end_at), row.reason, row.leaf_index
+        row.id,
+        row.camera_id,
+        utc(row.start_at),
+        utc(row.end_at),
+        row.reason,
+        row.leaf_index,
+        row.copy,
     )
 
 
