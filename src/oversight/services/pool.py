@@ -214,13 +214,6 @@ def cycle(system: System, node: str, capacity: int) -> Assignment:
             {"n": node},
         )
         out.draining = bool(me.draining)
-        s.execute(
-            text(
-                "INSERT INTO camera_leases (camera_id, copy, epoch) SELECT id, 0, 0 FROM "
-                "cameras WHERE removed IS NULL UNION ALL SELECT id, 1, 0 FROM cameras WHERE "
-                "removed IS NULL AND redundant ON CONFLICT (camera_id, copy) DO NOTHING"
-            )
-        )
         held = s.execute(
             text(
                 "UPDATE camera_leases l SET expires_at = now() + CAST(:ttl AS interval) "

@@ -334,6 +334,9 @@ def add_camera(
             created_at=system.clock.now(),
         )
         s.add(row)
+        s.flush()  # the lease row refers to the camera
+        # Its lease in a recorder pool, made here once rather than by every node's cycle.
+        s.add(m.CameraLease(camera_id=camera_id, copy=0, epoch=0))
         _record(
             s,
             system,
@@ -393,6 +396,8 @@ def set_redundant(system: System, actor: Person, camera_id: str, redundant: bool
         authz.on_cameras(s, actor, "registry.write", [camera_id])
         if row.removed is not None:
             raise InvalidInput(f"camera {camera_id} was removed on {row.removed}")
+        if redundant and s.get(m.CameraLease, (camera_id, 1)) is None:
+            s.add(m.CameraLease(camera_id=camera_id, copy=1, epoch=0))  # the second lease
         if row.redundant != redundant:
             row.redundant = redundant
             _record(

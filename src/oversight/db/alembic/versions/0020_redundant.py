@@ -4,7 +4,9 @@ two nodes at once, each under its own lease.
 ``camera_leases`` gets a ``copy`` column (0: the camera's first recording, 1: its
 redundant second) and its key becomes (camera, copy), so each copy has its own owner
 and fencing epoch. ``segments.copy`` and ``gaps.copy`` say which copy a segment or a
-gap belongs to; both copies are chained in the camera's one segment chain.
+gap belongs to; both copies are chained in the camera's one segment chain. Every
+camera gets its lease row here (and at registration from now on), so the nodes' cycles
+no longer insert them.
 
 Revision ID: 0020
 Revises: 0019
@@ -44,6 +46,12 @@ def upgrade() -> None:
         "INSERT INTO camera_leases_v2 (camera_id, copy, node, epoch, expires_at, claimed_at, "
         "released) SELECT camera_id, 0, node, epoch, expires_at, claimed_at, released "
         "FROM camera_leases"
+    )
+    # Every camera has its lease row from its registration on (services/registry.py),
+    # not made by each node's cycle: the cameras registered before this get theirs.
+    op.execute(
+        "INSERT INTO camera_leases_v2 (camera_id, copy, epoch) SELECT id, 0, 0 FROM cameras "
+        "WHERE id NOT IN (SELECT camera_id FROM camera_leases)"
     )
     op.drop_index("ix_camera_leases_node", "camera_leases")
     op.drop_table("camera_leases")
