@@ -377,8 +377,8 @@ def test_a_redundant_camera_hands_over_one_recording_filling_holes_from_the_othe
     from oversight.services import pool
 
     with sys_.sessions.begin() as s:  # the two leases a pool would hold (no pool here)
-        s.add(m.CameraLease(camera_id="cam1", copy=0, node="a", epoch=1))
-        s.add(m.CameraLease(camera_id="cam1", copy=1, node="b", epoch=1))
+        s.merge(m.CameraLease(camera_id="cam1", copy=0, node="a", epoch=1))
+        s.merge(m.CameraLease(camera_id="cam1", copy=1, node="b", epoch=1))
     spans = {0: [(0, 10), (10, 20), (40, 50)], 1: [(3, 13), (13, 23), (23, 33), (33, 43), (43, 53)]}
     keys: dict[tuple[int, int], str] = {}
     for copy, pairs in spans.items():
