@@ -6,16 +6,15 @@ import json
 import logging
 import stat
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import Result
 
+from tests.cli.test_registry_cli import TODAY
 from tests.conftest import Env
 from tests.services.test_people import db_dump
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 ADMIN_PW = "admin password 1"
 PW = "user password 12"
 DOC = "650102199001011234"
