@@ -14,11 +14,18 @@ same run; nothing is asserted.
    holding HELD of TOTAL cameras (--renew-among, default 125:10000: the others copied
    straight into the table), as a node of a 10,000-camera pool would.
 3. Sealing throughput: N processes (--nodes), each a pool node (``pool.join`` then
-   ``pool.cycle`` until it holds its --seal-cameras cameras) sealing small distinct files
+   ``pool.cycle`` until it holds its --seal-cameras cameras) sealing distinct files
    with ``sealing.seal_file`` under its ``pool.Fence`` as fast as it can for
    --seal-seconds (renewing every claim interval meanwhile), against one such process
-   alone. Every seal takes the ledger's advisory lock, so this measures its contention
-   (issue 21, item 9).
+   alone; for each size of --seal-bytes and each store of --seal-store: ``local`` (the
+   data dir's) and ``s3``, a fresh Object Lock bucket per run in a SeaweedFS ``weed
+   mini`` started here as the tests start it (skipped, and said so, without ``weed``).
+   Every seal takes the ledger's advisory lock (issue 21, item 9): each sealer wraps
+   its own ``ledger.lock`` and ``store.put`` (src unchanged) and times per seal the
+   put, the wait for the lock, the hold (lock granted to ``seal_file``'s return, the
+   COMMIT that releases it included) and the statements sent under it; each run
+   prints their p50/p95, the share of the run the lock was held and how busy the
+   machine's CPU was (everything on it, not only the bench).
 4. CPU per camera: --cpu-cameras simulated cameras recorded for --cpu-window seconds by
    plain ``oversight record`` and then by one ``oversight record --node`` (PostgreSQL for
    both, the same cameras), each process tree sampled from /proc as bench/recorder.py
@@ -30,11 +37,15 @@ benchmark makes its own schema and drops it after.
 
 Usage: python bench/pool.py [--kills N] [--cameras N] [--segment-seconds S]
        [--renew 10,100,1000] [--renew-among HELD:TOTAL] [--nodes N]
-       [--seal-cameras C] [--seal-seconds S] [--seal-bytes B]
-       [--cpu-cameras M] [--cpu-window S] [--only failover,renewal,sealing,cpu]
-The defaults take about nine minutes; a quick look (about three):
+       [--seal-cameras C] [--seal-seconds S] [--seal-bytes B,B...]
+       [--seal-store local,s3] [--cpu-cameras M] [--cpu-window S]
+       [--only failover,renewal,sealing,cpu]
+The defaults take about twelve minutes (sealing: 2 stores x 2 sizes x 2 runs); a quick
+look (about five):
   scripts/with-postgres.sh python bench/pool.py --kills 3 --renew 10,100 \\
       --seal-seconds 5 --cpu-window 20
+Sealing alone, as docs/scale.md measured it (about three minutes):
+  scripts/with-postgres.sh python bench/pool.py --only sealing --seal-seconds 10
 """
 
 from __future__ import annotations
