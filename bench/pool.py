@@ -786,6 +786,15 @@ def main() -> None:
     parser.add_argument("--only", default="failover,renewal,sealing,cpu")
     args = parser.parse_args()
     only = set(args.only.split(","))
+    stores = args.seal_store.split(",")
+    if not stores or not set(stores) <= {"local", "s3"}:
+        parser.error(f"--seal-store: {args.seal_store!r} is not local, s3 or local,s3")
+    try:
+        sizes = [int(x) for x in args.seal_bytes.split(",")]
+    except ValueError:
+        parser.error(f"--seal-bytes: {args.seal_bytes!r} is not a list of byte counts")
+    if min(sizes) < 64:
+        parser.error("--seal-bytes: each size must be at least 64 (a 32-byte header)")
     base_url()
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
@@ -797,10 +806,6 @@ def main() -> None:
                 among = (held, total)
             bench_renewal(tmp, sizes, args.renew_repeats, among)
         if "sealing" in only:
-            sizes = [int(x) for x in args.seal_bytes.split(",")]
-            stores = args.seal_store.split(",")
-            if not set(stores) <= {"local", "s3"}:
-                sys.exit(f"--seal-store: {args.seal_store!r} is not local, s3 or local,s3")
             bench_sealing(tmp, args.nodes, args.seal_cameras, args.seal_seconds, sizes, stores)
         if "failover" in only:
             bench_failover(tmp, args.kills, args.cameras, args.segment_seconds)
