@@ -247,6 +247,25 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds before an alarm webhook delivery is given up (and logged).",
     )
+    # The console's alarm banner (issue 22, web/console/alarms_stream.py).
+    alarm_stream_max: int = Field(
+        default=64,
+        ge=1,
+        le=10_000,
+        description="Alarm banner streams (server-sent events) open at once; more get 429.",
+    )
+    alarm_stream_poll_s: float = Field(
+        default=1.0,
+        ge=0.2,
+        le=60,
+        description="Seconds between an alarm stream's looks at the open alarms.",
+    )
+    alarm_stream_keepalive_s: float = Field(
+        default=15.0,
+        ge=1,
+        le=300,
+        description="Seconds of silence after which an alarm stream sends a comment line.",
+    )
 
     # Witnesses (issue 20, log side): see services/witnessing.py and docs/ledger.md.
     witnesses: str = Field(

@@ -69,6 +69,8 @@ def context(request: Request, caller: Caller | None, **values: Any) -> dict[str,
         "path": request.url.path,
         "local": lambda moment, seconds=True: local_time(system, moment, seconds=seconds),
         "timezone": str(system.packs.timezone),
+        # The alarm banner (console/alarms_stream.py) on every page of those who may see it.
+        "alarm_feed": caller is not None and may(caller.person, "recordings.read"),
         **values,
     }
 
