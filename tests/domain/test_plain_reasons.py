@@ -50,6 +50,7 @@ CASES = [
     ("ffmpeg exited with code 0: rtsp://admin:***@10.0.0.9/live: timed out", "unreachable"),
     ("segment seg-00001.mp4 quarantined: ffprobe found no video stream", "unsealable"),
     ("ffmpeg exited with code 255", "ffmpeg_failed"),
+    ("rtsp timeout", "unreachable"),
     ("something nobody foresaw", "other"),
     # a gap's reason: the recorder's text with the restarts counted
     (

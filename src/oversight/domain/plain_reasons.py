@@ -22,7 +22,7 @@ _RULES: tuple[tuple[str, str], ...] = (
         "unreachable",
         r"Connection refused|No route to host|Network is unreachable|"
         r"Failed to resolve hostname|Name or service not known|Connection timed out|"
-        r"Operation timed out|timed out|Connection reset|Input/output error",
+        r"Operation timed out|timed out|timeout|Connection reset|Input/output error",
     ),
     ("stalled", r"stalled|no segment for"),
     ("bad_stream", r"Invalid data found|could not find codec|unsupported|not a video"),
