@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     http_keep_alive_timeout_s: int = Field(
         default=5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept."
     )
+    http_shutdown_grace_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds `oversight serve` waits for open responses when told to stop.",
+    )
     http_max_connections: int = Field(
         default=256,
         ge=1,
@@ -259,6 +265,12 @@ class Settings(BaseSettings):
         ge=0.2,
         le=60,
         description="Seconds between an alarm stream's looks at the open alarms.",
+    )
+    alarm_stream_max_age_s: float = Field(
+        default=120.0,
+        ge=5,
+        le=86400,
+        description="Seconds an alarm stream lasts before the browser is asked to reconnect.",
     )
     alarm_stream_keepalive_s: float = Field(
         default=15.0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import queue
+import signal
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from oversight.web.console.alarms_stream import Streams
 from tests.recorder.helpers import add_camera
 from tests.web.authz_helpers import add_camera_at, add_person, add_site
 from tests.web.conftest import LiveServer, Web
+from tests.web.hardening_edge_server import Served, serve
 
 pytestmark = pytest.mark.parametrize("database_url", [None])  # SQLite: real-time streams
 
@@ -69,7 +71,7 @@ class Feed:
 
 
 @contextmanager
-def stream(server: LiveServer, token: str) -> Iterator[Feed]:
+def stream(server: LiveServer | Served, token: str) -> Iterator[Feed]:
     where = urlsplit(server.url)
     conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=30)
     try:
@@ -196,3 +198,45 @@ def test_acknowledge_from_the_banner_returns_to_the_page(web: Web) -> None:
     other = alarms.raise_alarm(web.system, camera="cam1", kind="covered", detail="dark")
     away = console.submit(f"/alarms/{other.id}/ack", {"next": "//evil.example/"})
     assert away.headers["location"] == "/health"  # never off the site
+
+
+def test_a_stream_outlives_the_servers_header_and_body_timeouts(web: Web) -> None:
+    # `oversight serve` bounds slow requests (finding 15); a stream is a slow response,
+    # not a slow request, and must stay open past those deadlines.
+    token = cookie(web, "op")
+    with (
+        serve(
+            http_header_timeout_s="1",
+            http_body_timeout_s="1",
+            http_keep_alive_timeout_s="1",
+            alarm_stream_keepalive_s="1",
+        ) as server,
+        stream(server, token) as reply,
+    ):
+        assert reply.status == 200
+        seen = events(reply, 4, seconds=8)
+    assert seen[0][0] == "alarms"
+    assert seen[1:] == [("comment", "keep-alive")] * 3
+
+
+def test_a_stream_ends_at_its_age_limit_for_the_browser_to_reopen(
+    web: Web, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The setting is read per stream: the shortest age the setting allows.
+    monkeypatch.setattr(web.system.settings, "alarm_stream_max_age_s", 5.0)
+    with stream(live_server, cookie(web, "op")) as reply:
+        start = time.monotonic()
+        seen = events(reply, 20, seconds=9)
+        lasted = time.monotonic() - start
+    assert seen[0][0] == "alarms" and ("ended", {}) not in seen  # not a logout
+    assert 4 <= lasted < 9 and reply.lines.get(timeout=1) is None  # the server closed it
+
+
+def test_an_open_stream_does_not_hold_the_server_from_stopping(web: Web) -> None:
+    token = cookie(web, "op")
+    with serve(http_shutdown_grace_s="1") as server, stream(server, token) as reply:
+        assert events(reply, 1)[0][0] == "alarms"
+        server.process.send_signal(signal.SIGINT)
+        start = time.monotonic()
+        server.process.wait(timeout=12)
+        assert time.monotonic() - start < 10

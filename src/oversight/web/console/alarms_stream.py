@@ -3,7 +3,8 @@
 Every console page opens one stream (``static/alarms.js``). Bounded: one stream per
 session (a session's newer stream, i.e. its next page, ends the older one), at most
 ``OVERSIGHT_ALARM_STREAM_MAX`` streams per server process (one more is a 429), a
-``: keep-alive`` comment line after ``OVERSIGHT_ALARM_STREAM_KEEPALIVE_S`` of silence.
+``: keep-alive`` comment line after ``OVERSIGHT_ALARM_STREAM_KEEPALIVE_S`` of silence,
+and an end after ``OVERSIGHT_ALARM_STREAM_MAX_AGE_S`` (the browser reconnects at once).
 Every ``OVERSIGHT_ALARM_STREAM_POLL_S`` the stream resolves its session again (a logout,
 expiry or revocation ends it) and asks the policy again (``recordings.read``, whose
 scope :func:`alarms.list_alarms` applies): a person sees only their cameras' alarms, and
@@ -117,9 +118,11 @@ async def _feed(
     settings = system.settings
     last: dict[str, Any] | None = None
     quiet = 0.0
+    ends_at = asyncio.get_running_loop().time() + settings.alarm_stream_max_age_s
     try:
-        yield b"retry: 3000\n\n"
-        while not ended.is_set():
+        # A stream that ends is reopened by the browser after this many milliseconds.
+        yield b"retry: 500\n\n"
+        while not ended.is_set() and asyncio.get_running_loop().time() < ends_at:
             person = await run_in_threadpool(_current, system, token)
             if person is None:
                 yield b"event: ended\ndata: {}\n\n"
