@@ -171,7 +171,8 @@ def test_one_stream_per_session_and_a_bound_on_streams(web: Web, live_server: Li
         assert events(first, 1)[0][0] == "alarms"
         with stream(live_server, mine) as second:  # the next page of the same session
             assert events(second, 1)[0][0] == "alarms"
-            assert events(first, 5, seconds=3) == []  # the older stream was ended
+            # The older stream was told so, and ended.
+            assert events(first, 5, seconds=3) == [("replaced", {})]
             with stream(live_server, cookie(web, "cust")) as other:
                 assert other.status == 429
                 assert "OVERSIGHT_ALARM_STREAM_MAX=1" in other.body()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -113,7 +113,7 @@ def _current(system: System, token: str) -> Person | None:
 
 
 async def _feed(
-    system: System, token: str, lang: str, ended: asyncio.Event, release: Any
+    system: System, token: str, lang: str, ended: asyncio.Event, release: Callable[[], None]
 ) -> AsyncIterator[bytes]:
     settings = system.settings
     last: dict[str, Any] | None = None
@@ -141,6 +141,10 @@ async def _feed(
                 await asyncio.wait_for(ended.wait(), settings.alarm_stream_poll_s)
             except TimeoutError:
                 quiet += settings.alarm_stream_poll_s
+        if ended.is_set():
+            # A newer stream of this session took over: this page should not reconnect
+            # (two tabs would take it from each other) until it is looked at again.
+            yield b"event: replaced\ndata: {}\n\n"
     finally:
         release()
 

@@ -47,11 +47,24 @@
     lastId = top ? Math.max(top.id, lastId || 0) : (lastId || 0);
   };
 
-  const source = new EventSource(banner.dataset.stream);
-  source.addEventListener("alarms", (event) => show(JSON.parse(event.data)));
-  source.addEventListener("ended", () => source.close());
-  source.onerror = () => {
-    if (source.readyState === EventSource.CLOSED) countText.textContent = banner.dataset.unavailable;
+  // One stream per session: a newer page of it takes the stream over ("replaced"); this
+  // page takes it back when it is looked at again.
+  let source = null;
+  const open = () => {
+    source = new EventSource(banner.dataset.stream);
+    source.addEventListener("alarms", (event) => show(JSON.parse(event.data)));
+    source.addEventListener("ended", () => source.close());
+    source.addEventListener("replaced", () => {
+      source.close();
+      countText.textContent = banner.dataset.replaced;
+    });
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) countText.textContent = banner.dataset.unavailable;
+    };
   };
+  open();
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && source.readyState === EventSource.CLOSED) open();
+  });
   window.addEventListener("pagehide", () => source.close());
 })();
