@@ -70,3 +70,14 @@ def test_a_running_recorder_and_monitor_are_green(web: Web, tmp_path: Path) -> N
     html = web.console("op").get("/?lang=en").text
     for name in ("recorder", "monitor"):
         assert re.search(r'class="big ok">running<', card(html, name)), name
+
+
+def test_the_health_page_names_the_recorder_state_in_the_reader_s_language(
+    web: Web, tmp_path: Path
+) -> None:
+    test_a_recorder_killed_without_a_word_is_red_too(web, tmp_path)
+    html = web.console("op").get("/health?lang=zh").text
+    row = html[html.index('id="health-cam1"') :]
+    row = row[: row.index("</tr>")]
+    assert 'class="status-recorder_down"' in row and "录像服务无响应" in row
+    assert "recorder_down" not in row.replace('class="status-recorder_down"', "")
