@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     http_keep_alive_timeout_s: int = Field(
         default=5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept."
     )
+    http_shutdown_grace_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds `oversight serve` waits for open responses when told to stop.",
+    )
     http_max_connections: int = Field(
         default=256,
         ge=1,
@@ -246,6 +252,31 @@ class Settings(BaseSettings):
         gt=0,
         le=60,
         description="Seconds before an alarm webhook delivery is given up (and logged).",
+    )
+    # The console's alarm banner (issue 22, web/console/alarms_stream.py).
+    alarm_stream_max: int = Field(
+        default=64,
+        ge=1,
+        le=10_000,
+        description="Alarm banner streams (server-sent events) open at once; more get 429.",
+    )
+    alarm_stream_poll_s: float = Field(
+        default=1.0,
+        ge=0.2,
+        le=60,
+        description="Seconds between an alarm stream's looks at the open alarms.",
+    )
+    alarm_stream_max_age_s: float = Field(
+        default=120.0,
+        ge=5,
+        le=86400,
+        description="Seconds an alarm stream lasts before the browser is asked to reconnect.",
+    )
+    alarm_stream_keepalive_s: float = Field(
+        default=15.0,
+        ge=1,
+        le=300,
+        description="Seconds of silence after which an alarm stream sends a comment line.",
     )
 
     # Witnesses (issue 20, log side): see services/witnessing.py and docs/ledger.md.

@@ -69,7 +69,8 @@ def test_a_stopped_camera_still_has_its_timeline(web: Web, tmp_path: Path) -> No
     sealed = sealed_camera(web.system, tmp_path, count=1)
     recording.set_status(web.system, "cam1", state="stopped", since=sealed[0].end)
     html = web.console("op").get("/?lang=en").text
-    assert 'id="timeline-cam1"' in html and ">stopped<" in html
+    # Its recorder is not running (issue 22): red "recorder not running", not grey "stopped".
+    assert 'id="timeline-cam1"' in html and "not recording: recorder not running" in html
     assert "&lt;0.1% recorded" in html  # one minute of a day is not "0.0%"
 
 

@@ -31,7 +31,8 @@ def test_the_list_shows_segments_and_gaps_of_the_last_day(web: Web, tmp_path: Pa
     assert reply.status_code == 200
     html = reply.text
     assert "4 segments." in html and len(re.findall(r'<tr id="segment-\d+"', html)) == 4
-    assert "rtsp timeout" in html and "1.0 min" in html
+    # A plain reason on the list (issue 22, item 9); the recorder's words are for detail.
+    assert "camera unreachable" in html and "rtsp timeout" not in html and "1.0 min" in html
     assert 'hx-trigger="every 5s"' in html
 
 
@@ -58,7 +59,8 @@ def test_a_camera_page_draws_a_week_of_coverage(web: Web, tmp_path: Path) -> Non
     assert len(re.findall(r'<rect class="gap"', svg)) == 1
     assert len(re.findall(r'<rect class="held"', svg)) == 1
     assert ">recorded<" not in svg  # labels live in titles, not as stray text
-    assert "rtsp timeout" in html and "3 segments." in html
+    assert "camera unreachable" in html and "3 segments." in html
+    assert "rtsp timeout" not in html  # a custodian reads the plain reason only
     assert "Coverage over the last 7 days" in html
 
 

@@ -213,4 +213,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,
         "server_header": False,
+        # Long-lived responses (the alarm banner's event streams) must not hold a stop.
+        "timeout_graceful_shutdown": settings.http_shutdown_grace_s,
     }

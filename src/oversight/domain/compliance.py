@@ -105,13 +105,17 @@ def _finding(
     )
 
 
-def evaluate(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
-    """All findings that hold on day ``at`` (a local date in the packs' time zone)."""
+def evaluate(
+    state: RegistryState, packs: PackSet, at: date, recording: Collection[str] | None = None
+) -> list[Finding]:
+    """All findings that hold on day ``at`` (a local date in the packs' time zone).
+    ``recording``: the cameras actually recording (issue 22); a registered camera that
+    is not among them covers nothing. None: not known (a past day), the registry alone."""
     findings: list[Finding] = []
     findings += _placements(state, packs, at)
     findings += _installers(state, packs, at)
     findings += _filings(state, packs, at)
-    findings += _coverage(state, packs, at)
+    findings += _coverage(state, packs, at, recording)
     findings += _obstructions(state, packs, at)
     findings += _conflicts(packs, at)
     return sort_findings(findings)
@@ -206,24 +210,26 @@ def _filings(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
     return out
 
 
-def _coverage(state: RegistryState, packs: PackSet, at: date) -> list[Finding]:
+def _coverage(
+    state: RegistryState, packs: PackSet, at: date, recording: Collection[str] | None
+) -> list[Finding]:
     out = []
     for site in state.sites.values():
-        covered = {
-            c.coverage_point
-            for c in state.cameras.values()
-            if c.site_id == site.id and c.active_on(at)
-        }
+        active = [c for c in state.cameras.values() if c.site_id == site.id and c.active_on(at)]
+        covered = {c.coverage_point for c in active if recording is None or c.id in recording}
         for point, requiring in packs.required_coverage(site.category, at).items():
             if point in covered:
                 continue
             cited = [packs.cited(pack, rule) for pack, rule in requiring]
+            # A camera registered for the point but not recording covers nothing: say so.
+            idle = sorted(c.id for c in active if c.coverage_point == point)
+            why = f" (registered but not recording: {', '.join(idle)})" if idle else ""
             out.append(
                 _finding(
                     cited[0],
                     f"site:{site.id}",
-                    f"site {site.id} ({site.category}) has no active camera covering its "
-                    f"required {point.replace('_', ' ')}",
+                    f"site {site.id} ({site.category}){why} has no active camera covering "
+                    f"its required {point.replace('_', ' ')}",
                     "major",
                     also=tuple(cited[1:]),
                 )

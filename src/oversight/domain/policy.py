@@ -84,6 +84,9 @@ TABLE: dict[str, Rule] = {
         STAFF, "see segments, gaps, recorder status and health", host=True, system=True
     ),
     "recorder.run": Rule((ADMIN,), "run the recorder and the monitor", host=True, system=True),
+    "recordings.diagnostics": Rule(
+        (ADMIN, OPERATOR), "read the recorder's and ffmpeg's own error text (detail views)"
+    ),
     "recorder.manage": Rule((ADMIN,), "drain recorder nodes of a pool", host=True),
     "alarms.raise": Rule(
         (ADMIN, OPERATOR, CUSTODIAN),

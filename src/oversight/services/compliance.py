@@ -39,7 +39,9 @@ def report(system: System, at: date | None = None) -> Report:
     day = resolve_day(system, at)
     state = registry_state(system)
     packs = [p.pack.id for p in system.packs.active(day)] or system.packs.ids
-    findings = compliance.evaluate(state, system.packs, day)
+    # Coverage counts cameras actually recording (issue 22); known for today only.
+    live = recording.recording_now(system) if day == resolve_day(system, None) else None
+    findings = compliance.evaluate(state, system.packs, day, live)
     findings += compliance.training_findings(people.people_with_scope(system), system.packs, day)
     # Footage findings judge the end of the day asked about (or now, for today).
     end_of_day = system.packs.start_of_day(day + timedelta(days=1))

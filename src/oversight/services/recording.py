@@ -302,6 +302,17 @@ def list_status(system: System, actor: Person) -> list[StatusRec]:
         ]
 
 
+def recording_now(system: System) -> frozenset[str]:
+    """Cameras actually recording now: a fresh status row saying so (a stale one is the
+    recorder down, see :func:`_status`). Compliance counts only these for coverage."""
+    with system.reads() as s:
+        rows = s.scalars(select(m.CameraStatus).where(m.CameraStatus.state == "recording")).all()
+        now = system.clock.now()
+        return frozenset(
+            r.camera_id for r in rows if _status(r.camera_id, r, now).state == "recording"
+        )
+
+
 # ---- quarantine and events ----
 
 

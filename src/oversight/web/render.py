@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from oversight.api.security import Caller, may
 from oversight.bootstrap import System
+from oversight.domain.plain_reasons import plain_reason
 from oversight.web import i18n
 from oversight.web.nav import NAV
 
@@ -46,6 +47,12 @@ def local_time(system: System, moment: datetime | None, *, seconds: bool = True)
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def plain_text(lang: str, text: str | None) -> str:
+    """A recorder or ffmpeg message as its plain reason, in ``lang`` ("" for none)."""
+    key = plain_reason(text)
+    return "" if key is None else i18n.translate(lang, f"reason.{key}")
+
+
 def context(request: Request, caller: Caller | None, **values: Any) -> dict[str, Any]:
     system: System = request.app.state.system
     lang = language(request)
@@ -69,6 +76,11 @@ def context(request: Request, caller: Caller | None, **values: Any) -> dict[str,
         "path": request.url.path,
         "local": lambda moment, seconds=True: local_time(system, moment, seconds=seconds),
         "timezone": str(system.packs.timezone),
+        # The alarm banner (console/alarms_stream.py) on every page of those who may see it.
+        "alarm_feed": caller is not None and may(caller.person, "recordings.read"),
+        # ffmpeg's own words only for those the policy lets read them (issue 22, item 9).
+        "reason": lambda text: plain_text(lang, text),
+        "diagnostics": caller is not None and may(caller.person, "recordings.diagnostics"),
         **values,
     }
 

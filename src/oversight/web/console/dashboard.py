@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from oversight.api.security import Caller, may, need
 from oversight.bootstrap import System
-from oversight.services import capacity, compliance, coverage, recording, verify
+from oversight.services import capacity, compliance, coverage, liveness, recording, verify
 from oversight.web.forms import size_text
 from oversight.web.render import context, environment, page
 from oversight.web.timeline import timeline_svg
@@ -69,6 +69,7 @@ def dashboard(request: Request, caller: Anyone) -> Response:
     staff = may(caller.person, "recordings.read")
     statuses = recording.list_status(system, caller.person) if staff else []
     cameras = [s.camera for s in statuses]
+    recorder = liveness.recorder(statuses)
     with system.reads() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
     return page(
@@ -76,6 +77,8 @@ def dashboard(request: Request, caller: Anyone) -> Response:
         caller,
         "console/dashboard.html",
         statuses=statuses,
+        recorder=recorder,
+        monitor=liveness.monitor(system, cameras),
         lines=timelines(system, cameras, DAY, timeline_labels(request, caller)),
         capacity=capacity.measure(system),
         staff=staff,
@@ -90,7 +93,7 @@ def camera_status(request: Request, caller: Anyone) -> Response:
     """The camera table alone, for htmx to swap in every few seconds."""
     staff = may(caller.person, "recordings.read")
     statuses = recording.list_status(caller.system, caller.person) if staff else []
-    values = context(request, caller, statuses=statuses)
+    values = context(request, caller, statuses=statuses, recorder=liveness.recorder(statuses))
     html = environment().get_template("console/_camera_status.html").render(values)
     return HTMLResponse(html)
 

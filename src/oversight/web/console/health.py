@@ -36,6 +36,9 @@ def acknowledge(
     alarm_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     caller: Annotated[Caller, Depends(need("alarms.ack"))],
     note: Annotated[str, Form(max_length=2000)] = "",
+    next: Annotated[str, Form(max_length=200)] = "/health",
 ) -> Response:
     alarms.acknowledge(caller.system, caller.person, alarm_id, note)
-    return RedirectResponse("/health", status_code=303)
+    # The banner acknowledges from any page and comes back to it: a local path only.
+    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/health"
+    return RedirectResponse(back, status_code=303)
