@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         ),
     )
     register_scan_leaves: int = Field(
-        default=20000,
+        default=10000,
         ge=500,
         le=1_000_000,
         description="Most ledger leaves one page of the register console reads.",

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from oversight.ledger import leaves
+from oversight.services import audit, verify
 from oversight.services.access import access_leaf
 from oversight.services.sealing import SealedSegment
 from oversight.web.console import audit as console_audit
 from tests.web.api_data import sealed_camera
+from tests.web.authz_helpers import size
 from tests.web.conftest import Web
 from tests.web.footage_helpers import (
     T0,
@@ -22,6 +24,11 @@ from tests.web.footage_helpers import (
     approved_grant,
     open_execution,
     seal,
+)
+from tests.web.test_authorization_findings import (  # noqa: F401  (sites: a fixture)
+    Sites,
+    request_for,
+    sites,
 )
 
 
@@ -179,11 +186,52 @@ def test_a_playback_session_is_one_line_with_the_range_viewed(web: Web, tmp_path
     assert "cust, wit" in row and "cam1" in row
     assert f'href="/access/{request_id}"' in row and f">{grant}<" in row
     assert "fetches" in row
+    report = verify.verify(web.system)  # the leaves with ``viewed`` still verify
+    assert report.ok, report
 
 
 def test_a_session_ends_after_a_pause(web: Web, tmp_path: Path) -> None:
     _play(web, tmp_path)
-    web.system.settings.register_session_gap_s = 0
+    web.system.settings.register_session_gap_s = 0  # a fresh System per test
     html = _register(web.console("aud").get("/audit?lang=en").text)
     # Without a pause allowance every fetch that is not in the same instant is its own line.
     assert html.count('class="session"') >= 2
+
+
+def test_an_auditor_scoped_to_a_site_sees_only_its_lines(web: Web, sites: Sites) -> None:  # noqa: F811
+    """Issue 17's scope holds under every new filter and in folded lines."""
+    s1_request, s3_request = request_for(web), request_for(web, "cam3")
+    aud3 = web.console("aud3")
+    records = _register(aud3.get("/audit?action=record&lang=en").text)
+    assert 'id="seals-cam3-' in records and "cam1" not in records
+    assert "cam1" not in _register(aud3.get("/audit?lang=en").text)
+    assert "No entries match." in aud3.get(f"/audit?request={s1_request}&lang=en").text
+    own = _register(aud3.get(f"/audit?request={s3_request}&lang=en").text)
+    assert "<code>request</code>" in own and f'href="/access/{s3_request}"' in own
+    assert aud3.get("/audit?camera=cam1&action=record").status_code in (403, 404)
+    api = web.api("aud3").get(f"/api/v1/audit?request={s1_request}")
+    assert api.status_code == 200 and api.json() == []
+
+
+def test_a_refused_filter_writes_nothing(web: Web, tmp_path: Path) -> None:
+    _seed(web, tmp_path)
+    client = web.console("aud")
+    before = size(web.env.url)
+    for query in ("action=peek", "request=x", "action=" + "v" * 65):
+        assert client.get(f"/audit?{query}").status_code in (400, 422)
+    assert size(web.env.url) == before
+
+
+def test_a_page_reads_a_bounded_number_of_leaves(
+    web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rare match does not make one page read the whole ledger: it stops at
+    OVERSIGHT_REGISTER_SCAN_LEAVES and links on to the older leaves."""
+    _seed(web, tmp_path)
+    for _ in range(3):
+        _append(web, actors=["cust"], action="export", target="cam2")
+    monkeypatch.setattr(web.system.settings, "register_scan_leaves", 2)
+    monkeypatch.setattr(audit, "_CHUNK", 2)  # the chunk is the unit of reading
+    html = web.console("aud").get("/audit?request=7&lang=en").text
+    assert "No entries match." in html and 'id="audit-older"' in html
+    assert "This page read 2 ledger leaves" in html

@@ -132,6 +132,7 @@ def audit_page(
         older=f.link(found.older) if found.older is not None else None,
         newest=f.link() if before is not None else None,
         size=size_text,
+        read=found.read,
     )
 
 
