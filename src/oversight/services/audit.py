@@ -297,15 +297,17 @@ class Scan:
         if q.end is not None:
             terms.append(m.RegisterTime.at < q.end)
         bound = self.before
+        timed = q.start is not None or q.end is not None
+        # Without a period, walk the ledger's primary key backwards (no join: the
+        # planner cannot pick a scan of the whole table); with one, the time index.
+        order = m.RegisterTime.idx if timed else m.LedgerLeaf.idx
         while True:
-            query = (
-                select(m.LedgerLeaf.idx, m.LedgerLeaf.data)
-                .join(m.RegisterTime, m.RegisterTime.idx == m.LedgerLeaf.idx)
-                .where(*terms)
-            )
+            query = select(m.LedgerLeaf.idx, m.LedgerLeaf.data).where(*terms)
+            if timed:
+                query = query.join(m.RegisterTime, m.RegisterTime.idx == m.LedgerLeaf.idx)
             if bound is not None:
-                query = query.where(m.RegisterTime.idx < bound)
-            rows = self.s.execute(query.order_by(m.RegisterTime.idx.desc()).limit(_CHUNK)).all()
+                query = query.where(order < bound)
+            rows = self.s.execute(query.order_by(order.desc()).limit(_CHUNK)).all()
             if not rows:
                 return
             self.read += len(rows)
