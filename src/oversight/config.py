@@ -101,6 +101,21 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds an access request's range may end after now (clock skew).",
     )
+    register_session_gap_s: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description=(
+            "Seconds between two fetches of one grant by the same people that the register "
+            "still shows as one playback session."
+        ),
+    )
+    register_scan_leaves: int = Field(
+        default=10000,
+        ge=500,
+        le=1_000_000,
+        description="Most ledger leaves one page of the register console reads.",
+    )
 
     rule_pack_max_bytes: int = Field(
         default=1 << 20,

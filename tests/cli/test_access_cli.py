@@ -196,6 +196,14 @@ def test_a_police_request_runs_end_to_end(deployment: Env, tmp_path: Path) -> No
     csv_out = run(env, "audit", "log", "--camera", "cam1", "--csv").stdout
     assert csv_out.splitlines()[0].startswith("leaf_index,at,action")
     assert "export" in csv_out
+    # Issue 22, item 7: the action and request filters, and every entry's request.
+    exports = json.loads(run(env, "audit", "log", "--action", "export", "--json").stdout)
+    assert {e["action"] for e in exports} == {"export", "export.refused"}
+    of_request = json.loads(run(env, "audit", "log", "--request", req, "--json").stdout)
+    assert {"request", "approve", "export"} <= {e["action"] for e in of_request}
+    assert {e["request"] for e in of_request} == {req}
+    unknown = run(env, "audit", "log", "--action", "peek", code=2)
+    assert "unknown action 'peek'" in unknown.output
 
     shown = json.loads(run(env, "access", "show", req).stdout)
     assert shown["status"] == "approved" and shown["id_doc_masked"] == "****0001"

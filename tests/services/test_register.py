@@ -156,9 +156,9 @@ def test_a_page_reads_only_as_far_back_as_it_needs(
     decoded: list[int] = []
     real = audit._entry
 
-    def counting(index: int, leaf: dict[str, object]) -> audit.Entry:
+    def counting(index: int, leaf: dict[str, object], requests: dict[str, str]) -> audit.Entry:
         decoded.append(index)
-        return real(index, leaf)  # type: ignore[arg-type]
+        return real(index, leaf, requests)  # type: ignore[arg-type]
 
     monkeypatch.setattr(audit, "_entry", counting)
     audit.page(sealed, admin(sealed), limit=3)

@@ -38,7 +38,7 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 def test_the_register_lists_recordings_and_accesses_newest_first(web: Web, tmp_path: Path) -> None:
     _seed(web, tmp_path)
-    reply = web.console("aud").get("/audit?lang=en")
+    reply = web.console("aud").get("/audit?fold=0&lang=en")  # every leaf, none folded
     assert reply.status_code == 200
     html = reply.text
     assert "4 entries." in html
@@ -49,14 +49,14 @@ def test_the_register_lists_recordings_and_accesses_newest_first(web: Web, tmp_p
 def test_filters_by_camera_person_and_date(web: Web, tmp_path: Path) -> None:
     _seed(web, tmp_path)
     client = web.console("aud")
-    assert "1 entries." in client.get("/audit?camera=cam2&lang=en").text
-    assert "3 entries." in client.get("/audit?camera=cam1&lang=en").text
+    assert "1 entries." in client.get("/audit?camera=cam2&fold=0&lang=en").text
+    assert "3 entries." in client.get("/audit?camera=cam1&fold=0&lang=en").text
     by_cust = client.get("/audit?person=cust&lang=en").text
     assert "1 entries." in by_cust and "<code>view</code>" in by_cust
     tomorrow = web.system.packs.local_date(web.system.clock.now()) + timedelta(days=1)
     assert "No entries match." in client.get(f"/audit?from={tomorrow}&lang=en").text
     assert "No entries match." in client.get("/audit?to=2020-01-01&lang=en").text
-    assert "4 entries." in client.get(f"/audit?from=2020-01-01&to={tomorrow}&lang=en").text
+    assert "4 entries." in client.get(f"/audit?from=2020-01-01&to={tomorrow}&fold=0&lang=en").text
 
 
 def test_the_csv_has_the_same_selection_and_defuses_formulas(web: Web, tmp_path: Path) -> None:
@@ -103,15 +103,15 @@ def test_the_page_shows_the_newest_and_links_to_older_entries(
     _seed(web, tmp_path)
     monkeypatch.setattr(console_audit, "SHOWN", 2)
     client = web.console("aud")
-    html = client.get("/audit?camera=cam1&lang=en").text
+    html = client.get("/audit?camera=cam1&fold=0&lang=en").text
     assert "2 entries on this page, newest first" in html
     assert html.count("<code>record</code>") == 1 and "<code>view</code>" in html
     link = _older_link(html)
-    assert link.startswith("/audit?camera=cam1&before=")  # the filters are kept
+    assert link.startswith("/audit?camera=cam1&fold=0&before=")  # the filters are kept
     older = client.get(link + "&lang=en").text
     assert "1 entries on this page" in older and older.count("<code>record</code>") == 1
     assert 'id="audit-older"' not in older and 'id="audit-newest"' in older
     monkeypatch.setattr(console_audit, "SHOWN", 4)
-    whole = client.get("/audit?lang=en").text
+    whole = client.get("/audit?fold=0&lang=en").text
     assert "4 entries." in whole and 'id="audit-older"' not in whole  # all on one page
     assert client.get("/audit?before=-1").status_code in (400, 422)

@@ -36,6 +36,17 @@ def log(
     person: Annotated[str | None, typer.Option("--person", help="Only this user id.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="From (ISO 8601).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="To (ISO 8601).")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            "--action",
+            help="Only this action or family: " + ", ".join(svc.FAMILIES) + " (or view.probe).",
+        ),
+    ] = None,
+    request: Annotated[
+        int | None,
+        typer.Option("--request", min=1, max=svc.MAX_REQUEST, help="Only entries of request N."),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the newest N matching entries.")
     ] = None,
@@ -57,7 +68,14 @@ def log(
         older = None
         if limit is None and before is None:
             entries = svc.log(
-                system, acting(system), camera=camera, person=person, start=since, end=until
+                system,
+                acting(system),
+                camera=camera,
+                person=person,
+                start=since,
+                end=until,
+                action=action,
+                request=request,
             )
         else:
             found = svc.page(
@@ -69,6 +87,8 @@ def log(
                 person=person,
                 start=since,
                 end=until,
+                action=action,
+                request=request,
             )
             entries, older = found.entries, found.older
     rows = [e.to_json() for e in entries]
@@ -76,7 +96,7 @@ def log(
         print_json(rows)
         return
     columns = ["leaf_index", "at", "action", "actors", "cameras", "target", "purpose"]
-    columns += ["destination", "grant"]
+    columns += ["destination", "grant", "request"]
     if as_csv:
         writer = csv.writer(sys.stdout)
         writer.writerow([*columns, "details"])

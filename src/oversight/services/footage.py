@@ -223,6 +223,9 @@ def release(
                     "request": str(request.id),
                     "uses": [{"camera": u.camera, **svc._range(u.start, u.end)} for u in wanted],
                     "segments": [seg.storage_key for seg in found],
+                    # The footage itself, not only the grant's range: the register shows
+                    # which minutes a playback viewed (one HLS part per leaf).
+                    "viewed": _viewed(wanted, found) if kind == "view" else None,
                 },
             )
             index = system.ledger.append(s, [leaf])[0]
@@ -244,6 +247,18 @@ def release(
     audit = _Audit(actors, action, grant_id, request, index)
     with _files(system, found, sealed, audit, wanted if kind == "view" else None) as segments:
         yield Handover(index, grant_rec, request, segments)
+
+
+def _viewed(uses: Sequence[Use], found: Sequence[_Row]) -> list[dict[str, str]]:
+    """Per camera, the span of the segments handed over, cut to the uses asked for."""
+    out = []
+    for camera in sorted({row.camera for row in found}):
+        rows = [row for row in found if row.camera == camera]
+        asked = [u for u in uses if u.camera == camera] or list(uses)
+        start = max(min(r.start for r in rows), min(u.start for u in asked))
+        end = min(max(r.end for r in rows), max(u.end for u in asked))
+        out.append({"camera": camera, **svc._range(start, max(start, end))})
+    return out
 
 
 def _requester(session: Session, request_id: int) -> rules.Requester:

@@ -23,10 +23,20 @@ router = APIRouter(tags=["audit"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need("audit.read"))]
 CameraQuery = Annotated[str | None, Query(max_length=64, description="Only this camera")]
 PersonQuery = Annotated[str | None, Query(max_length=64, description="Only this user id")]
+ActionQuery = Annotated[
+    str | None,
+    Query(
+        max_length=svc.MAX_ACTION,
+        description="Only this action or family of actions: " + ", ".join(svc.FAMILIES),
+    ),
+]
+RequestQuery = Annotated[
+    int | None, Query(ge=1, le=svc.MAX_REQUEST, description="Only entries of this request")
+]
 From = Annotated[Instant | None, Query(alias="from", description="ISO 8601 with time zone")]
 To = Annotated[Instant | None, Query(alias="to", description="ISO 8601 with time zone")]
 COLUMNS: tuple[str, ...] = ("leaf_index", "at", "action", "actors", "cameras", "target")
-COLUMNS += ("purpose", "destination", "grant")
+COLUMNS += ("purpose", "destination", "grant", "request")
 
 
 class EntryOut(BaseModel):
@@ -40,6 +50,7 @@ class EntryOut(BaseModel):
     destination: str
     grant: str
     details: dict[str, Any]
+    request: str  # the access request it belongs to ("": none)
 
 
 def _entries(
@@ -48,6 +59,8 @@ def _entries(
     person: str | None,
     start: datetime | None,
     end: datetime | None,
+    action: str | None = None,
+    request: int | None = None,
 ) -> list[dict[str, Any]]:
     found = svc.log(
         caller.system,
@@ -56,6 +69,8 @@ def _entries(
         person=person,
         start=aware(start, "from"),
         end=aware(end, "to"),
+        action=action,
+        request=request,
     )
     return [e.to_json() for e in found]
 
@@ -80,12 +95,14 @@ def log(
     end: To = None,
     limit: Limit = None,
     before: Before = None,
+    action: ActionQuery = None,
+    request: RequestQuery = None,
 ) -> list[dict[str, Any]]:
     """Without ``limit``, every matching entry. With it, one page: the newest ``limit``
     entries below ``before``, oldest first; while older ones exist, the response's
     ``X-Older-Before`` header is the ``before`` of the next older page."""
     if limit is None and before is None:
-        return _entries(caller, camera, person, start, end)
+        return _entries(caller, camera, person, start, end, action, request)
     found = svc.page(
         caller.system,
         caller.person,
@@ -95,6 +112,8 @@ def log(
         person=person,
         start=aware(start, "from"),
         end=aware(end, "to"),
+        action=action,
+        request=request,
     )
     if found.older is not None:
         response.headers["X-Older-Before"] = str(found.older)
@@ -113,11 +132,13 @@ def log_csv(
     person: PersonQuery = None,
     start: From = None,
     end: To = None,
+    action: ActionQuery = None,
+    request: RequestQuery = None,
 ) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*COLUMNS, "details"])
-    for row in _entries(caller, camera, person, start, end):
+    for row in _entries(caller, camera, person, start, end, action, request):
         details = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
         writer.writerow([*(spreadsheet_cell(row[c]) for c in COLUMNS), spreadsheet_cell(details)])
     return Response(
