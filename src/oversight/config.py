@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         default=30.0,
         ge=5,
         le=600,
-        description="Seconds without a heartbeat or playlist fetch after which a live session ends.",
+        description="Seconds without a heartbeat or playlist fetch before a live session ends.",
     )
     live_max_sessions: int = Field(
         default=16,
