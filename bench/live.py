@@ -83,9 +83,13 @@ def bench_cpu(cameras: int, seconds: float, tmp: Path) -> None:
         for proc in procs.values():
             wait_ffmpeg(proc.pid, cameras)
         time.sleep(WARMUP)
-        before = {live: sum(tree_parts(p.pid)) for live, p in procs.items()}
+        before = {live: tree_parts(p.pid) for live, p in procs.items()}
         time.sleep(seconds)
-        used = {live: sum(tree_parts(p.pid)) - before[live] for live, p in procs.items()}
+        parts = {
+            live: [b - a for a, b in zip(before[live], tree_parts(p.pid), strict=True)]
+            for live, p in procs.items()
+        }
+        used = {live: sum(part) for live, part in parts.items()}
         windows = len(list((tmp / "var-on" / "live").glob("*/live.m3u8")))
     finally:
         for proc in procs.values():
@@ -99,6 +103,13 @@ def bench_cpu(cameras: int, seconds: float, tmp: Path) -> None:
         f"{used[True] / seconds:.3f} cores, off {used[False] / seconds:.3f} cores: "
         f"{ratio:.2f}x (goal <= {GOAL_CPU_RATIO:.2f}x"
         f"{'' if ratio <= GOAL_CPU_RATIO else ': MISSED'}); {windows} live windows written"
+    )
+    on, off = (parts[True][1] / seconds, parts[False][1] / seconds)
+    print(
+        f"recorder CPU, where it went: the ffmpeg alone {on:.3f} vs {off:.3f} cores "
+        f"({on / off:.2f}x); recorder Python {parts[True][0] / seconds:.3f} vs "
+        f"{parts[False][0] / seconds:.3f}; exited children {parts[True][2] / seconds:.3f} vs "
+        f"{parts[False][2] / seconds:.3f}"
     )
 
 

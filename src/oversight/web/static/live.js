@@ -47,12 +47,17 @@
       say(tile, wall.dataset.unsupported, true);
       return;
     }
-    // Play near the live edge: one part behind it, not the default three.
+    // Play near the live edge: a part and a quarter behind it, not the default three
+    // (parts are cut at keyframes: a part is the camera's keyframe interval, the least
+    // latency without stalls); when further behind, catch up by playing faster
+    // (hls.js does that in its low-latency mode only).
     const hls = new window.Hls({
       enableWorker: true,
-      lowLatencyMode: false,
-      liveSyncDurationCount: 1,
+      lowLatencyMode: true,
+      liveSyncDurationCount: 1.25,
       liveMaxLatencyDurationCount: 4,
+      maxLiveSyncPlaybackRate: 1.5,
+      liveSyncOnStallIncrease: 0.25,
       manifestLoadingMaxRetry: 6,
       levelLoadingMaxRetry: 6,
     });
