@@ -9,6 +9,8 @@ tests/recorder/test_live_window.py and the browser test)."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -244,3 +246,27 @@ def test_the_live_wall_page_offers_the_cameras_in_scope_and_bounds_its_input(
     assert refused.status_code == 403
     [leaf] = access_leaves(web.system)[before:]
     assert leaf["action"] == "view.live.refused" and leaf["actors"] == ["aud"]
+
+
+def test_a_blocking_reload_answers_once_the_next_part_is_listed(web: Web, cam: str) -> None:
+    directory = window(web.system)
+    op = web.api("op")
+    body = op.post(f"/api/v1/cameras/{cam}/live", json={}).json()
+    first = op.get(body["playlist"]).text
+    assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES" in first
+    assert live.next_sequence(PLAYLIST) == 6  # parts 3, (a dropped line), 4 listed from 3
+
+    def more() -> None:
+        (directory / "part-6.m4s").write_bytes(b"part six")
+        (directory / "live.m3u8").write_text(PLAYLIST + "#EXTINF:2.000000,\npart-6.m4s\n")
+
+    timer = threading.Timer(0.5, more)
+    started = time.monotonic()
+    timer.start()
+    # Served: parts 3 and 4 (the hostile line dropped), so the next is 5: wait for it.
+    blocked = op.get(body["playlist"] + "&_HLS_msn=5")
+    waited = time.monotonic() - started
+    timer.join()
+    assert blocked.status_code == 200 and "part-6.m4s" in blocked.text
+    assert 0.4 < waited < 5, waited
+    assert op.get(body["playlist"] + "&_HLS_msn=-1").status_code == 422

@@ -282,9 +282,19 @@ def end(system: System, sessions: LiveSessions, actor: Person, token: str) -> in
     return _end_leaf(system, session, system.clock.now(), "left")
 
 
+def next_sequence(text: str) -> int:
+    """The media sequence number the part after the newest one in ``text`` will have."""
+    found = re.search(r"^#EXT-X-MEDIA-SEQUENCE:(\d{1,12})$", text, re.MULTILINE)
+    first = int(found[1]) if found else 0
+    return first + sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+
+
 def playlist(system: System, session: LiveSession, part_url: Callable[[str], str]) -> str:
     """The camera's live playlist, every URI rewritten by ``part_url`` (a route that
-    checks the session); a name that is not a live part is dropped."""
+    checks the session); a name that is not a live part is dropped. It says the server
+    can block a reload until a given part is listed (``CAN-BLOCK-RELOAD``, RFC 8216bis
+    6.2.5.2): the player then learns of each part as it is written, not up to a target
+    duration later."""
     path = window_dir(system, session.camera) / PLAYLIST
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -308,6 +318,8 @@ def playlist(system: System, session: LiveSession, part_url: Callable[[str], str
                 continue
             line = part_url(line)
         out.append(line)
+        if line.startswith("#EXT-X-TARGETDURATION:"):
+            out.append("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES")
     if not any(line and not line.startswith("#") for line in out):
         raise NotFound(f"camera {session.camera} is not live yet")
     return "\n".join(out) + "\n"

@@ -11,7 +11,9 @@ playlist fetch and each ``heartbeat`` keeps the session alive, ``end`` closes it
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from typing import Annotated
 from urllib.parse import quote
 
@@ -32,6 +34,10 @@ PartName = Annotated[str, Path(min_length=8, max_length=24)]
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 NO_STORE = {"Cache-Control": "no-store"}
 _made = threading.Lock()
+# A blocking playlist reload (``_HLS_msn``) waits at most this long for its part, checking
+# every BLOCK_POLL_S; then the playlist as it is (the player asks again).
+BLOCK_MAX_S = 6.0
+BLOCK_POLL_S = 0.05
 
 
 class LiveOut(BaseModel):
@@ -96,6 +102,7 @@ async def playlist(
     session: Annotated[
         str | None, Query(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     ] = None,
+    msn: Annotated[int | None, Query(alias="_HLS_msn", ge=0, le=1 << 40)] = None,
 ) -> Response:
     registry = sessions_of(request)
     system, person = caller.system, caller.person
@@ -104,7 +111,16 @@ async def playlist(
         return RedirectResponse(_out(caller, opened).playlist, status_code=307)
     found = await run_in_threadpool(live.touch, system, registry, person, session, camera)
     base = _base(camera, found.token)
-    text = await run_in_threadpool(live.playlist, system, found, lambda name: f"{base}/{name}")
+
+    def read() -> str:
+        return live.playlist(system, found, lambda name: f"{base}/{name}")
+
+    text = await run_in_threadpool(read)
+    if msn is not None:  # a blocking reload: answer once part ``msn`` is listed
+        deadline = time.monotonic() + BLOCK_MAX_S
+        while live.next_sequence(text) <= msn and time.monotonic() < deadline:
+            await asyncio.sleep(BLOCK_POLL_S)
+            text = await run_in_threadpool(read)
     return Response(text, media_type=PLAYLIST_TYPE, headers=NO_STORE)
 
 
