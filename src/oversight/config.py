@@ -67,6 +67,25 @@ class Settings(BaseSettings):
         ge=1,
         description="Object Lock days for uploads that bring no retention date of their own.",
     )
+    live_window: bool = Field(
+        default=True,
+        description=(
+            "The recorder also writes a few seconds of each camera's stream (the same "
+            "ffmpeg, copied) to DATA_DIR/live/CAMERA for the live wall; deleted as it rolls."
+        ),
+    )
+    live_heartbeat_timeout_s: float = Field(
+        default=30.0,
+        ge=5,
+        le=600,
+        description="Seconds without a heartbeat or playlist fetch before a live session ends.",
+    )
+    live_max_sessions: int = Field(
+        default=16,
+        ge=1,
+        le=64,
+        description="Live sessions one person may have open at once (a wall has up to 16 tiles).",
+    )
     recorder_min_free_bytes: int = Field(
         default=1 << 30,
         ge=0,
@@ -434,6 +453,11 @@ class Settings(BaseSettings):
     @property
     def store_dir(self) -> Path:
         return self.data_dir / "store"
+
+    @property
+    def live_root(self) -> Path:
+        """The recorder's live windows, one directory per camera (never sealed)."""
+        return self.data_dir / "live"
 
     @property
     def s3_location(self) -> tuple[str, str] | None:

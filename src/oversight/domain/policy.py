@@ -131,6 +131,11 @@ TABLE: dict[str, Rule] = {
     "footage.view": Rule(CUSTODIANS, "execute a grant: play back footage"),
     "footage.export": Rule(CUSTODIANS, "execute a grant: export an evidence package"),
     "footage.witness": Rule((*STAFF, WITNESS), "be the second person present (Art. 17(3))"),
+    # Live monitoring by staff on duty: the role and training (Art. 14(2)), not a grant;
+    # every session is a view.live leaf (services/live.py).
+    "live.view": Rule(
+        (OPERATOR, CUSTODIAN), "watch cameras live, on duty and trained (Art. 14(2))"
+    ),
     # ---- the register and the ledger (Art. 14(3)) ----
     "audit.read": Rule(AUDIT_READERS, "read the access register, including access leaves"),
     "ledger.read": Rule(

@@ -103,6 +103,8 @@ class RecordPlan:
     # A camera timestamp further than this (seconds) from ffmpeg's prediction is a jump.
     clock_jump: float = 2.0
     ffmpeg: str = "ffmpeg"
+    # The live window (see :func:`live_options`): None, no live output.
+    live_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,45 @@ def _jump_options(plan: RecordPlan) -> list[str]:
     return ["-dts_error_threshold", f"{plan.clock_jump:g}"]
 
 
+# The live window: a second output of the same ffmpeg (the same packets, copied, never
+# re-encoded), HLS with fMP4 parts into a private directory, LIVE_PARTS of them kept and
+# older ones deleted as it rolls. Parts are cut at keyframes (a copy cannot cut elsewhere):
+# a camera sending one keyframe every 2 s gives 2 s parts. Video only: audio would be
+# transcoded a second time for nothing a live wall plays.
+LIVE_PLAYLIST = "live.m3u8"
+LIVE_INIT = "init.mp4"
+LIVE_PART_PATTERN = "part-%d.m4s"
+LIVE_PART_SECONDS = 1
+LIVE_PARTS = 4
+
+
+def live_options(
+    live_dir: Path, video_opts: Sequence[str] = ("-map", "0:v:0", "-c:v", "copy")
+) -> list[str]:
+    """The argv of the live output into ``live_dir`` (its playlist, init section, parts).
+    The hls muxer expands %-patterns in the part path only: the directory is escaped."""
+    escaped = str(live_dir).replace("%", "%%")
+    return [
+        *video_opts,
+        "-an",
+        "-f",
+        "hls",
+        "-hls_time",
+        str(LIVE_PART_SECONDS),
+        "-hls_list_size",
+        str(LIVE_PARTS),
+        "-hls_flags",
+        "delete_segments+independent_segments+omit_endlist+temp_file",
+        "-hls_segment_type",
+        "fmp4",
+        "-hls_fmp4_init_filename",
+        LIVE_INIT,
+        "-hls_segment_filename",
+        f"{escaped}/{LIVE_PART_PATTERN}",
+        str(live_dir / LIVE_PLAYLIST),
+    ]
+
+
 def build_record_command(plan: RecordPlan) -> RecordCommand:
     """The argv of the ffmpeg that records ``plan.camera`` into segments. Pure."""
     if plan.segment_seconds < 1:
@@ -236,6 +277,9 @@ def build_record_command(plan: RecordPlan) -> RecordCommand:
         "csv",
         escaped,
     ]
+    # Only H.264/H.265 go into fMP4 (what a browser's MSE takes); MJPEG has no live window.
+    if plan.live_dir is not None and ext == "mp4":
+        argv += live_options(plan.live_dir, video_opts)
     return RecordCommand(argv, ext, pattern, tuple(warnings))
 
 

@@ -45,6 +45,8 @@ class RecorderOptions:
     probe_workers: int = 16
     ffmpeg: str = "ffmpeg"
     ffprobe: str = "ffprobe"
+    # The live window (OVERSIGHT_LIVE_WINDOW); None: as the settings say.
+    live_window: bool | None = None
 
     @property
     def effective_stall_timeout(self) -> float:

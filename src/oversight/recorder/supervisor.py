@@ -381,6 +381,7 @@ class Supervisor:
             source=info,
             audio_policy=opts.audio_policy,
             ffmpeg=opts.ffmpeg,
+            live_dir=self._live_dir(cam),
         )
         try:
             command = build_record_command(plan)
@@ -443,11 +444,33 @@ class Supervisor:
             cam, "disk_full" if self._disk_full else "offline" if offline else "reconnecting"
         )
 
+    def _live_dir(self, cam: CameraState) -> Path | None:
+        """The camera's live window, emptied for a new run (a private directory that is
+        never sealed or indexed); None when live windows are off. A redundant camera's
+        second copy writes none: one window per camera."""
+        on = self.options.live_window
+        if on is None:
+            on = self.system.settings.live_window
+        if not on or cam.copy:
+            return None
+        directory = self.system.settings.live_root / cam.id
+        self._clear_live(cam.id)
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.parent.chmod(0o700)
+        directory.chmod(0o700)
+        return directory
+
+    def _clear_live(self, camera: str) -> None:
+        """A stopped ffmpeg's live window is stale: nothing of it is served or kept."""
+        shutil.rmtree(self.system.settings.live_root / camera, ignore_errors=True)
+
     def _halt(self, cam: CameraState) -> None:
         """Stop the camera's ffmpeg gracefully and seal everything it wrote."""
         proc, cam.proc = cam.proc, None
         if proc is not None:
             proc.stop(self.options.stop_timeout)
+            if not cam.copy:
+                self._clear_live(cam.id)
         self._drain(0)
         self._seal_leftovers(cam)
 
