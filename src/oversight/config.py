@@ -459,6 +459,13 @@ class Settings(BaseSettings):
         """The recorder's live windows, one directory per camera (never sealed)."""
         return self.data_dir / "live"
 
+    def live_dir(self, camera: str, node: str | None = None) -> Path:
+        """One camera's live window; in a recorder pool, per node (``live-nodes/NODE/``,
+        as spools are), so a node letting a camera go never empties its new owner's."""
+        if node is None:
+            return self.live_root / camera
+        return self.data_dir / "live-nodes" / node / camera
+
     @property
     def s3_location(self) -> tuple[str, str] | None:
         """(bucket, prefix) when footage goes to S3, None for the local store."""

@@ -415,3 +415,23 @@ def test_one_recording_takes_the_first_copy_and_fills_its_holes_from_the_second(
     alone = copies.one_recording(late, lambda s: (s[0], s[1]), lambda s: copies.rank(s[2], s[3]))
     assert alone == late  # nothing else: late footage is what there is
     assert copies.one_recording(first, lambda s: (s[0], s[1]), lambda s: 0) == first
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_each_node_keeps_its_own_live_window_and_the_server_serves_the_holders(
+    pg: bootstrap.System,
+) -> None:
+    """Nodes of a pool on one machine share the data dir: a node letting a camera go
+    empties its own live window, never the new owner's (issue 22's live view in a pool)."""
+    from oversight.services import live
+
+    settings = pg.settings
+    assert settings.live_dir("cam0", "a") != settings.live_dir("cam0", "b")
+    assert live.window_dir(pg, "cam0") == settings.live_root / "cam0"  # no holder yet
+    _join(pg, "a")
+    pool.cycle(pg, "a", 10)
+    assert live.window_dir(pg, "cam0") == settings.data_dir / "live-nodes" / "a" / "cam0"
+    pool.release(pg, "a", {"cam0": 1}, pool.STOP)
+    _join(pg, "b")
+    pool.cycle(pg, "b", 10)
+    assert live.window_dir(pg, "cam0") == settings.data_dir / "live-nodes" / "b" / "cam0"

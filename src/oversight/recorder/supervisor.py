@@ -453,16 +453,20 @@ class Supervisor:
             on = self.system.settings.live_window
         if not on or cam.copy:
             return None
-        directory = self.system.settings.live_root / cam.id
+        directory = self._live_path(cam.id)
         self._clear_live(cam.id)
         directory.mkdir(parents=True, exist_ok=True)
-        directory.parent.chmod(0o700)
-        directory.chmod(0o700)
+        depth = 3 if self.node else 2  # live/CAM, or live-nodes/NODE/CAM
+        for made in [directory, *directory.parents][:depth]:
+            made.chmod(0o700)
         return directory
+
+    def _live_path(self, camera: str) -> Path:
+        return self.system.settings.live_dir(camera, self.node.name if self.node else None)
 
     def _clear_live(self, camera: str) -> None:
         """A stopped ffmpeg's live window is stale: nothing of it is served or kept."""
-        shutil.rmtree(self.system.settings.live_root / camera, ignore_errors=True)
+        shutil.rmtree(self._live_path(camera), ignore_errors=True)
 
     def _halt(self, cam: CameraState) -> None:
         """Stop the camera's ffmpeg gracefully and seal everything it wrote."""

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from oversight.bootstrap import System
 from oversight.db import models as m
@@ -89,7 +89,21 @@ def check_camera_id(camera: str) -> str:
 
 
 def window_dir(system: System, camera: str) -> Path:
-    return system.settings.live_root / check_camera_id(camera)
+    """The camera's live window: in a recorder pool, the one the holder of its (first)
+    lease writes (a pool's nodes on this machine; a node on another machine keeps its
+    window there, which this server cannot read: docs/web.md)."""
+    check_camera_id(camera)
+    node = None
+    if system.engine.dialect.name == "postgresql":
+        with system.reads() as s:
+            node = s.execute(
+                text(
+                    "SELECT node FROM camera_leases WHERE camera_id = :c AND copy = 0 AND "
+                    "node IS NOT NULL AND released IS NULL AND expires_at > now()"
+                ),
+                {"c": camera},
+            ).scalar()
+    return system.settings.live_dir(camera, node)
 
 
 class LiveSessions:
