@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 from starlette.background import BackgroundTask
@@ -18,20 +17,8 @@ from starlette.responses import FileResponse
 
 from oversight.bootstrap import System
 from oversight.domain.people import Person
+from oversight.evidence.archive import zip_package
 from oversight.services import export
-
-# Video is compressed already: storing it spares CPU; text files are deflated.
-_STORED = (".mp4", ".mkv", ".m4s", ".zip")
-
-
-def _zip(directory: Path, target: Path, top: str) -> None:
-    with zipfile.ZipFile(target, "w", allowZip64=True) as zf:
-        for path in sorted(directory.rglob("*")):
-            if not path.is_file() or path.is_symlink():
-                continue
-            method = zipfile.ZIP_STORED if path.suffix in _STORED else zipfile.ZIP_DEFLATED
-            zf.write(path, f"{top}/{path.relative_to(directory).as_posix()}", method)
-
 
 def package_zip(
     system: System, custodian: Person, witness: Person, *, grant_id: int, watermark: bool
@@ -44,7 +31,7 @@ def package_zip(
             system, custodian, witness, grant_id=grant_id, out_dir=tmp / top, watermark=watermark
         )
         archive = tmp / f"{top}.zip"
-        _zip(out, archive, top)
+        zip_package(out, archive, top)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
