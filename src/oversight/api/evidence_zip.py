@@ -20,6 +20,7 @@ from oversight.domain.people import Person
 from oversight.evidence.archive import zip_package
 from oversight.services import export
 
+
 def package_zip(
     system: System, custodian: Person, witness: Person, *, grant_id: int, watermark: bool
 ) -> FileResponse:
