@@ -2,7 +2,8 @@
 
 ``services.export.export_grant`` writes the package (through the enforcement point, its
 ``export`` leaf committed first) into a private temporary directory; the directory is
-zipped next to it and streamed, and removed once the response is sent (or fails).
+zipped next to it (both named by grant, cameras, range and export
+time) and streamed, and removed once the response is sent (or fails).
 Unzipped, the package verifies like one written by ``oversight export``.
 """
 
@@ -17,22 +18,31 @@ from starlette.responses import FileResponse
 
 from oversight.bootstrap import System
 from oversight.domain.people import Person
-from oversight.evidence.archive import zip_package
 from oversight.services import export
 
 
 def package_zip(
-    system: System, custodian: Person, witness: Person, *, grant_id: int, watermark: bool
+    system: System,
+    custodian: Person,
+    witness: Person,
+    *,
+    grant_id: int,
+    watermark: bool,
+    progress: export.Progress | None = None,
 ) -> FileResponse:
     """Export grant ``grant_id`` and answer with the package as ``application/zip``."""
     tmp = Path(tempfile.mkdtemp(prefix="oversight-export-"))
     try:
-        top = f"evidence-grant-{grant_id}"
-        out = export.export_grant(
-            system, custodian, witness, grant_id=grant_id, out_dir=tmp / top, watermark=watermark
+        archive = export.export_grant(
+            system,
+            custodian,
+            witness,
+            grant_id=grant_id,
+            into=tmp,
+            watermark=watermark,
+            archive=True,
+            progress=progress,
         )
-        archive = tmp / f"{top}.zip"
-        zip_package(out, archive, top)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
