@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from oversight.services import verify as verify_svc
 from tests.cli.test_users_cli import login
-from tests.web.authz_helpers import add_scoped_people
+from tests.web.authz_helpers import add_scoped_people, add_site
 from tests.web.conftest import PW, ConsoleClient, Web
 from tests.web.footage_helpers import access_leaves, approved_grant, open_execution, seal
 
@@ -121,7 +121,8 @@ def test_the_console_shows_the_history_to_custodians_and_auditors_in_scope(
     detail = web.console("cust").get(f"/access/{request_id}", headers=EN).text
     assert 'id="grant-exports"' in detail and downloads[0][0].removesuffix(".zip") in detail
     assert web.console("op").get("/exports", headers=EN).status_code == 403
-    add_scoped_people(web)
+    add_site(web, "s3")
+    add_scoped_people(web)  # scoped to site s3; cam1 is at another site
     scoped = web.console("aud3").get("/exports", headers=EN)
     assert scoped.status_code == 200 and downloads[0][0].removesuffix(".zip") not in scoped.text
     zh = web.console("aud").get("/exports", headers={"accept-language": "zh"})

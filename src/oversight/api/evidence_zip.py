@@ -21,7 +21,7 @@ from oversight.domain.people import Person
 from oversight.services import export
 
 
-def package_zip(
+def make_zip(
     system: System,
     custodian: Person,
     witness: Person,
@@ -29,8 +29,9 @@ def package_zip(
     grant_id: int,
     watermark: bool,
     progress: export.Progress | None = None,
-) -> FileResponse:
-    """Export grant ``grant_id`` and answer with the package as ``application/zip``."""
+) -> tuple[Path, Path]:
+    """Export grant ``grant_id`` as a zip in a new private temporary directory:
+    (that directory, the zip). The caller removes the directory."""
     tmp = Path(tempfile.mkdtemp(prefix="oversight-export-"))
     try:
         archive = export.export_grant(
@@ -46,9 +47,22 @@ def package_zip(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return tmp, archive
+
+
+def zip_response(tmp: Path, archive: Path) -> FileResponse:
+    """The zip as ``application/zip``; ``tmp`` is removed once it is sent (or fails)."""
     return FileResponse(
         archive,
         media_type="application/zip",
         filename=archive.name,
         background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
     )
+
+
+def package_zip(
+    system: System, custodian: Person, witness: Person, *, grant_id: int, watermark: bool
+) -> FileResponse:
+    """Export grant ``grant_id`` and answer with the package as ``application/zip``."""
+    tmp, archive = make_zip(system, custodian, witness, grant_id=grant_id, watermark=watermark)
+    return zip_response(tmp, archive)

@@ -24,4 +24,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/compliance", "nav.compliance", "compliance.read"),
     NavItem("/ledger", "nav.ledger", None),
     NavItem("/people", "nav.people", "people.read"),
+    NavItem("/exports", "nav.exports", "audit.read"),  # issue 22, item 6
 )
