@@ -16,10 +16,19 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from oversight.evidence.verify import verify_package
+from oversight.services import export, people
 from oversight.web.export_jobs import Busy, Jobs
 from tests.e2e.conftest import browser  # noqa: F401 - the fixture
 from tests.web.conftest import PW, ConsoleClient, LiveServer, Web
-from tests.web.footage_helpers import access_leaves, approved_grant, open_execution, seal
+from tests.web.footage_helpers import (
+    access_leaves,
+    approved_grant,
+    doc_files,
+    grant_of,
+    open_execution,
+    request_form,
+    seal,
+)
 
 pytestmark = pytest.mark.ffmpeg
 
@@ -61,6 +70,38 @@ def test_a_background_export_reports_progress_and_downloads_once(web: Web, tmp_p
     assert verify_package(package).ok
     assert cust.get(body["download_url"]).status_code == 404  # once
     assert [leaf["action"] for leaf in access_leaves(web)[-2:]] == ["export", "export.done"]
+
+
+def test_the_export_reports_each_phase_with_real_counts(web: Web, tmp_path: Path) -> None:
+    seal(web, tmp_path, camera="cam1")
+    seal(web, tmp_path, camera="cam2")
+    form = request_form("cam1", "copy")
+    form["cameras"] = ["cam1", "cam2"]
+    reply = web.console("cop").submit("/access/new", form, files=doc_files())
+    assert reply.status_code == 303, reply.text
+    two = int(reply.headers["location"].rsplit("/", 1)[1])
+    approved = web.console("appr").submit(f"/access/{two}/approve", {"note": "ok"})
+    assert approved.status_code == 303, approved.text
+    grant = grant_of(web, two)
+    seen: list[tuple[str, int, int]] = []
+    people_ = {u: people.person_by_id(web.system, u) for u in ("cust", "wit")}
+    out = export.export_grant(
+        web.system,
+        people_["cust"],
+        people_["wit"],
+        grant_id=grant,
+        into=tmp_path,
+        archive=True,
+        progress=lambda *step: seen.append(step),
+    )
+    assert out.suffix == ".zip" and out.name.startswith(f"oversight-grant{grant}-cam1+cam2-")
+    assert seen == [
+        ("cut", 0, 2),
+        ("cut", 1, 2),
+        ("check", 0, 1),
+        ("zip", 0, 1),
+        ("record", 0, 1),
+    ]
 
 
 def test_a_refused_background_export_says_why(web: Web, tmp_path: Path) -> None:
