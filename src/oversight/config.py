@@ -145,6 +145,31 @@ class Settings(BaseSettings):
         default=None,
         description="File of verifier keys `evidence verify` trusts (one per line, # comments).",
     )
+    # A zip given to `evidence verify` (issue 22, item 6): checked before it is extracted.
+    evidence_zip_max_members: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most members a zip given to `evidence verify` may hold.",
+    )
+    evidence_zip_max_bytes: int = Field(
+        default=64 << 30,
+        ge=1,
+        description="Largest total uncompressed size of a zip given to `evidence verify`.",
+    )
+    export_jobs_max: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Console exports running at once (each cuts clips with ffmpeg); one "
+        "more is answered 503 with Retry-After.",
+    )
+    export_job_keep_s: int = Field(
+        default=900,
+        ge=30,
+        le=86_400,
+        description="Seconds a finished console export's zip waits for its download "
+        "before it is deleted.",
+    )
     # The HTTP server's edge (docs/security.md, findings 1, 6, 15, 17).
     max_json_bytes: int = Field(
         default=1 << 20,

@@ -192,7 +192,7 @@ def test_a_police_request_runs_end_to_end(deployment: Env, tmp_path: Path) -> No
     refused = run(env, "audit", "log", "--limit", "0", code=2)
     assert "error: the page size must be between 1 and" in refused.output
     mine = json.loads(run(env, "audit", "log", "--person", "wit", "--json").stdout)
-    assert [e["action"] for e in mine] == ["export"]
+    assert [e["action"] for e in mine] == ["export", "export.done"]  # the package recorded
     csv_out = run(env, "audit", "log", "--camera", "cam1", "--csv").stdout
     assert csv_out.splitlines()[0].startswith("leaf_index,at,action")
     assert "export" in csv_out

@@ -319,7 +319,7 @@ def test_an_export_writes_a_verifying_package_naming_both_people(
     out = export_grant(sys_, cast["cust"], cast["wit"], grant_id=grant, out_dir=tmp_path / "pkg")
     report = verify_package(out)
     assert report.ok, report.problems
-    export_leaf = access_leaves(sys_)[-1]
+    export_leaf = access_leaves(sys_)[-2]
     assert export_leaf["action"] == "export" and export_leaf["actors"] == ["cust", "wit"]
     assert export_leaf["destination"] == "County Police evidence room"
     assert len(export_leaf["details"]["segments"]) == 2  # type: ignore[index]

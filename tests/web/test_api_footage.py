@@ -27,9 +27,11 @@ def test_a_custodian_and_a_witness_export_a_verifying_package(web: Web, tmp_path
     assert reply.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(reply.content)) as zf:
         zf.extractall(tmp_path / "out")
-    report = verify_package(tmp_path / "out" / f"evidence-grant-{grant}")
+    [package] = list((tmp_path / "out").iterdir())
+    assert package.name.startswith(f"oversight-grant{grant}-cam1-")
+    report = verify_package(package)
     assert report.ok, report.problems
-    leaf = access_leaves(web)[-1]
+    leaf = access_leaves(web)[-2]
     assert leaf["action"] == "export" and leaf["actors"] == ["cust", "wit"]
 
 

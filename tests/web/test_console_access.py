@@ -168,13 +168,14 @@ def test_the_evidence_package_downloads_as_a_zip_that_verifies(
     reply = cust.submit(f"/grants/{grant}/export", {"watermark": "true"})
     assert reply.status_code == 200, reply.text
     assert reply.headers["content-type"] == "application/zip"
-    assert f'filename="evidence-grant-{grant}.zip"' in reply.headers["content-disposition"]
+    assert f'filename="oversight-grant{grant}-cam1-' in reply.headers["content-disposition"]
     package = _unzip(reply.content, tmp_path / "unzipped")
     report = verify_package(package)
     assert report.ok, report.problems
-    leaf = access_leaves(web)[-1]
+    leaf, done = access_leaves(web)[-2:]
     assert leaf["action"] == "export" and leaf["actors"] == ["cust", "wit"]
     assert leaf["destination"] == "County Police evidence room"
+    assert done["action"] == "export.done"
     assert list(scratch.iterdir()) == []  # the package and zip were removed after sending
 
 

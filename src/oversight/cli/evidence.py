@@ -10,6 +10,7 @@ import typer
 
 from oversight.cli.common import JsonOption, console, print_json, settings_for
 from oversight.errors import InvalidInput
+from oversight.evidence import archive
 from oversight.evidence.verify import Report, parse_trusted_keys, verify_package
 
 evidence = typer.Typer(help="Evidence packages exported for a grant.", no_args_is_help=True)
@@ -31,7 +32,14 @@ def _read(path: Path, option: str) -> str:
 
 @evidence.command("verify")
 def verify(
-    directory: Annotated[Path, typer.Argument(help="The evidence package directory.")],
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="The evidence package: its folder, the folder its zip was unzipped into, "
+            "or the zip itself.",
+            metavar="PACKAGE",
+        ),
+    ],
     key: Annotated[
         str | None,
         typer.Option(
@@ -67,6 +75,11 @@ def verify(
 ) -> None:
     """Check an evidence package offline: signature, checkpoint, proofs, clip hashes, file list.
 
+    PACKAGE is the package folder, the folder its zip was unzipped into, or the zip
+    itself; a zip is checked (member count, total size, no absolute or `..` paths, no
+    symbolic links; limits OVERSIGHT_EVIDENCE_ZIP_MAX_MEMBERS and _MAX_BYTES) and
+    extracted only into a private temporary directory, removed afterwards.
+
     Prints one line per problem (`kind: file: detail`). Only a key you trust proves
     where a package comes from: anyone can re-sign a package with a key of their own.
     Get the log operator's key out of band (`oversight ledger pubkey` at the operator;
@@ -86,17 +99,24 @@ def verify(
         raise InvalidInput("give --key or --key-file, not both")
     if key_file is not None:
         key = _read(key_file, "--key-file")
-    keys_file = trusted_keys or settings_for(None).trusted_keys_file
+    settings = settings_for(None)
+    keys_file = trusted_keys or settings.trusted_keys_file
     listed = []
     if keys_file is not None:
         listed = parse_trusted_keys(_read(keys_file, "--trusted-keys"), str(keys_file))
-    report = verify_package(
+    with archive.opened(
         directory,
-        trusted_key=key,
-        trusted_keys=listed,
-        witness_keys=witness_key or [],
-        witness_quorum=witness_quorum,
-    )
+        max_members=settings.evidence_zip_max_members,
+        max_bytes=settings.evidence_zip_max_bytes,
+    ) as package:
+        report = verify_package(
+            package,
+            trusted_key=key,
+            trusted_keys=listed,
+            witness_keys=witness_key or [],
+            witness_quorum=witness_quorum,
+        )
+    report.directory = str(directory)
     if json_out:
         print_json(report.to_json())
     else:

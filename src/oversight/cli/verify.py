@@ -53,7 +53,8 @@ def verify(
 ) -> None:
     """Check the ledger, every stored segment and the index; exit 1 on any discrepancy.
 
-    Kinds of discrepancy: modified, missing, unexpected, index-mismatch, fork (a witness
+    Kinds of discrepancy: modified, missing, unexpected, index-mismatch (an index row,
+    e.g. of segments or of the history of exports, differs from its leaf), fork (a witness
     cosigned another history), truncated (a witness cosigned more leaves than the log
     holds), malformed (a row holding a value of the wrong type, e.g. edited directly in
     the database), exposed (a file or directory other local accounts can reach),

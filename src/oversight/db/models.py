@@ -524,6 +524,32 @@ class AccessGrant(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class Export(Base):
+    """One evidence package written (migration 0021): the history of exports. Each row
+    indexes its ``export.done`` ledger leaf, which ``oversight verify`` checks it against."""
+
+    __tablename__ = "exports"
+    __table_args__ = (Index("ix_exports_grant", "grant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    custodian: Mapped[str] = mapped_column(String(64))
+    witness: Mapped[str] = mapped_column(String(64))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("access_grants.id"))
+    request_id: Mapped[int] = mapped_column(Integer)
+    cameras: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    destination: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(16))  # zip | folder
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    zip_sha256: Mapped[str | None] = mapped_column(String(64))
+    zip_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    export_leaf: Mapped[int] = mapped_column(BigInteger)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+
+
 class VerifyRun(Base):
     """The outcome of one ``oversight verify`` (problems as ``[{kind, object, detail}]``).
     A convenience for the dashboard: the ledger and store remain the evidence."""

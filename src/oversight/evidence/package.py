@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,6 +220,11 @@ def default_watermark(release: Release, created_at: datetime) -> str:
     )
 
 
+# Progress of a package being written: (phase, done, total); phases "cut" (one step per
+# clip, the slow part) and "check" (the self-check before publishing).
+Progress = Callable[[str, int, int], None]
+
+
 def write_package(
     out_dir: Path,
     *,
@@ -235,6 +240,7 @@ def write_package(
     watermark_text: str | None = None,
     font: cutting.FontChoice = "auto",
     ffmpeg: str = "ffmpeg",
+    progress: Progress | None = None,
 ) -> Path:
     """Write the evidence package into the new directory ``out_dir``; its path.
 
@@ -301,8 +307,11 @@ def write_package(
             watermark_text=text,
             font=font,
             ffmpeg=ffmpeg,
+            progress=progress,
         )
         # 4. Self-check, then publish atomically.
+        if progress is not None:
+            progress("check", 0, 1)
         report = verify_package(staging, trusted_key=verifier_key)
         if not report.ok:
             raise IntegrityError(
@@ -341,11 +350,14 @@ def _stage(
     watermark_text: str,
     font: cutting.FontChoice,
     ffmpeg: str,
+    progress: Progress | None = None,
 ) -> None:
     (staging / mf.CLIPS_DIR).mkdir()
     (staging / mf.PROOFS_DIR).mkdir()
     clip_entries = []
-    for spec, name, used in plans:
+    for done, (spec, name, used) in enumerate(plans):
+        if progress is not None:
+            progress("cut", done, len(plans))
         out = staging / mf.CLIPS_DIR / name
         cut = cutting.cut_clip(
             [s.span for s in used],
@@ -475,6 +487,7 @@ def package_from_ledger(
     include_sources: bool = False,
     watermark_text: str | None = None,
     font: cutting.FontChoice = "auto",
+    progress: Progress | None = None,
 ) -> Path:
     """Package ``segments`` (files handed over by the enforcement point) with proofs
     against the ledger's latest checkpoint; ``audit_leaves`` are the ``access`` leaves
@@ -510,4 +523,5 @@ def package_from_ledger(
         include_sources=include_sources,
         watermark_text=watermark_text,
         font=font,
+        progress=progress,
     )

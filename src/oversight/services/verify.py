@@ -46,6 +46,7 @@ from oversight.errors import InvalidInput, NotFound, ProofError
 from oversight.ledger import leaves, merkle, note
 from oversight.ledger.keys import trusted_verifier_keys
 from oversight.services import filemodes
+from oversight.services import verify_exports as exports_check
 from oversight.services import verify_pool as pool_check
 from oversight.services import verify_rows as rows
 from oversight.services import verify_witnesses as witness_check
@@ -178,6 +179,7 @@ def verify(
         _check_gaps(session, gaps, report, malformed)
         _check_register(session, register, report, malformed)
         pool_check.check(stored_leaves, report)
+        exports_check.check(session, stored_leaves, report)
     _check_store(system, live, sample, report, progress, on_total)
     for exposed in filemodes.exposures(system):  # 6.
         report.add("exposed", str(exposed.path.absolute()), exposed.line())

@@ -14,6 +14,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/", "nav.dashboard", None),
+    NavItem("/live", "nav.live", "live.view"),  # the live wall, next to the dashboard
     NavItem("/registry", "nav.registry", "registry.read"),
     NavItem("/filing", "nav.filing", "registry.read"),
     NavItem("/recordings", "nav.recordings", "recordings.read"),
@@ -24,5 +25,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/compliance", "nav.compliance", "compliance.read"),
     NavItem("/ledger", "nav.ledger", None),
     NavItem("/people", "nav.people", "people.read"),
-    NavItem("/live", "nav.live", "live.view"),
+    NavItem("/exports", "nav.exports", "audit.read"),  # issue 22, item 6
 )

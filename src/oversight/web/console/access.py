@@ -25,7 +25,7 @@ from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.errors import AuthenticationError, InvalidInput
 from oversight.rules.schema import AccessApprovalRule
 from oversight.services import access as svc
-from oversight.services import footage, people, registry
+from oversight.services import exports, footage, people, registry
 from oversight.services.documents import size_text
 from oversight.services.limits import MAX_ID
 from oversight.web import witness
@@ -160,6 +160,13 @@ async def submit(
     return RedirectResponse(f"/access/{rec.id}", status_code=303)
 
 
+def _grant_exports(caller: Caller, grant_id: int | None) -> list[exports.ExportRec] | None:
+    """The grant's past exports, for those who may read the history (issue 22, item 6)."""
+    if grant_id is None or not may(caller.person, "audit.read"):
+        return None
+    return exports.list_exports(caller.system, caller.person, grant_id=grant_id)
+
+
 def _detail(
     request: Request, caller: Caller, request_id: int, status: int = 200, **extra: object
 ) -> Response:
@@ -185,6 +192,7 @@ def _detail(
         execution=run,
         exportable=rec.grant is not None and rec.grant.kind in ("copy", "retrieve"),
         custodian=may(caller.person, "footage.view"),
+        grant_exports=_grant_exports(caller, rec.grant.id if rec.grant is not None else None),
         **extra,
     )
 
