@@ -198,7 +198,7 @@ def test_a_police_request_runs_end_to_end(deployment: Env, tmp_path: Path) -> No
     assert "export" in csv_out
     # Issue 22, item 7: the action and request filters, and every entry's request.
     exports = json.loads(run(env, "audit", "log", "--action", "export", "--json").stdout)
-    assert {e["action"] for e in exports} == {"export", "export.refused"}
+    assert {e["action"] for e in exports} == {"export", "export.done", "export.refused"}
     of_request = json.loads(run(env, "audit", "log", "--request", req, "--json").stdout)
     assert {"request", "approve", "export"} <= {e["action"] for e in of_request}
     assert {e["request"] for e in of_request} == {req}
