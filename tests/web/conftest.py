@@ -161,7 +161,12 @@ class LiveServer:
 def live_server(web: Web) -> Iterator[LiveServer]:
     """The app on a real uvicorn server on 127.0.0.1, in a thread of this process."""
     port = free_port()
-    config = uvicorn.Config(web.app, host="127.0.0.1", port=port, log_level="warning")
+    # Every console page holds an alarm stream open (server-sent events): without a
+    # grace limit the server waits for them forever, the join below gives up, and the
+    # engine is closed under the streams' polls (a leaked psycopg connection in CI).
+    config = uvicorn.Config(
+        web.app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -175,3 +180,4 @@ def live_server(web: Web) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        assert not thread.is_alive(), "uvicorn did not stop within 10 s"

@@ -84,6 +84,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Routes that check a password through the login limiter (a login, a witness's password).
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorOut, "description": "Too many failed logins: retry after Retry-After"},
+}
+
+
 def non_json(media_type: str) -> dict[int | str, dict[str, Any]]:
     """Responses of a route whose success is ``media_type`` (HTML, CSV, text): its
     errors are still JSON, and the schema must say so."""

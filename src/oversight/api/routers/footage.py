@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from oversight.api.evidence_zip import package_zip
-from oversight.api.schemas import ERRORS
+from oversight.api.schemas import ERRORS, THROTTLED
 from oversight.api.security import Caller, check_password, need_governed
 from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.services.limits import MAX_ID
@@ -37,7 +37,10 @@ class ExportBody(BaseModel):
     "/grants/{grant_id}/export",
     summary="Export a grant's footage as an evidence package (.zip), with a witness",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}, "description": "The package"}},
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "The package"},
+        **THROTTLED,  # the witness's password goes through the login limiter
+    },
 )
 async def export(
     grant_id: GrantId, body: ExportBody, caller: Exporter, request: Request

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from oversight.api.schemas import THROTTLED
 from oversight.api.security import Caller, authenticate, log_in
 from oversight.domain.people import MAX_PASSWORD_CHARS
 from oversight.services import auth
@@ -39,7 +40,12 @@ def me(caller: Caller) -> Me:
     return Me(id=p.id, name=p.name, roles=list(p.roles), sites=list(p.sites))
 
 
-@router.post("", response_model=NewSession, summary="Log in; the token is shown once")
+@router.post(
+    "",
+    response_model=NewSession,
+    summary="Log in; the token is shown once",
+    responses=THROTTLED,
+)
 async def login(credentials: Credentials, request: Request) -> NewSession:
     # Through the one limiter: a refusal is a 429 with Retry-After (api/errors.py).
     token, login = await log_in(request, credentials.user, credentials.password)
