@@ -273,6 +273,8 @@ def test_report_formats(initialised: Env) -> None:
     add_camera(env, "cam1", commissioned=TODAY - timedelta(days=40))
     text = env.ok("compliance", "report").stdout
     assert "filing_commissioning" not in text and "Art. 12" in text
+    # styles, never markup printed as text (the CLI's consoles take no markup: issue 18)
+    assert "Compliance report" in text and "[bold]" not in text and "[/]" not in text
     html = env.ok("compliance", "report", "--format", "html").stdout
     assert html.startswith("<!doctype html>") and "cam1" in html and "Art. 12" in html
     assert "--format" in env.fails("compliance", "report", "--format", "pdf").stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from oversight.services.compliance import Report
 
@@ -24,9 +25,13 @@ def _penalty(min_cny: int | None, max_cny: int | None) -> str:
 
 
 def print_compliance(console: Console, report: Report) -> None:
+    # Styled Text, not markup: the CLI's consoles print markup literally (issue 18).
     console.print(
-        f"[bold]Compliance report[/bold] as of {report.at} under {', '.join(report.packs)}: "
-        f"{len(report.findings)} finding(s)"
+        Text.assemble(
+            ("Compliance report", "bold"),
+            f" as of {report.at} under {', '.join(report.packs)}: "
+            f"{len(report.findings)} finding(s)",
+        )
     )
     if not report.findings:
         console.print("No findings.")
@@ -36,7 +41,7 @@ def print_compliance(console: Console, report: Report) -> None:
         table.add_column(col, overflow="fold")
     for f in report.findings:
         table.add_row(
-            f"[{_STYLE[f.severity]}]{f.severity}[/]",
+            Text(f.severity, style=_STYLE[f.severity]),
             f.subject,
             f"{f.pack} {f.article}",
             f.message,
