@@ -15,7 +15,6 @@ recorded in the history of exports by an ``export.done`` leaf (``services/export
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from oversight.evidence.archive import zip_package
 from oversight.evidence.package import ClipSpec, Release, Requester, package_from_ledger
 from oversight.services import exports, footage, witnessing
 from oversight.services.access import access_leaf
+from oversight.services.sealing import file_sha256
 
 
 def _check_target(out_dir: Path) -> Path:
@@ -46,15 +46,6 @@ def _check_target(out_dir: Path) -> Path:
 
 # (phase, done, total): "cut" per clip, "check", then "zip" (a zip only) and "record".
 Progress = Callable[[str, int, int], None]
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    h, size = hashlib.sha256(), 0
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 def _masks(system: System, cameras: list[str]) -> dict[str, list[list[list[float]]]]:
@@ -169,7 +160,7 @@ def export_grant(
             raise
         if progress is not None:
             progress("record", 0, 1)
-        zip_digest = _sha256(zipped) if zipped is not None else (None, None)
+        zip_digest = file_sha256(zipped) if zipped is not None else (None, None)
         exports.record(
             system,
             purpose=request.purpose,
@@ -183,7 +174,7 @@ def export_grant(
             end_at=grant.end,
             destination=request.destination,
             form="zip" if zipped is not None else "folder",
-            manifest_sha256=_sha256(written / mf.MANIFEST)[0],
+            manifest_sha256=file_sha256(written / mf.MANIFEST)[0],
             zip_sha256=zip_digest[0],
             zip_bytes=zip_digest[1],
             export_leaf=handover.leaf_index,

@@ -41,14 +41,12 @@ from oversight.domain.people import PermissionDenied, Person, check_trained
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.ledger import leaves
 from oversight.services import access as svc
-from oversight.services import authz
+from oversight.services import authz, registry
 
 log = logging.getLogger(__name__)
 
 ACTION = "live.view"
 VERB = "view.live"
-# A camera id as the registry takes it (services/registry.py), checked before any read.
-CAMERA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 PART_NAME = re.compile(r"init\.mp4|part-\d{1,12}\.m4s")
 PLAYLIST = "live.m3u8"
 # The policy and training are asked again at most this often while a session lives: a
@@ -83,7 +81,8 @@ def _today(system: System) -> date:
 
 
 def check_camera_id(camera: str) -> str:
-    if not CAMERA_ID.fullmatch(camera):
+    # A camera id as the registry takes it, checked before any read.
+    if not registry.ID_RE.fullmatch(camera):
         raise InvalidInput("a camera id is 1-64 letters, digits, '_', '.' or '-'")
     return camera
 

@@ -38,12 +38,12 @@ from oversight.redaction import redact_url
 from oversight.services import authz, credentials
 
 _T = TypeVar("_T")
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # every registry id
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
 
 
 def _check_id(value: str, noun: str) -> None:
-    if not _ID_RE.match(value):
+    if not ID_RE.match(value):
         raise InvalidInput(
             f"{noun} id {value!r} is invalid: use 1-64 letters, digits, '_', '.' or '-'"
         )
