@@ -95,3 +95,31 @@ def test_the_index_follows_seals_and_purges(system: bootstrap.System, tmp_path: 
     assert cov.coverage(system, "cam1", at(0), at(1000)).recorded == []
     seal(system, tmp_path, [900])
     check(system)
+
+
+def test_a_seam_of_the_other_copy_at_the_edge_of_a_hole_is_not_missing_footage(
+    system: bootstrap.System, tmp_path: Path
+) -> None:
+    """Found by CI (issue 21, item 6): copy 0 of a redundant camera has a hole from 20 s;
+    copy 1's segments meet 4 ms after it starts, the earlier one ending just before it.
+    The jitter between copy 1's segments is joined there as anywhere, so nothing of the
+    hole is missing (the earlier segment used to be left out of the lookup, as it ends
+    before the hole, and a 4 ms gap was reported)."""
+    from oversight.services import pool, recording, registry
+    from tests.actors import HOST
+
+    add_camera(system, "cam1", "rtsp://127.0.0.1:8554/cam1")
+    registry.set_redundant(system, HOST, "cam1", True)
+    with system.sessions.begin() as s:  # the two leases a pool would hold (no pool here)
+        s.merge(m.CameraLease(camera_id="cam1", copy=0, node="a", epoch=1))
+        s.merge(m.CameraLease(camera_id="cam1", copy=1, node="b", epoch=1))
+    for copy, a, b in [(0, 0, 20), (1, 10, 19.999), (1, 20.004, 30), (0, 30, 40)]:
+        path = tmp_path / f"c{copy}-{a}.mp4"
+        path.write_bytes(f"copy {copy} at {a}".encode())
+        fence = pool.Fence("ab"[copy], 1, copy)
+        seal_file(system, camera="cam1", path=path, start=at(a), end=at(b), fence=fence)
+    recording.record_gap(system, camera="cam1", start=at(20), end=at(30), reason="x", copy=0)
+    assert cov.coverage(system, "cam1", at(0), at(40)).gaps == []
+    # A real hole of copy 1 inside copy 0's is still missing footage.
+    recording.record_gap(system, camera="cam1", start=at(45), end=at(50), reason="y", copy=0)
+    assert cov.coverage(system, "cam1", at(0), at(60)).gaps == [Span(at(45), at(50))]

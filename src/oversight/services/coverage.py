@@ -239,12 +239,15 @@ def _missing(
     out: list[tuple[datetime, datetime]] = []
     for start, end, copy in gaps:
         pieces = [(utc(start), utc(end))]
+        # Segments within a join of the hole too: one that ends just before it meets the
+        # next across jitter that would otherwise be left at the hole's edge.
+        reach = timedelta(seconds=OTHER_COPY_JOIN_S)
         others = s.execute(
             select(m.Segment.start_at, m.Segment.end_at).where(
                 m.Segment.camera_id == camera,
                 m.Segment.copy != copy,
                 m.Segment.deleted_at.is_(None),
-                *windows.overlapping(s, utc(start), utc(end), [camera]),
+                *windows.overlapping(s, utc(start) - reach, utc(end) + reach, [camera]),
             )
         ).all()
         # Joined across the jitter between the other copy's segments (milliseconds).
