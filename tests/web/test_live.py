@@ -270,3 +270,19 @@ def test_a_blocking_reload_answers_once_the_next_part_is_listed(web: Web, cam: s
     assert blocked.status_code == 200 and "part-6.m4s" in blocked.text
     assert 0.4 < waited < 5, waited
     assert op.get(body["playlist"] + "&_HLS_msn=-1").status_code == 422
+
+
+def test_an_orderly_server_stop_ends_every_open_session(web: Web, cam: str) -> None:
+    """The app's shutdown (uvicorn's, here the test client's) writes the end leaf of a
+    session the operator never ended."""
+    window(web.system)
+    with web.client() as client:  # the context runs the app's startup and shutdown
+        client.headers["Authorization"] = f"Bearer {web.token('op')}"
+        started = client.post(f"/api/v1/cameras/{cam}/live", json={})
+        assert started.status_code == 201, started.text
+        assert [x["action"] for x in access_leaves(web.system)] == ["view.live"]
+    opened, closed = access_leaves(web.system)
+    assert closed["action"] == "view.live.end" and closed["actors"] == ["op"]
+    assert closed["details"]["session"] == started.json()["number"]
+    assert closed["details"]["start"] == opened["details"]["start"]
+    assert closed["details"]["reason"] == "server stopped"

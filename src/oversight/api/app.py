@@ -5,8 +5,11 @@ pages, error page and static files): the API imports nothing from ``web/``."""
 from __future__ import annotations
 
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import import_module, metadata
 
+import anyio
 from fastapi import APIRouter, FastAPI
 
 from oversight.api import errors
@@ -40,6 +43,16 @@ def routers(package: str) -> list[APIRouter]:
     return found
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # An orderly stop ends every open live session with its view.live.end leaf
+    # (reason "server stopped"); only a crash leaves a session without one.
+    sessions = getattr(app.state, "live_sessions", None)
+    if sessions is not None:
+        await anyio.to_thread.run_sync(sessions.close)
+
+
 def create_app(
     system: System,
     *,
@@ -55,6 +68,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served behind login by web/console/docs.py
+        lifespan=_lifespan,
     )
     app.state.system = system
     app.state.login_limiter = LoginGuard.from_settings(system.settings)

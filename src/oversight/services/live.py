@@ -10,9 +10,10 @@ session. The player keeps it alive: each playlist fetch and each heartbeat
 when the operator leaves (:func:`end`) or nothing has touched it for
 ``OVERSIGHT_LIVE_HEARTBEAT_TIMEOUT_S`` (the sweeper): a ``view.live.end`` leaf naming
 the opening leaf (its index is the session's public number), the camera, start and end,
-so the register and ``oversight verify`` show who watched which camera when. A session
-still open when the server stops has an opening leaf and no end leaf: its end is not
-known beyond the server's last answer.
+so the register and ``oversight verify`` show who watched which camera when. An orderly
+server stop ends every open session (reason ``server stopped``); only a session open
+when the server crashed has an opening leaf and no end leaf: its end is not known
+beyond the server's last answer.
 
 A refusal (no role, out of scope, untrained) is a ``view.live.refused`` leaf and a 403;
 nothing of the window is read. The window itself is the recorder's (``DATA_DIR/live/
