@@ -78,7 +78,8 @@ def test_gaps_and_status_are_listed(web: Web, tmp_path: Path) -> None:
     )
     api = web.api("cust")
     gaps = api.get("/api/v1/gaps", params={"camera": "cam1"}).json()
-    assert [g["reason"] for g in gaps] == ["offline"]
+    # A custodian reads the plain reason, not the recorder's words (issue 22, item 9).
+    assert [(g["reason"], g["reason_raw"]) for g in gaps] == [("other", None)]
     status = api.get("/api/v1/status").json()
     assert status == [
         {
@@ -87,6 +88,7 @@ def test_gaps_and_status_are_listed(web: Web, tmp_path: Path) -> None:
             "since": None,
             "last_segment_at": None,
             "last_error": None,
+            "last_error_raw": None,
             "updated_at": None,
         }
     ]

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from oversight.clock import day_in_range, instant_in_range
 from oversight.domain.people import Person
+from oversight.domain.plain_reasons import REASONS
 from oversight.errors import InvalidInput
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -129,6 +130,37 @@ class CoverageOut(BaseModel):
     gaps: list[Span]
     important: list[Span]
     held: list[Span]
+
+
+# ffmpeg's and the recorder's words (issue 22, item 9): a plain reason for every reader,
+# the raw text only for those holding recordings.diagnostics (services/diagnostics.py).
+_PLAIN = "The plain reason, one of: " + ", ".join(REASONS) + " (docs/api.md says what each means)"
+_RAW = (
+    "What the recorder or ffmpeg said (credentials scrubbed); null unless the caller holds "
+    "recordings.diagnostics for this camera (admins, operators)"
+)
+PlainReason = Annotated[str, Field(description=_PLAIN, json_schema_extra={"enum": list(REASONS)})]
+
+
+class GapOut(BaseModel):
+    id: int
+    camera: str
+    start: datetime
+    end: datetime
+    reason: PlainReason
+    reason_raw: str | None = Field(description=_RAW)
+    leaf_index: int
+    copy_: int = Field(alias="copy", description="Which recording of a redundant camera")
+
+
+class StatusOut(BaseModel):
+    camera: str
+    state: str
+    since: datetime | None
+    last_segment_at: datetime | None
+    last_error: PlainReason | None
+    last_error_raw: str | None = Field(description=_RAW)
+    updated_at: datetime | None
 
 
 class Penalty(BaseModel):

@@ -8,11 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from oversight.api.inline import inline
-from oversight.api.schemas import ERRORS, CoverageOut, Instant, aware, required_aware
+from oversight.api.schemas import (
+    ERRORS,
+    CoverageOut,
+    GapOut,
+    Instant,
+    StatusOut,
+    aware,
+    required_aware,
+)
 from oversight.api.security import Caller, need
 from oversight.services import coverage as cov
+from oversight.services import diagnostics
 from oversight.services import recording as svc
-from oversight.services.recording import GapRec, SegmentRec, StatusRec
+from oversight.services.diagnostics import GapReport, StatusReport
+from oversight.services.recording import SegmentRec
 
 router = APIRouter(tags=["recordings"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(need("recordings.read"))]
@@ -44,16 +54,26 @@ def segments(
     )
 
 
-@router.get("/gaps", response_model=list[GapRec], summary="Recorded gaps in coverage")
+@router.get(
+    "/gaps",
+    response_model=list[GapOut],
+    summary="Recorded gaps in coverage, each with its plain reason",
+    description="`reason_raw` (ffmpeg's own words) only for holders of recordings.diagnostics.",
+)
 @inline
-def gaps(caller: Reader, camera: CameraQuery = None) -> list[GapRec]:
-    return svc.list_gaps(caller.system, caller.person, camera)
+def gaps(caller: Reader, camera: CameraQuery = None) -> list[GapReport]:
+    return diagnostics.gaps(caller.system, caller.person, camera)
 
 
-@router.get("/status", response_model=list[StatusRec], summary="Each camera's recorder status")
+@router.get(
+    "/status",
+    response_model=list[StatusOut],
+    summary="Each camera's recorder status, its last error as a plain reason",
+    description="`last_error_raw` (ffmpeg's own words) only for holders of recordings.diagnostics.",
+)
 @inline
-def status(caller: Reader) -> list[StatusRec]:
-    return svc.list_status(caller.system, caller.person)
+def status(caller: Reader) -> list[StatusReport]:
+    return diagnostics.statuses(caller.system, caller.person)
 
 
 @router.get(
