@@ -115,6 +115,18 @@ def overflow(page: Page) -> tuple[int, int]:
     return sizes[0], sizes[1]
 
 
+# The innermost elements reaching past the right edge: what to fix, named in the failure.
+CULPRITS = """() => {
+  const edge = document.documentElement.clientWidth + 1;
+  const wide = el => el.getBoundingClientRect().right > edge;
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '');
+  return [...document.body.querySelectorAll('*')]
+    .filter(el => wide(el) && ![...el.children].some(wide))
+    .slice(0, 4).map(el => (el.parentElement ? name(el.parentElement) + ' > ' : '') + name(el));
+}"""
+
+
 def viewport_meta(page: Page) -> str:
     found: str | None = page.evaluate(
         "(document.querySelector('meta[name=viewport]') || {}).content || null"
@@ -163,9 +175,10 @@ def test_every_console_page_fits_375_and_1440_px_without_sideways_scrolling(
             scroll, client = overflow(page)
             visited += 1
             if scroll > client:
-                problems.append(f"{path} at {width} px: scrollWidth {scroll} > {client}")
+                wide = ", ".join(page.evaluate(CULPRITS))
+                problems.append(f"{path} at {width} px: scrollWidth {scroll} > {client} ({wide})")
                 shots.take(page, f"{path}-{width}")
-            if "width=device-width" not in viewport_meta(page):
+            if width == WIDTHS[0] and "width=device-width" not in viewport_meta(page):
                 problems.append(f"{path}: no <meta name=viewport content=width=device-width>")
         page.close()
     for context in sessions.values():
