@@ -1,6 +1,7 @@
 """Issue 22, item 9 (layout): every console page, at a phone's width (375 px) and a
 desktop's (1440 px), in a real headless Chromium, has no sideways overflow
-(``scrollWidth <= clientWidth``) and says ``width=device-width`` in its viewport meta.
+(``scrollWidth <= clientWidth``), no field of a form overlaps another or reaches out
+of its label, and each page says ``width=device-width`` in its viewport meta.
 
 The pages are taken from the app's own routes, so a new page is covered without an
 edit here; what is not a page (streams, downloads, JSON) is listed in ``NOT_PAGES``.
@@ -127,6 +128,35 @@ CULPRITS = """() => {
 }"""
 
 
+# Every form laid out as a grid, its folded <details> opened: a field (a label or a
+# fieldset) or the submit button that overlaps another, or a control that reaches out
+# of its own label (the camera form's Placement over the next column and the button).
+OVERLAPS = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const out = [];
+  const box = el => el.getBoundingClientRect();
+  const meet = (a, b) => a.left < b.right - 1 && b.left < a.right - 1
+    && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const name = el => el.tagName.toLowerCase() + (el.name ? '[' + el.name + ']' : '');
+  for (const form of document.querySelectorAll('form.grid')) {
+    const items = [...form.children].filter(el => el.type !== 'hidden' && box(el).width > 0);
+    items.forEach((a, i) => items.slice(i + 1).forEach(b => {
+      if (meet(box(a), box(b))) out.push(`#${form.id}: ${a.textContent.trim().slice(0, 20)}`
+        + ` overlaps ${b.textContent.trim().slice(0, 20)}`);
+    }));
+    for (const label of form.querySelectorAll('label')) {
+      const outer = box(label);
+      for (const control of label.querySelectorAll('input, select, textarea')) {
+        const inner = box(control);
+        if (inner.width && (inner.right > outer.right + 1 || inner.left < outer.left - 1))
+          out.push(`#${form.id}: ${name(control)} reaches out of its label`);
+      }
+    }
+  }
+  return out;
+}"""
+
+
 def viewport_meta(page: Page) -> str:
     found: str | None = page.evaluate(
         "(document.querySelector('meta[name=viewport]') || {}).content || null"
@@ -178,6 +208,7 @@ def test_every_console_page_fits_375_and_1440_px_without_sideways_scrolling(
                 wide = ", ".join(page.evaluate(CULPRITS))
                 problems.append(f"{path} at {width} px: scrollWidth {scroll} > {client} ({wide})")
                 shots.take(page, f"{path}-{width}")
+            problems.extend(f"{path} at {width} px: {o}" for o in page.evaluate(OVERLAPS))
             if width == WIDTHS[0] and "width=device-width" not in viewport_meta(page):
                 problems.append(f"{path}: no <meta name=viewport content=width=device-width>")
         page.close()
