@@ -214,5 +214,5 @@ def test_every_console_page_fits_375_and_1440_px_without_sideways_scrolling(
         page.close()
     for context in sessions.values():
         context.close()
-    assert visited == 2 * len(pages)
+    assert visited == len(WIDTHS) * len(pages)
     assert problems == [], "\n".join(problems)
