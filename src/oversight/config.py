@@ -163,6 +163,19 @@ class Settings(BaseSettings):
         description="Console exports running at once (each cuts clips with ffmpeg); one "
         "more is answered 503 with Retry-After.",
     )
+    # The console's player (docs/web.md#the-player).
+    player_max_cameras: int = Field(
+        default=4,
+        ge=1,
+        le=4,
+        description="Cameras of one grant the player shows side by side, in sync.",
+    )
+    snapshot_timeout_s: float = Field(
+        default=20.0,
+        ge=1,
+        le=300,
+        description="Seconds ffmpeg may take to decode one snapshot before it is stopped.",
+    )
     export_job_keep_s: int = Field(
         default=900,
         ge=30,
