@@ -196,8 +196,9 @@
     play(tile);
   };
   const render = () => {
-    clockEl.textContent = clockText(clock.wall);
-    clockEl.dataset.ms = String(Math.round(clock.wall));
+    const ms = Math.round(clock.wall);
+    clockEl.textContent = clockText(ms);
+    clockEl.dataset.ms = String(ms);
     if (document.activeElement !== scrub) {
       scrub.value = String(((clock.wall - win.start) / span) * 1000);
     }
