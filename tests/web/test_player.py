@@ -36,9 +36,7 @@ def _data(html: str) -> dict[str, Any]:
 def _extinf(playlist: str) -> list[tuple[float, datetime]]:
     stamps = re.findall(r"#EXT-X-PROGRAM-DATE-TIME:(\S+)", playlist)
     durations = re.findall(r"#EXTINF:([0-9.]+),", playlist)
-    return [
-        (float(d), datetime.fromisoformat(s)) for d, s in zip(durations, stamps, strict=True)
-    ]
+    return [(float(d), datetime.fromisoformat(s)) for d, s in zip(durations, stamps, strict=True)]
 
 
 def test_the_page_maps_media_time_to_the_wall_clock_with_the_gaps_marked(
@@ -138,9 +136,7 @@ def test_the_url_narrows_the_range_and_sets_the_instant_inside_the_grant(
     assert web.env.counts() == before  # refused before anything was read or written
 
 
-def test_no_more_cameras_than_the_setting_and_only_the_grants(
-    web: Web, tmp_path: Path
-) -> None:
+def test_no_more_cameras_than_the_setting_and_only_the_grants(web: Web, tmp_path: Path) -> None:
     for cam in ("cam1", "cam2", "cam3"):
         seal_at(web, tmp_path, cam, [0])
     seal_at(web, tmp_path, "cam9", [0])

@@ -10,9 +10,9 @@ to the frame shown at ``offset`` (``-ss`` before ``-i``: accurate seek).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +20,7 @@ from typing import BinaryIO
 from oversight.errors import InvalidInput
 from oversight.media.ffmpeg import run_tool
 
+log = logging.getLogger(__name__)
 FORMATS = {"jpeg": ("mjpeg", "image/jpeg"), "png": ("png", "image/png")}
 MAX_BYTES = 32 << 20  # a still of even an 8K frame is a few MB
 
@@ -30,7 +31,9 @@ def media_type(fmt: str) -> str:
     return FORMATS[fmt][1]
 
 
-def still_argv(source: str, offset: Fraction, out: str, fmt: str, ffmpeg: str = "ffmpeg") -> list[str]:
+def still_argv(
+    source: str, offset: Fraction, out: str, fmt: str, ffmpeg: str = "ffmpeg"
+) -> list[str]:
     """ffmpeg's argv for the frame of ``source`` shown at ``offset`` seconds (file time),
     written to ``out`` as one JPEG or PNG picture."""
     media_type(fmt)
@@ -56,15 +59,15 @@ def grab(
     *,
     timeout: float,
     ffmpeg: str = "ffmpeg",
-    extra: Sequence[str] = (),
 ) -> bytes:
     """The picture at ``offset`` seconds into the open segment ``handle``."""
     with tempfile.TemporaryDirectory(prefix="oversight-still-") as tmp:
         out = Path(tmp) / f"still.{'jpg' if fmt == 'jpeg' else 'png'}"
         argv = still_argv(_descriptor_path(handle), offset, str(out), fmt, ffmpeg)
-        done = run_tool([*argv[:-1], *extra, argv[-1]], timeout=timeout)
+        done = run_tool(argv, timeout=timeout)
         if done.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
             # ffmpeg's words stay in the log; the person reads a plain reason.
+            log.warning("snapshot: ffmpeg exited %d: %s", done.returncode, done.stderr[-500:])
             raise InvalidInput("no frame could be decoded at that instant of the footage")
         if out.stat().st_size > MAX_BYTES:
             raise InvalidInput("the decoded still is larger than any frame should be")

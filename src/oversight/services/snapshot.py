@@ -71,9 +71,7 @@ def take(
         segment = shown[0]
         offset = Fraction((at - segment.start) // _TICK, 1_000_000)
         assert segment.handle is not None
-        data = still.grab(
-            segment.handle, offset, fmt, timeout=system.settings.snapshot_timeout_s
-        )
+        data = still.grab(segment.handle, offset, fmt, timeout=system.settings.snapshot_timeout_s)
     return Still(data, media_type, handover.leaf_index, camera, at)
 
 

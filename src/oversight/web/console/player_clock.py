@@ -76,7 +76,12 @@ def as_data(found: Sequence[Piece], start: datetime, end: datetime) -> dict[str,
     milliseconds since the epoch (what the page's script computes with)."""
     return {
         "pieces": [
-            {"media": p.media, "duration": p.duration, "start": millis(p.start), "end": millis(p.end)}
+            {
+                "media": p.media,
+                "duration": p.duration,
+                "start": millis(p.start),
+                "end": millis(p.end),
+            }
             for p in found
         ],
         "gaps": [{"start": millis(a), "end": millis(b)} for a, b in gaps(found, start, end)],

@@ -22,8 +22,8 @@ from oversight.errors import InvalidInput
 from oversight.media import still
 from oversight.services import people
 from oversight.services import snapshot as shots
-from oversight.web.console.player import Instant, instant
 from oversight.web.console.playback import Id, Viewer, _grant_for
+from oversight.web.console.player import Instant, instant
 
 router = APIRouter(include_in_schema=False)
 CameraParam = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -56,7 +56,7 @@ async def snapshot(
     grant_id: Id,
     camera: CameraParam,
     at: Instant,
-    format: Format = "jpeg",  # noqa: A002 - the query parameter's name
+    format: Format = "jpeg",
 ) -> Response:
     shot = await run_in_threadpool(_take, request, caller, grant_id, camera, at, format)
     stamp = shot.at.strftime("%Y%m%dT%H%M%S.%f")[:-3]
