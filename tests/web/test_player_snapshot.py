@@ -17,7 +17,7 @@ import pytest
 
 from oversight.db import models as m
 from oversight.media import still
-from tests.web.conftest import Web
+from tests.web.conftest import PW, Web
 from tests.web.footage_helpers import T0, access_leaves, open_execution
 from tests.web.player_helpers import grant_over, seal_at
 
@@ -155,3 +155,30 @@ def test_an_instant_in_a_gap_has_no_frame_and_reads_nothing(web: Web, tmp_path: 
     reply = cust.get(_url(grant, "cam1", 4), headers={"accept-language": "en"})
     assert reply.status_code == 404 and "no sealed footage" in reply.text
     assert len(access_leaves(web)) == before
+
+
+def test_the_api_takes_a_snapshot_with_the_witness_in_the_body(web: Web, tmp_path: Path) -> None:
+    seal_at(web, tmp_path, "cam1", [0])
+    grant = grant_over(web, ["cam1"], T0, T0 + timedelta(seconds=2))
+    at = (T0 + timedelta(seconds=1.5)).isoformat()
+    body = {"camera": "cam1", "at": at, "witness": "wit", "witness_password": PW}
+    client = web.api("cust")
+    reply = client.post(f"/api/v1/grants/{grant}/snapshot", json=body)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "image/jpeg" and _colour(reply.content) == "blue"
+    leaf = access_leaves(web)[-1]
+    assert leaf["action"] == "view.snapshot" and leaf["actors"] == ["cust", "wit"]
+    before = len(access_leaves(web))
+    wrong = client.post(
+        f"/api/v1/grants/{grant}/snapshot", json={**body, "witness_password": "wrong password!"}
+    )
+    assert wrong.status_code == 401 and len(access_leaves(web)) == before
+    outside = client.post(
+        f"/api/v1/grants/{grant}/snapshot",
+        json={**body, "at": (T0 + timedelta(seconds=3)).isoformat()},
+    )
+    assert outside.status_code == 422 and outside.json()["article"] == "Art. 16"
+    assert access_leaves(web)[-1]["action"] == "view.snapshot.refused"
+    naive = client.post(f"/api/v1/grants/{grant}/snapshot", json={**body, "at": "2026-12-07T01:00"})
+    assert naive.status_code == 422
+    assert len(access_leaves(web)) == before + 1
