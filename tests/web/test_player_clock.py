@@ -30,8 +30,11 @@ def test_pieces_run_on_in_media_time_across_the_gaps() -> None:
     # A zero-length entry still counts the playlist's floor of one millisecond.
     [tiny, after] = pc.pieces(spans((0, 0), (1, 2)))
     assert tiny.duration == 0.001 and after.media == 0.001
-    with pytest.raises(InvalidInput, match="overlap"):
-        pc.pieces(spans((0, 2), (1, 3)))
+    # A seam where segments overlap by a few milliseconds (the recorder's cut): each
+    # piece keeps its own start, media time runs on, and no gap is made of it.
+    seam = pc.pieces(spans((0, 2.004), (2, 4)))
+    assert [(p.media, p.start) for p in seam] == [(0.0, at(0)), (2.004, at(2))]
+    assert pc.gaps(seam, at(0), at(4)) == []
 
 
 @pytest.mark.parametrize(
