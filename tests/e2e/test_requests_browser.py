@@ -53,7 +53,7 @@ def test_the_class_shows_its_documents_and_a_preset_fills_the_range(
     now = datetime.now(web.system.packs.timezone).replace(tzinfo=None)
     assert abs(end - now) < timedelta(minutes=2)
     assert page.url.endswith("/access/new?camera=cam1&lang=en&org_class=police")
-    expect(page.locator('input[name=cameras][value=cam1]')).to_be_checked()
+    expect(page.locator("input[name=cameras][value=cam1]")).to_be_checked()
     # Filled and sent as a person would: the request is stored.
     for name, value in {
         "requester_name": "Officer Li",
