@@ -14,6 +14,7 @@ import pytest
 
 from oversight.services import access as svc
 from oversight.services import access_review
+from oversight.web import i18n
 from tests.actors import admin
 from tests.web.authz_helpers import add_camera_at, add_person, add_site
 from tests.web.conftest import Web
@@ -222,3 +223,18 @@ def test_the_inbox_is_bounded_to_a_page(
     rest = web.console("appr").get(f"/access/inbox?after={ids['cop3']}", headers=EN).text
     assert re.findall(r'id="inbox-(\d+)"', rest) == [str(ids["cust1"])]
     assert 'id="inbox-next"' not in rest
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_request_pages_render_in_both_languages(web: Web, tmp_path: Path, lang: str) -> None:
+    ids = _scoped_world(web, tmp_path)
+    catalog = i18n.catalog()
+    raw_key = re.compile(r"\baccess\.[a-z_]+(?:\.[a-z_]+)?\b")
+    appr = web.console("appr")
+    for url in ("/access/new?org_class=individual", "/access/inbox", f"/access/{ids['cop1']}"):
+        reply = appr.get(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+        assert reply.status_code == 200, (url, reply.text[:300])
+        visible = re.sub(r"<script[^>]*>.*?</script>|<[^>]*>", " ", reply.text, flags=re.S)
+        assert raw_key.findall(visible) == [], url
+    inbox = appr.get(f"/access/inbox?lang={lang}").text
+    assert catalog["access.inbox"][lang] in inbox and catalog["access.class.police"][lang] in inbox

@@ -21,7 +21,7 @@ from oversight.db import models as m
 from oversight.domain import access as rules
 from oversight.domain import policy
 from oversight.domain.people import PermissionDenied, Person
-from oversight.errors import AuthenticationError, InvalidInput, RuleViolation
+from oversight.errors import AuthenticationError, InvalidInput, NotFound, RuleViolation
 from oversight.services import authz
 from oversight.services.access import _check_decider, _request_row, _today
 from oversight.services.recording import utc
@@ -96,7 +96,7 @@ def _may_decide(s: Session, system: System, actor: Person, row: m.AccessRequest)
         return False
     try:
         _check_decider(s, system, actor, row)
-    except (PermissionDenied, RuleViolation, AuthenticationError):
+    except (PermissionDenied, RuleViolation, AuthenticationError, NotFound):
         return False
     return True
 
