@@ -71,3 +71,28 @@ def test_the_class_shows_its_documents_and_a_preset_fills_the_range(
     expect(page.locator("#request-status")).to_have_text("pending")
     assert errors == [], errors
     context.close()
+
+
+def test_the_request_pages_fit_a_phone_screen(
+    browser: Browser, live_server: LiveServer, web: Web, tmp_path: Path
+) -> None:
+    seal(web, tmp_path, count=1)
+    from tests.web.footage_helpers import submit_request
+
+    request_id = submit_request(web.console("cop"))
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    log_in(page, live_server.url, "appr")
+    for url in ("/access/new?camera=cam1", "/access/inbox", f"/access/{request_id}"):
+        page.goto(f"{live_server.url}{url}")
+        wide = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        culprits = page.evaluate(
+            "() => [...document.querySelectorAll('body *')].filter(e => "
+            "e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+            ".slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' '"
+            " + Math.round(e.getBoundingClientRect().right))"
+        )
+        assert wide[0] <= wide[1], (url, wide, culprits)
+    context.close()
