@@ -68,8 +68,9 @@ def _english(key: str, **values: object) -> str:
 
 def human_length(seconds: float, t: Translate = _english) -> str:
     """A length in words: "0.4 s", "42 s", "3 min 12 s", "2 h 5 min", "3 d 4 h"."""
-    if seconds < 10:
-        return t("tl.len.s", n=f"{max(seconds, 0):.1f}".rstrip("0").rstrip(".") or "0")
+    if seconds < 10:  # two decimals under a second: a 40 ms seam is not "0 s"
+        digits = 2 if seconds < 1 else 1
+        return t("tl.len.s", n=f"{max(seconds, 0):.{digits}f}".rstrip("0").rstrip(".") or "0")
     whole = round(seconds)
     if whole < 60:
         return t("tl.len.s", n=whole)
@@ -122,12 +123,11 @@ def tick_times(start: datetime, end: datetime, tz: tzinfo, step_s: int) -> Itera
     """Instants in [start, end) whose local time is a whole multiple of ``step_s``
     (counted from local midnight), as UTC instants."""
     stride = min(step_s, 3600)  # hourly candidates keep steps of hours on local hours
-    local = start.astimezone(tz)
-    seconds = local.minute * 60 + local.second + (1 if local.microsecond else 0)
-    moment = (start + timedelta(seconds=-seconds % stride)).replace(microsecond=0)
-    if moment < start:
-        moment += timedelta(seconds=stride)
-    moment = moment.astimezone(UTC)
+    base = start.replace(microsecond=0)
+    if base < start:
+        base += timedelta(seconds=1)
+    local = base.astimezone(tz)
+    moment = (base + timedelta(seconds=-(local.minute * 60 + local.second) % stride)).astimezone(UTC)
     while moment < end:
         if _local_seconds(moment, tz) % step_s == 0:
             yield moment

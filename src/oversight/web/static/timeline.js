@@ -24,7 +24,10 @@
 
   // Seconds in words, as web/timeline.py human_length does.
   function length(seconds) {
-    if (seconds < 10) return fill(lengths.s, { n: String(Math.max(seconds, 0).toFixed(1)).replace(/\.0$/, "") });
+    if (seconds < 10) {
+      const n = Math.max(seconds, 0).toFixed(seconds < 1 ? 2 : 1).replace(/\.?0+$/, "");
+      return fill(lengths.s, { n: n || "0" });
+    }
     const whole = Math.round(seconds);
     if (whole < 60) return fill(lengths.s, { n: whole });
     if (whole < 3600) {
