@@ -160,8 +160,10 @@
   function showHover(svg, g, event) {
     if (!hover) return;
     const t = g.at(event.clientX);
+    // Within two pixels of a band counts as on it: a gap narrower than a pixel is hoverable.
+    const near = Math.max(1000, ((g.end - g.start) / svg.getBoundingClientRect().width) * 2);
     const here = [...svg.querySelectorAll("rect[data-kind]")].filter(
-      (r) => Date.parse(r.dataset.start) <= t && t < Date.parse(r.dataset.end) + 1000);
+      (r) => Date.parse(r.dataset.start) - near <= t && t < Date.parse(r.dataset.end) + near);
     const lines = [localText(t, svg.dataset.tz), ...here.map((r) => r.querySelector("title").textContent)];
     hoverText.textContent = lines.join("\n");
     hover.hidden = false;
