@@ -101,7 +101,9 @@ def test_dragging_on_the_timeline_prefills_a_request_and_offers_play_with_a_gran
         # Keys pan, the wheel zooms: the window in the address changes.
         page.goto(f"{live_server.url}/timeline?span=1h&end={iso(end)}&lang=en")
         page.keyboard.press("ArrowLeft")
-        page.wait_for_url(f"**/timeline?span=1h&end={iso(end - timedelta(minutes=30))}".replace(":", "%3A"))
+        page.wait_for_url(
+            f"**/timeline?span=1h&end={iso(end - timedelta(minutes=30))}".replace(":", "%3A")
+        )
         box = page.locator(row).bounding_box()
         assert box is not None
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -43,8 +43,14 @@ def _gaps(svg: str) -> list[dict[str, str]]:
         ("span=often", "is not a window"),
         ("end=tuesday", "is not an ISO 8601 instant"),
         ("end=2026-12-07T10:00:00", "needs a time zone"),
-        ("sel_camera=cam1&sel_start=2026-12-07T10:00:00Z&sel_end=2026-12-07T09:00:00Z", "must end after"),
-        ("sel_camera=nope&sel_start=2026-12-07T10:00:00Z&sel_end=2026-12-07T11:00:00Z", "not on this timeline"),
+        (
+            "sel_camera=cam1&sel_start=2026-12-07T10:00:00Z&sel_end=2026-12-07T09:00:00Z",
+            "must end after",
+        ),
+        (
+            "sel_camera=nope&sel_start=2026-12-07T10:00:00Z&sel_end=2026-12-07T11:00:00Z",
+            "not on this timeline",
+        ),
     ],
 )
 def test_a_bad_window_is_a_one_line_400_and_writes_nothing(
@@ -104,9 +110,13 @@ def test_an_offline_camera_draws_its_gap_up_to_now(web: Web, tmp_path: Path) -> 
 def test_a_gap_under_a_second_is_drawn_and_reads_in_words(web: Web, tmp_path: Path) -> None:
     sealed = seal(web, tmp_path)
     a = sealed[-1].end
-    recording.record_gap(web.system, camera="cam1", start=a, end=a + timedelta(seconds=0.4), reason="x")
+    recording.record_gap(
+        web.system, camera="cam1", start=a, end=a + timedelta(seconds=0.4), reason="x"
+    )
     b = a + timedelta(minutes=5)
-    recording.record_gap(web.system, camera="cam1", start=b, end=b + timedelta(seconds=192), reason="x")
+    recording.record_gap(
+        web.system, camera="cam1", start=b, end=b + timedelta(seconds=192), reason="x"
+    )
     end = iso(a + timedelta(hours=12))
     for lang, short, long in (("en", "0.4 s", "3 min 12 s"), ("zh", "0.4 秒", "3 分 12 秒")):
         html = web.console("op").get(f"/recordings/cam1?span=24h&end={end}&lang={lang}").text
@@ -139,7 +149,10 @@ def test_a_band_links_to_its_range_picked_with_the_request_form_prefilled(
     seal(web, tmp_path)
     end = iso(T0 + timedelta(hours=1))
     html = web.console("op").get(f"/timeline?span=6h&end={end}&lang=en").text
-    hrefs = [h.replace("&amp;", "&") for h in re.findall(r'<a href="([^"]+)"><rect class="recorded"', html)]
+    hrefs = [
+        h.replace("&amp;", "&")
+        for h in re.findall(r'<a href="([^"]+)"><rect class="recorded"', html)
+    ]
     [band] = hrefs
     query = parse_qs(urlsplit(band).query)
     assert query["sel_camera"] == ["cam1"] and query["sel_start"] == [iso(T0)]

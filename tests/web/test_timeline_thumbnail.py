@@ -39,9 +39,10 @@ def test_a_custodian_executing_the_grant_gets_a_logged_thumbnail(web: Web, tmp_p
     # The page offers thumbnails for that grant to this session only.
     html = cust.get(f"/timeline?span=6h&end={iso(T0 + timedelta(hours=1))}").text
     assert f'data-thumbs="[{grant}]"' in html
-    assert 'data-thumbs="[]"' in web.console("appr").get(
-        f"/timeline?span=6h&end={iso(T0 + timedelta(hours=1))}"
-    ).text
+    assert (
+        'data-thumbs="[]"'
+        in web.console("appr").get(f"/timeline?span=6h&end={iso(T0 + timedelta(hours=1))}").text
+    )
 
 
 def test_without_an_open_execution_a_thumbnail_is_refused_and_logged(
@@ -76,7 +77,9 @@ def test_an_instant_outside_the_grant_is_refused_by_the_enforcement_point(
     open_execution(cust, grant)
     before = len(access_leaves(web))
     reply = cust.get(_url(grant, iso(T0 - timedelta(hours=2))))
-    assert reply.status_code == 422  # a rule refuses (the app's status for a rule, with its article)
+    assert (
+        reply.status_code == 422
+    )  # a rule refuses (the app's status for a rule, with its article)
     assert "Art. 16" in reply.text
     [leaf] = access_leaves(web)[before:]
     assert leaf["action"] == "view.thumbnail.refused"

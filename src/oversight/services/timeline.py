@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from typing import NoReturn
 
 from sqlalchemy import func, or_, select
 
@@ -152,14 +153,18 @@ def playable_grants(system: System, person: Person) -> list[Playable]:
         if grant is None:
             continue
         try:
-            rules.check_use(grant.to_domain(), "view", grant.cameras[0], grant.start, grant.end, now)
+            rules.check_use(
+                grant.to_domain(), "view", grant.cameras[0], grant.start, grant.end, now
+            )
         except RuleViolation:
             continue
         out.append(Playable(grant.id, grant.cameras, grant.start, grant.end))
     return out
 
 
-def covering(grants: list[Playable], camera: str, start: datetime, end: datetime) -> Playable | None:
+def covering(
+    grants: list[Playable], camera: str, start: datetime, end: datetime
+) -> Playable | None:
     """The first of ``grants`` that covers ``camera`` over [start, end]."""
     for grant in grants:
         if camera in grant.cameras and grant.start <= start and end <= grant.end:
@@ -172,7 +177,7 @@ def covering(grants: list[Playable], camera: str, start: datetime, end: datetime
 
 def refuse_thumbnail(
     system: System, person: Person, grant_id: int, camera: str, exc: PermissionDenied
-) -> None:
+) -> NoReturn:
     """A thumbnail refused before the enforcement point was reached (no open two-person
     execution in this session): a ``view.thumbnail.refused`` leaf, then the refusal."""
     svc.record_refusal(
@@ -213,7 +218,9 @@ def thumbnail(
     ) as handover:
         segment = min(
             handover.segments,
-            key=lambda seg: 0 if seg.start <= at < seg.end else abs((seg.start - at).total_seconds()),
+            key=lambda seg: (
+                0 if seg.start <= at < seg.end else abs((seg.start - at).total_seconds())
+            ),
         )
         if segment.handle is None or segment.cut is None or segment.cut.media is None:
             raise NotFound(f"no frame of camera {camera} near {at.isoformat()} can be shown")
@@ -224,6 +231,8 @@ def thumbnail(
         f.seek(cut.media[0])
         data += f.read(cut.media[1] - cut.media[0])
         into = Fraction((at - segment.start) // timedelta(microseconds=1), 1_000_000) - cut.start
-        offset = float(min(max(into, Fraction(0)), max(cut.end - cut.start - Fraction(1, 10), Fraction(0))))
+        offset = float(
+            min(max(into, Fraction(0)), max(cut.end - cut.start - Fraction(1, 10), Fraction(0)))
+        )
     argv = ffmpeg.build_thumbnail_command(offset, width=width)
     return ffmpeg.run_thumbnail(argv, data, timeout=THUMBNAIL_TIMEOUT_S)

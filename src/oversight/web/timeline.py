@@ -127,7 +127,9 @@ def tick_times(start: datetime, end: datetime, tz: tzinfo, step_s: int) -> Itera
     if base < start:
         base += timedelta(seconds=1)
     local = base.astimezone(tz)
-    moment = (base + timedelta(seconds=-(local.minute * 60 + local.second) % stride)).astimezone(UTC)
+    moment = (base + timedelta(seconds=-(local.minute * 60 + local.second) % stride)).astimezone(
+        UTC
+    )
     while moment < end:
         if _local_seconds(moment, tz) % step_s == 0:
             yield moment
@@ -181,9 +183,10 @@ def render(
         for span in spans:
             left = x(span.start)
             w = max(round(x(span.end) - left, 2), MIN_W)
-            now_gap = picture.ongoing
-            ongoing = kind == "gap" and now_gap is not None
-            ongoing = ongoing and span.start <= now_gap.start and span.end >= now_gap.end  # type: ignore[union-attr]
+            now_gap = picture.ongoing if kind == "gap" else None
+            ongoing = (
+                now_gap is not None and span.start <= now_gap.start and span.end >= now_gap.end
+            )
             length = human_length((span.end - span.start).total_seconds(), t)
             name = f"{names[kind]} ({names['ongoing']})" if ongoing else names[kind]
             until = names["until_now"] if ongoing else _fmt(span.end, tz)
@@ -235,8 +238,9 @@ def render(
                 f'<text x="{tx}" y="{HEIGHT - 4}" font-size="10" fill="#5b6570" '
                 f'text-anchor="{anchor}">{text}</text>'
             )
-    parts.append('<rect class="pick" x="0" y="0" width="0" height="41" fill="#0969da" '
-                 'fill-opacity="0.25"/>')
+    parts.append(
+        '<rect class="pick" x="0" y="0" width="0" height="41" fill="#0969da" fill-opacity="0.25"/>'
+    )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped above
 

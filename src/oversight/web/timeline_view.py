@@ -92,7 +92,9 @@ def _thumb_grants(request: Request, caller: Caller, grants: list[svc.Playable]) 
     runs = witness.executions(request)
     now = caller.system.clock.now()
     return [
-        g.grant for g in grants if runs.get(caller.token, g.grant, caller.person.id, now) is not None
+        g.grant
+        for g in grants
+        if runs.get(caller.token, g.grant, caller.person.id, now) is not None
     ]
 
 

@@ -138,11 +138,11 @@ def parse_instant(text: str, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def window(
-    span: str, end: str, now: datetime, bounds: Bounds, default: timedelta
-) -> Window:
+def window(span: str, end: str, now: datetime, bounds: Bounds, default: timedelta) -> Window:
     """The window the query asks for ("" for either: the default span, ending now)."""
-    length = parse_span(span, bounds) if span else min(max(default, bounds.min_span), bounds.max_span)
+    length = (
+        parse_span(span, bounds) if span else min(max(default, bounds.min_span), bounds.max_span)
+    )
     last = parse_instant(end, "end") if end else now
     if last > now:
         last = now  # a link made earlier still works: the window cannot pass now

@@ -11,11 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from oversight.api.security import Caller, may, need
-from oversight.bootstrap import System
 from oversight.services import capacity, compliance, liveness, recording, verify
+from oversight.web import timeline_view
 from oversight.web.forms import size_text
 from oversight.web.render import context, environment, page
-from oversight.web import timeline_view
 
 router = APIRouter(include_in_schema=False)
 Anyone = Annotated[Caller, Depends(need())]

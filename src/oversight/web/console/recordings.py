@@ -90,7 +90,9 @@ def camera_page(
     base = f"/recordings/{camera_id}"
     win = timeline_view.window_of(caller, span, end, "7d")
     rows, grants = timeline_view.rows(request, caller, [camera_id], win, base)
-    picked = timeline_view.pick(request, caller, [camera_id], grants, sel_camera, sel_start, sel_end)
+    picked = timeline_view.pick(
+        request, caller, [camera_id], grants, sel_camera, sel_start, sel_end
+    )
     moves, presets = timeline_view.controls(win, base)
     line = rows[0]
     segments = recording.list_segments(

@@ -94,7 +94,6 @@ def thumbnail(
                 "sign in on the grant's page first (two people, Art. 17(3))"
             ),
         )
-    assert run is not None
     second = people.person_by_id(system, run.witness)
     jpeg = svc.thumbnail(
         system, grant_id=grant_id, camera=camera, at=moment, present=[caller.person, second]
