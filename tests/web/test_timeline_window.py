@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from oversight.errors import InvalidInput
+from oversight.media import ffmpeg
 from oversight.web import i18n
 from oversight.web.timeline import human_length, tick_plan
 from oversight.web.timeline_window import Bounds, iso, parse_instant, parse_span, span_text, window
@@ -107,3 +108,14 @@ def test_ticks_go_from_seconds_to_weeks() -> None:
     assert tick_plan(timedelta(minutes=10)) == (60, 120)
     assert tick_plan(timedelta(hours=24)) == (3600, 3 * 3600)
     assert tick_plan(timedelta(days=31)) == (86400, 7 * 86400)
+
+
+def test_the_thumbnail_command_reads_stdin_seeks_after_it_and_is_bounded() -> None:
+    argv = ffmpeg.build_thumbnail_command(1.25, width=160)
+    assert argv[argv.index("-i") + 1] == "pipe:0"
+    assert argv.index("-ss") > argv.index("-i") and argv[argv.index("-ss") + 1] == "1.250"
+    assert argv[argv.index("-frames:v") + 1] == "1" and argv[-1] == "pipe:1"
+    with pytest.raises(InvalidInput, match="16 to 640 pixels"):
+        ffmpeg.build_thumbnail_command(0, width=4000)
+    with pytest.raises(InvalidInput, match="cannot be negative"):
+        ffmpeg.build_thumbnail_command(-1)
