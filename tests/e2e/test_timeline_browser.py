@@ -126,3 +126,39 @@ def test_dragging_on_the_timeline_prefills_a_request_and_offers_play_with_a_gran
             other.close()
     finally:
         context.close()
+
+
+def test_the_timeline_fits_a_375_px_screen(
+    web: Web,
+    live_server: LiveServer,
+    browser: Browser,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    seal(web, tmp_path)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 800})
+    try:
+        page = context.new_page()
+        _login(page, live_server.url, "op")
+        end = iso(T0 + timedelta(hours=1))
+        for path in (f"/timeline?span=1h&end={end}", "/recordings/cam1", "/"):
+            page.goto(f"{live_server.url}{path}")
+            page.locator("#timeline-cam1 svg").scroll_into_view_if_needed()
+            box = page.locator("#timeline-cam1 svg").bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+            expect(page.locator("#tl-hover")).to_be_visible()
+            wide = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            wider = page.evaluate(
+                "[...document.querySelectorAll('.tl-controls, .tl-rows, .tl-pick, .tl-hover,"
+                " .legend, .tl-keys')].filter(e => e.getBoundingClientRect().right >"
+                " document.documentElement.clientWidth).map(e => e.className)"
+            )
+            # The timeline's own parts fit everywhere; the whole page is checked where the
+            # timeline is all there is (other pages' tables are the layout's work).
+            assert wider == [], (path, wider)
+            if path.startswith("/timeline"):
+                assert wide[0] <= wide[1], (path, wide)
+    finally:
+        context.close()

@@ -70,7 +70,11 @@ def test_a_bad_window_is_a_one_line_400_and_writes_nothing(
 
 def test_zoom_and_pan_links_change_the_window(web: Web, tmp_path: Path) -> None:
     seal(web, tmp_path)
+    seal(web, tmp_path, camera="cam2")
     html = web.console("op").get("/timeline?span=6h&lang=en").text
+    assert 'id="timeline-cam1"' in html and 'id="timeline-cam2"' in html  # across cameras
+    one = web.console("op").get("/timeline?span=6h&camera=cam2&lang=en").text
+    assert 'id="timeline-cam1"' not in one and 'id="timeline-cam2"' in one
     links = dict(re.findall(r'href="([^"]+)" data-rel="([\w-]+)"', html))
     by_rel = {rel: href.replace("&amp;", "&") for href, rel in links.items()}
     assert by_rel["zoom-in"] == "/timeline?span=3h"
@@ -185,3 +189,24 @@ def test_a_person_holding_a_grant_is_offered_play_for_a_range_it_covers(
     assert re.search(r'id="pick-play" href="#" hidden', web.console("cust").get(outside).text)
     # Someone whose role never views footage is not offered play, grant or not.
     assert re.search(r'id="pick-play" href="#" hidden', web.console("op").get(url).text)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_timeline_page_is_translated(web: Web, tmp_path: Path, lang: str) -> None:
+    sealed = seal(web, tmp_path)
+    recording.set_status(web.system, "cam1", state="offline", since=sealed[-1].end)
+    alarms.raise_alarm(web.system, camera="cam1", kind="offline", detail="no frames")
+    lo, hi = iso(T0), iso(T0 + timedelta(seconds=4))
+    html = (
+        web.console("op")
+        .get(f"/timeline?sel_camera=cam1&sel_start={lo}&sel_end={hi}&lang={lang}")
+        .text
+    )
+    visible = re.sub(r"<[^>]*>", " ", html)
+    assert re.findall(r"\b(?:tl|timeline)\.[a-z_.]+", visible) == []  # no key shown as itself
+    words = {
+        "zh": ("时间轴", "持续中", "申请调阅这段录像", "4 秒"),
+        "en": ("Timeline", "ongoing", "Request this range", "4 s"),
+    }
+    for word in words[lang]:
+        assert word in html, word

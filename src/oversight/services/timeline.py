@@ -203,7 +203,10 @@ def thumbnail(
 ) -> bytes:
     """A JPEG of ``camera`` at ``at``: released (checked, logged) first, then decoded
     from only the bytes the enforcement point cut for the use."""
-    grant, _ = svc.get_grant(system, present[0], grant_id)
+    try:
+        grant, _ = svc.get_grant(system, present[0], grant_id)
+    except PermissionDenied as exc:
+        refuse_thumbnail(system, present[0], grant_id, camera, exc)
     lo, hi = max(at - THUMBNAIL_REACH, grant.start), min(at + THUMBNAIL_REACH, grant.end)
     if not grant.start <= at < grant.end or hi <= lo:
         # Outside the grant: the enforcement point refuses it (and logs the refusal).

@@ -167,7 +167,9 @@
     const lines = [localText(t, svg.dataset.tz), ...here.map((r) => r.querySelector("title").textContent)];
     hoverText.textContent = lines.join("\n");
     hover.hidden = false;
-    hover.style.left = `${event.pageX + 12}px`;
+    // Kept inside the page: a tooltip past the right edge would widen it (375 px phones).
+    const right = document.documentElement.clientWidth + window.scrollX - hover.offsetWidth - 4;
+    hover.style.left = `${Math.max(Math.min(event.pageX + 12, right), window.scrollX)}px`;
     hover.style.top = `${event.pageY + 12}px`;
     const recorded = here.some((r) => r.dataset.kind === "recorded");
     const thumbs = JSON.parse(svg.dataset.thumbs || "[]");
