@@ -86,6 +86,18 @@ class Settings(BaseSettings):
         le=64,
         description="Live sessions one person may have open at once (a wall has up to 16 tiles).",
     )
+    timeline_min_span_s: int = Field(
+        default=60,
+        ge=10,
+        le=3600,
+        description="The shortest window the console's timeline zooms in to, in seconds.",
+    )
+    timeline_max_span_days: int = Field(
+        default=31,
+        ge=1,
+        le=400,
+        description="The longest window the console's timeline zooms out to, in days.",
+    )
     recorder_min_free_bytes: int = Field(
         default=1 << 30,
         ge=0,
@@ -162,6 +174,19 @@ class Settings(BaseSettings):
         le=16,
         description="Console exports running at once (each cuts clips with ffmpeg); one "
         "more is answered 503 with Retry-After.",
+    )
+    # The console's player (docs/web.md#the-player).
+    player_max_cameras: int = Field(
+        default=4,
+        ge=1,
+        le=4,
+        description="Cameras of one grant the player shows side by side, in sync.",
+    )
+    snapshot_timeout_s: float = Field(
+        default=20.0,
+        ge=1,
+        le=300,
+        description="Seconds ffmpeg may take to decode one snapshot before it is stopped.",
     )
     export_job_keep_s: int = Field(
         default=900,

@@ -88,10 +88,9 @@ def _documents(tmp_path: Path) -> list[str]:
     return out
 
 
-def _request(env: Env, tmp_path: Path, *docs: str, code: int = 0) -> str:
+def _request_args() -> list[str]:
     end = T0 + timedelta(seconds=2 * SEGMENT_SECONDS)
-    result = run(
-        env,
+    return [
         "access",
         "request",
         "--kind",
@@ -116,9 +115,11 @@ def _request(env: Env, tmp_path: Path, *docs: str, code: int = 0) -> str:
         PURPOSE,
         "--destination",
         DESTINATION,
-        *docs,
-        code=code,
-    )
+    ]
+
+
+def _request(env: Env, tmp_path: Path, *docs: str, code: int = 0) -> str:
+    result = run(env, *_request_args(), *docs, code=code)
     return result.stdout.strip()
 
 
@@ -226,3 +227,20 @@ def test_a_request_without_its_documents_is_refused_and_logged(
     ]
     assert entry["action"] == "request.refused" and entry["actors"] == ["cop"]
     assert entry["details"]["article"].startswith("Art. 16")
+
+
+@pytest.mark.ffmpeg
+@pytest.mark.parametrize("database_url", [None])
+def test_every_missing_document_is_named_at_once_with_the_cli_flags(
+    deployment: Env, tmp_path: Path
+) -> None:
+    env = deployment
+    login(env, "cop", PW)
+    docs = _documents(tmp_path)[:2] + _documents(tmp_path)[4:6]  # work_id, unit_letter
+    result = env.run(*_request_args(), *docs)
+    assert result.exit_code == 2 and result.stdout.strip() == ""
+    [line] = result.stderr.strip().splitlines()
+    assert "needs: identity document (Art. 17(1))" in line
+    assert "signed approval of the requesting agency's head" in line
+    assert "--document identity_document=FILE --document own_agency_head=FILE" in line
+    assert line.endswith("(Art. 16 para 1)")

@@ -9,11 +9,13 @@ import pytest
 
 from oversight.domain.access import (
     Grant,
+    MissingDocuments,
     check_approver,
     check_documents,
     check_persons,
     check_scope,
     check_use,
+    class_documents,
     requirements,
 )
 from oversight.errors import InvalidInput, RuleViolation
@@ -60,13 +62,53 @@ def test_packs_combine_and_the_stricter_refusal_wins() -> None:
 
 def test_a_missing_document_is_refused_citing_the_article() -> None:
     docs = {"work_id": "a" * 64, "identity_document": "b" * 64}
-    with pytest.raises(RuleViolation, match="unit letter") as refused:
+    with pytest.raises(RuleViolation, match="letter of the requesting unit") as refused:
         check_documents(XJ, "police", "view", ON, docs)
     assert refused.value.article == "Art. 16 para 1"
-    check_documents(XJ, "police", "view", ON, docs | {"unit_letter": "c" * 64})
-    with pytest.raises(RuleViolation, match="police approval") as refused:
+    full = docs | {"unit_letter": "c" * 64, "own_agency_head": "d" * 64}
+    check_documents(XJ, "police", "view", ON, full)
+    with pytest.raises(RuleViolation, match="public security organ") as refused:
         check_documents(XJ, "other_unit", "view", ON, docs | {"unit_letter": "c" * 64})
     assert refused.value.article == "Art. 16 para 2"
+
+
+def test_every_missing_document_and_approval_is_named_at_once_in_words() -> None:
+    with pytest.raises(MissingDocuments) as refused:
+        check_documents(XJ, "other_unit", "copy", ON, {"work_id": "a" * 64})
+    err = refused.value
+    assert err.kinds == ["identity_document", "unit_letter", "police_approval", "county_police"]
+    message = err.message
+    for words in (
+        "identity document (Art. 17(1))",
+        "letter of the requesting unit (Art. 17(2))",
+        "approval document of the public security organ (Art. 17(2))",
+        "approval of the county (city) police (Art. 16 para 2)",
+    ):
+        assert words in message
+    assert "--document" not in message and "KIND=FILE" not in message and "\n" not in message
+    assert err.article == "Art. 16 para 2" and err.rule == "access_approval"
+    assert err.missing[0].words("zh") == "身份证件"
+
+
+@pytest.mark.parametrize(
+    ("packs", "org_class", "kinds"),
+    [
+        (XJ, "police", ["work_id", "identity_document", "unit_letter", "own_agency_head"]),
+        (XJ, "emergency_response", ["work_id", "identity_document", "unit_letter"]),
+        (XJ, "individual", ["identity_document", "police_approval", "county_police"]),
+        (CN, "individual", ["identity_document", "operator_consent"]),
+        (CN, "other_unit", None),
+        (BOTH, "police", ["work_id", "identity_document", "unit_letter", "own_agency_head",
+                          "procedure_document"]),
+    ],
+)  # fmt: skip
+def test_each_class_needs_exactly_the_documents_of_the_packs(
+    packs: PackSet, org_class: str, kinds: list[str] | None
+) -> None:
+    found = class_documents(packs, org_class, ON)
+    assert (None if found is None else [d.kind for d in found]) == kinds
+    if found:
+        assert all(d.en and d.zh and d.cite for d in found)
 
 
 @pytest.mark.parametrize(

@@ -265,6 +265,8 @@ def test_xj_documents() -> None:
         "unit_letter",
         "police_approval",
         "agency_head_approval",
+        "own_agency_head",
+        "county_police",
     }
 
 

@@ -148,7 +148,7 @@ def test_a_missing_document_is_refused_with_the_article_and_only_logged(
     sys_: bootstrap.System, cast: dict[str, Person]
 ) -> None:
     docs = {k: v for k, v in POLICE_DOCS.items() if k != "unit_letter"}
-    with pytest.raises(RuleViolation, match=r"lacks unit letter.*Art\. 16"):
+    with pytest.raises(RuleViolation, match=r"needs: letter of the requesting unit.*Art\. 16"):
         request(sys_, cast["cop"], docs=docs)
     with sys_.sessions() as s:
         assert s.scalars(select(m.AccessRequest)).all() == []

@@ -66,7 +66,7 @@ def test_a_missing_document_is_refused_with_the_article_and_only_the_refusal_log
     docs = {k: v for k, v in POLICE_DOCS.items() if k != "unit_letter"}
     reply = cop.submit("/access/new", request_form(), files=doc_files(docs), headers=EN)
     assert reply.status_code == 422
-    assert "lacks unit letter" in reply.text and 'class="article">Art. 16' in reply.text
+    assert "letter of the requesting unit" in reply.text and 'class="article">Art. 16' in reply.text
     after = web.env.counts()
     assert after["access_requests"] == before["access_requests"] == 0
     assert after["ledger_leaves"] == before["ledger_leaves"] + 1

@@ -32,7 +32,8 @@ def test_the_list_shows_segments_and_gaps_of_the_last_day(web: Web, tmp_path: Pa
     html = reply.text
     assert "4 segments." in html and len(re.findall(r'<tr id="segment-\d+"', html)) == 4
     # A plain reason on the list (issue 22, item 9); the recorder's words are for detail.
-    assert "camera unreachable" in html and "rtsp timeout" not in html and "1.0 min" in html
+    # The gap's length in words (issue 22, item 2: "1 min", no longer "1.0 min").
+    assert "camera unreachable" in html and "rtsp timeout" not in html and "<td>1 min</td>" in html
     assert 'hx-trigger="every 5s"' in html
 
 

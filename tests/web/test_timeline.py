@@ -85,5 +85,6 @@ def test_ticks_follow_the_time_zone_not_utc() -> None:
 
 def test_titles_name_each_span_in_local_time_and_no_inline_styles() -> None:
     svg = timeline_svg(_cov(gaps=[Span(_h(1), _h(2))]), SHANGHAI, labels={"gap": "缺口 <b>"})
-    assert "<title>缺口 &lt;b&gt;: 2026-03-02 01:00:00 – 2026-03-02 02:00:00</title>" in svg
+    # The length in words follows the range (issue 22: gap lengths in human units).
+    assert "<title>缺口 &lt;b&gt;: 2026-03-02 01:00:00 – 2026-03-02 02:00:00 · 1 h</title>" in svg
     assert "style=" not in svg

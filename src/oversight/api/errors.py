@@ -97,6 +97,9 @@ def install(app: FastAPI, error_page: ErrorPage | None = None) -> None:
             return respond(request, fault[0], body(fault[1]))
         if isinstance(exc, RuleViolation):
             payload = body(exc.message, rule=exc.rule, article=exc.article)
+            missing = getattr(exc, "kinds", None)  # every missing document, by kind
+            if isinstance(missing, list):
+                payload["missing"] = missing
         elif isinstance(exc, PermissionDenied):
             payload = body(exc.message, rule=exc.rule and f"policy.{exc.rule}")
         else:

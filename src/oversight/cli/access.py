@@ -19,7 +19,8 @@ from oversight.cli.common import (
     print_table,
     require_login,
 )
-from oversight.errors import InvalidInput
+from oversight.domain.access import MissingDocuments
+from oversight.errors import InvalidInput, RuleViolation
 from oversight.services import access as svc
 from oversight.services.documents import size_text
 from oversight.services.limits import MAX_ID
@@ -93,22 +94,29 @@ def request(
     with open_system(data_dir) as system:
         actor = require_login(system)
         docs = _documents(document or [], system.settings.document_max_bytes)
-        rec = svc.submit_request(
-            system,
-            actor,
-            kind=kind,
-            cameras=cameras.split(","),
-            start=parse_instant(start, "--from"),
-            end=parse_instant(end, "--to"),
-            requester_name=requester_name,
-            work_id=work_id,
-            id_doc=id_doc,
-            organisation=org,
-            org_class=org_class,
-            purpose=purpose,
-            destination=destination,
-            documents=docs,
-        )
+        try:
+            rec = svc.submit_request(
+                system,
+                actor,
+                kind=kind,
+                cameras=cameras.split(","),
+                start=parse_instant(start, "--from"),
+                end=parse_instant(end, "--to"),
+                requester_name=requester_name,
+                work_id=work_id,
+                id_doc=id_doc,
+                organisation=org,
+                org_class=org_class,
+                purpose=purpose,
+                destination=destination,
+                documents=docs,
+            )
+        except MissingDocuments as exc:
+            # How to attach is the CLI's own phrasing; the service names them in words.
+            flags = " ".join(f"--document {k}=FILE" for k in exc.kinds)
+            raise RuleViolation(
+                f"{exc.summary}; attach them with {flags}", rule=exc.rule, article=exc.article
+            ) from None
     if as_json:
         print_json(rec.to_json())
     else:

@@ -10,7 +10,7 @@ unions; a kind any pack refuses for a class is refused).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -162,20 +162,89 @@ def requirements(packs: PackSet, org_class: str, kind: str, on: date) -> Require
     return Requirements(frozenset(documents), frozenset(approvals), min_persons, tuple(cites))
 
 
+@dataclass(frozen=True)
+class NeededDocument:
+    """A document (or an approval, attached as a document of that name) a request
+    needs: its kind, its name in the pack's languages and the article asking for it."""
+
+    kind: str
+    zh: str
+    en: str
+    cite: str
+
+    def words(self, lang: str = "en") -> str:
+        if lang == "zh":
+            return self.zh
+        first = self.en[:1]
+        # "Work ID card" reads "work ID card" in a sentence; "ID card" stays as it is.
+        lower = first.lower() + self.en[1:] if self.en[1:2].islower() else self.en
+        return lower
+
+
+class MissingDocuments(RuleViolation):
+    """Every document a request lacks, named at once in words (never how an interface
+    attaches them: the CLI adds its own ``--document KIND=FILE``)."""
+
+    def __init__(self, missing: Sequence[NeededDocument], *, rule: str, article: str, where: str):
+        self.missing = tuple(missing)
+        self.summary = (
+            "the request lacks documents the rules require; needs: "
+            + ", ".join(f"{d.words()} ({d.cite})" for d in self.missing)
+            + f" ({where})"
+        )
+        super().__init__(self.summary, rule=rule, article=article)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [d.kind for d in self.missing]
+
+
+def describe(packs: PackSet, kind: str) -> NeededDocument:
+    """A document kind in words, from the first pack that names it (rules are data)."""
+    for loaded in packs.packs:
+        doc = loaded.documents.get(kind)
+        if doc is not None:
+            return NeededDocument(kind, doc.name.zh, doc.name.en, doc.cite)
+    plain = kind.replace("_", " ")
+    return NeededDocument(kind, plain, plain, "")
+
+
+def class_documents(packs: PackSet, org_class: str, on: date) -> tuple[NeededDocument, ...] | None:
+    """What a request by ``org_class`` must attach under the packs in force, in the
+    packs' order (documents, then approvals); None when a pack gives it no access."""
+    kinds = document_kinds(packs, org_class, on)
+    if kinds is None:
+        return None
+    ordered: list[str] = []
+    for _, rule in packs.rules(AccessApprovalRule, on):
+        entry = rule.params.matrix[org_class]  # type: ignore[index]
+        ordered += [k for k in [*entry.documents, *entry.approvals] if k not in ordered]
+    return tuple(describe(packs, k) for k in ordered)
+
+
+def missing_documents(
+    packs: PackSet, org_class: str, kind: str, on: date, documents: Collection[str]
+) -> tuple[Requirements, tuple[NeededDocument, ...]]:
+    """The requirements and every document or approval among them not in ``documents``
+    (refuses, like :func:`requirements`, a kind the class may not have)."""
+    needed = requirements(packs, org_class, kind, on)
+    wanted = needed.documents | needed.approvals
+    listed = class_documents(packs, org_class, on) or ()
+    missing = [d for d in listed if d.kind in wanted and d.kind not in documents]
+    return needed, tuple(missing)
+
+
 def check_documents(
     packs: PackSet, org_class: str, kind: str, on: date, documents: Mapping[str, str]
 ) -> Requirements:
-    """Refuse a request missing a document the packs require, citing the article."""
-    needed = requirements(packs, org_class, kind, on)
-    missing = sorted(needed.documents - set(documents))
+    """Refuse a request missing any document or approval the packs require, naming every
+    one of them at once (:class:`MissingDocuments`), citing the class's article."""
+    needed, missing = missing_documents(packs, org_class, kind, on, set(documents))
     if missing:
         pack, rule = packs.rules(AccessApprovalRule, on)[0]
         entry = rule.params.matrix[org_class]  # type: ignore[index]
-        raise RuleViolation(
-            f"the request lacks {', '.join(d.replace('_', ' ') for d in missing)} "
-            f"(rule {rule.id} of {pack.pack.id})",
-            rule=rule.id,
-            article=entry.cite,
+        raise MissingDocuments(
+            missing, rule=rule.id, article=entry.cite, where=f"rule {rule.id} of {pack.pack.id}"
         )
     return needed
 

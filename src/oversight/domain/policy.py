@@ -126,6 +126,11 @@ TABLE: dict[str, Rule] = {
     "access.read": Rule(
         AUDIT_READERS, "see access requests and grants (their own: anyone)", owner=True
     ),
+    # The documents a request attaches (letters, ID scans): those who decide it, and the
+    # account that entered it; every opening is a document.open leaf (issue 22, item 5).
+    "access.documents": Rule(
+        CUSTODIANS, "open the documents attached to access requests (their own: anyone)", owner=True
+    ),
     "access.decide": Rule(CUSTODIANS, "approve or deny access requests"),
     "access.revoke": Rule(CUSTODIANS, "revoke grants"),
     "footage.view": Rule(CUSTODIANS, "execute a grant: play back footage"),

@@ -712,3 +712,64 @@ def build_health_probe_command(plan: KeyframePlan, stats_fd: int) -> list[str]:
     stats = ["-map", "0:v:0", "-c", "copy", "-flush_packets", "1"]
     stats += ["-f", "framecrc", f"pipe:{stats_fd}"]
     return argv[:first_output] + stats + argv[first_output:]
+
+
+# ---- timeline thumbnails (issue 22, item 2) -----------------------------------------
+
+THUMBNAIL_WIDTH = 160
+THUMBNAIL_MAX_BYTES = 1 << 20  # a 160 px JPEG is a few kB; more means something is wrong
+
+
+def build_thumbnail_command(
+    offset: float, *, width: int = THUMBNAIL_WIDTH, ffmpeg: str = "ffmpeg"
+) -> list[str]:
+    """argv of ffmpeg reading a segment (the bytes the enforcement point cut) on stdin
+    and writing one JPEG of the frame ``offset`` seconds into it, ``width`` pixels wide,
+    to stdout. Pure. ``-ss`` after ``-i`` decodes up to the instant (a pipe cannot seek)."""
+    if not 16 <= width <= 640:
+        raise InvalidInput("a thumbnail is 16 to 640 pixels wide")
+    if offset < 0:
+        raise InvalidInput("a thumbnail's offset cannot be negative")
+    return [
+        ffmpeg,
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-threads",
+        "1",
+        "-i",
+        "pipe:0",
+        "-ss",
+        f"{offset:.3f}",
+        "-map",
+        "0:v:0",
+        "-an",
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={width}:-2",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "5",
+        "-f",
+        "image2pipe",
+        "pipe:1",
+    ]
+
+
+def run_thumbnail(argv: Sequence[str], data: bytes, *, timeout: float) -> bytes:
+    """Run a thumbnail command on ``data``; the JPEG, bounded in time and size."""
+    try:
+        done = subprocess.run(
+            list(argv), input=data, capture_output=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError:
+        raise ConfigError(f"{argv[0]} not found: install ffmpeg") from None
+    except subprocess.TimeoutExpired:
+        raise InvalidInput(f"the thumbnail took more than {timeout:.0f} s") from None
+    out = done.stdout
+    if done.returncode != 0 or not out.startswith(b"\xff\xd8") or len(out) > THUMBNAIL_MAX_BYTES:
+        raise InvalidInput("no frame could be decoded there for a thumbnail")
+    return out

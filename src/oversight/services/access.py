@@ -141,6 +141,8 @@ def record_refusal(
     why: dict[str, Any] = {"reason": exc.message}
     if isinstance(exc, RuleViolation):
         why.update(rule=exc.rule, article=exc.article)
+    if isinstance(exc, rules.MissingDocuments):
+        why["missing"] = exc.kinds
     leaf = access_leaf(
         system,
         actors=actors,
@@ -221,24 +223,6 @@ def _request_row(session: Session, request_id: int, *, for_update: bool = False)
     return row
 
 
-# ---- documents ----
-
-
-def _check_approvals(
-    needed: rules.Requirements, documents: Mapping[str, str], packs_cite: str
-) -> None:
-    """The approvals a pack requires travel as documents of the same name (e.g. the
-    agency head's signed approval ``own_agency_head``)."""
-    missing = sorted(needed.approvals - set(documents))
-    if missing:
-        raise RuleViolation(
-            f"the request lacks the approval of {', '.join(a.replace('_', ' ') for a in missing)}"
-            " (attach it as --document KIND=FILE)",
-            rule="access_approval",
-            article=packs_cite,
-        )
-
-
 # ---- use cases ----
 
 
@@ -307,9 +291,8 @@ def submit_request(
         allowance = timedelta(seconds=system.settings.access_clock_allowance_s)
         bound = rules.bounds(system.packs, today)
         rules.check_recorded(bound, scope.end, system.clock.now(), allowance)
-        needed = rules.check_documents(system.packs, org_class, kind, today, hashes)
-        cite = needed.cites[0].rsplit("(", 1)[-1].rstrip(")") if needed.cites else "Art. 16"
-        _check_approvals(needed, hashes, cite)
+        # Every missing document and approval at once, in words (issue 22, item 5).
+        rules.check_documents(system.packs, org_class, kind, today, hashes)
     except (RuleViolation, PermissionDenied) as exc:
         refused(exc, summary)
         raise

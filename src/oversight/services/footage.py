@@ -31,7 +31,7 @@ import hashlib
 import itertools
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -176,12 +176,13 @@ def release(
     present: Sequence[Person],
     uses: Sequence[Use] | None = None,
     segment_ids: Collection[int] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Iterator[Handover]:
     """Check, log, then hand over the sealed segments of ``uses`` (default: the whole
     scope of the grant). ``present[0]`` acts; the others witness (see
     :func:`check_people`). ``segment_ids`` narrows the handover to those segments (one
     HLS request, one segment); each must lie in the scope checked, else the use is
-    refused."""
+    refused. ``details`` are added to the leaf's (a snapshot's instant)."""
     actors = [p.id for p in present]
     context: dict[str, Any] = {"purpose": "", "destination": ""}
     try:
@@ -226,6 +227,7 @@ def release(
                     # The footage itself, not only the grant's range: the register shows
                     # which minutes a playback viewed (one HLS part per leaf).
                     "viewed": _viewed(wanted, found) if kind == "view" else None,
+                    **(details or {}),
                 },
             )
             index = system.ledger.append(s, [leaf])[0]

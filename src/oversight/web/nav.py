@@ -21,6 +21,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/health", "nav.health", "recordings.read"),
     NavItem("/retention", "nav.retention", "retention.read"),
     NavItem("/access", "nav.access", None),
+    NavItem("/access/inbox", "access.inbox", "access.decide"),  # issue 22, item 5
     NavItem("/audit", "nav.audit", "audit.read"),
     NavItem("/compliance", "nav.compliance", "compliance.read"),
     NavItem("/ledger", "nav.ledger", None),

@@ -12,15 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from oversight.api.documents import KIND_PATTERN, document_response
 from oversight.api.schemas import ERRORS, ID_PATTERN, Instant, required_aware
 from oversight.api.security import Caller, need, need_governed
 from oversight.errors import InvalidInput
 from oversight.services import access as svc
+from oversight.services import access_documents, access_review
 from oversight.services.access import GrantRec, RequestRec
 from oversight.services.documents import size_text
 from oversight.services.limits import MAX_ID
@@ -31,6 +34,7 @@ Reader = Annotated[Caller, Depends(need())]
 Approver = Annotated[
     Caller, Depends(need_governed("access.decide", "approve", "request:{request_id}"))
 ]
+Decider = Annotated[Caller, Depends(need("access.decide"))]
 Denier = Annotated[Caller, Depends(need_governed("access.decide", "deny", "request:{request_id}"))]
 Revoker = Annotated[Caller, Depends(need_governed("access.revoke", "revoke", "grant:{grant_id}"))]
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -130,6 +134,35 @@ def list_requests(
     status: Annotated[Literal["pending", "approved", "denied"] | None, Query()] = None,
 ) -> list[RequestRec]:
     return svc.list_requests(caller.system, caller.person, status)
+
+
+@router.get(
+    "/access/inbox",
+    summary="The pending requests the caller may decide, in their scope, oldest first "
+    f"(at most {access_review.INBOX_PAGE}; the next page: after=<last id>)",
+)
+def inbox(
+    caller: Decider, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
+) -> list[dict[str, Any]]:
+    return [
+        item.to_json() for item in access_review.inbox(caller.system, caller.person, after=after)
+    ]
+
+
+@router.get(
+    "/access/requests/{request_id}/documents/{kind}",
+    summary="Download one attached document (access.documents; written to the register "
+    "as document.open before it is sent)",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def open_document(
+    request_id: RequestId,
+    kind: Annotated[str, Path(pattern=KIND_PATTERN)],
+    caller: Reader,
+) -> Response:
+    opened = access_documents.open_document(caller.system, caller.person, request_id, kind)
+    return document_response(opened)
 
 
 @router.get(

@@ -5,23 +5,20 @@ once per page view."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from oversight.api.security import Caller, may, need
-from oversight.bootstrap import System
-from oversight.services import capacity, compliance, coverage, liveness, recording, verify
+from oversight.services import capacity, compliance, liveness, recording, verify
+from oversight.web import timeline_view
 from oversight.web.forms import size_text
 from oversight.web.render import context, environment, page
-from oversight.web.timeline import timeline_svg
 
 router = APIRouter(include_in_schema=False)
 Anyone = Annotated[Caller, Depends(need())]
 Staff = Annotated[Caller, Depends(need("recordings.read"))]
-DAY = timedelta(hours=24)
 TIMELINE_KINDS = ("recorded", "gap", "important", "held")
 
 
@@ -39,25 +36,6 @@ class CameraLine:
         return "<0.1" if 0 < pct < 0.1 else f"{pct:.1f}"
 
 
-def timelines(
-    system: System, cameras: list[str], span: timedelta, labels: dict[str, str]
-) -> list[CameraLine]:
-    """Each camera's coverage picture over the last ``span``."""
-    end = system.clock.now()
-    out = []
-    for camera in cameras:
-        cov = coverage.coverage(system, camera, end - span, end)
-        out.append(
-            CameraLine(
-                camera,
-                cov.fraction,
-                timeline_svg(cov, system.packs.timezone, labels=labels),
-                cov.segments,
-            )
-        )
-    return out
-
-
 def timeline_labels(request: Request, caller: Caller) -> dict[str, str]:
     t = context(request, caller)["t"]
     return {kind: t(f"timeline.{kind}") for kind in TIMELINE_KINDS}
@@ -72,6 +50,10 @@ def dashboard(request: Request, caller: Anyone) -> Response:
     recorder = liveness.recorder(statuses)
     with system.reads() as session:
         checkpoint = system.ledger.latest_checkpoint(session)
+    # The last 24 hours; its links go to the timeline page (zoom, pan, pick a range).
+    win = timeline_view.window_of(caller, "", "", "24h")
+    lines, _ = timeline_view.rows(request, caller, cameras, win, "/timeline")
+    moves, presets = timeline_view.controls(win, "/timeline")
     return page(
         request,
         caller,
@@ -79,7 +61,11 @@ def dashboard(request: Request, caller: Anyone) -> Response:
         statuses=statuses,
         recorder=recorder,
         monitor=liveness.monitor(system, cameras),
-        lines=timelines(system, cameras, DAY, timeline_labels(request, caller)),
+        rows=lines,
+        win=win,
+        moves=moves,
+        presets=presets,
+        pick=None,
         capacity=capacity.measure(system),
         staff=staff,
         checkpoint=checkpoint,

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from fractions import Fraction
-from pathlib import Path
 from typing import Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -42,7 +41,6 @@ from oversight.services import access as svc
 from oversight.services import footage, people, recording
 from oversight.services.limits import MAX_ID
 from oversight.web import hls, witness
-from oversight.web.render import page
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
@@ -58,6 +56,7 @@ def _grant_for(
     camera: str | None = None,
     *,
     check: bool = True,
+    cameras: list[str] | None = None,
 ) -> tuple[svc.GrantRec, witness.Execution]:
     """The grant and this session's open execution of it; with ``check``, the grant is
     checked for viewing now (a refusal cites its article). Segment requests leave that
@@ -66,7 +65,7 @@ def _grant_for(
     now = system.clock.now()
     grant, _ = svc.get_grant(system, caller.person, grant_id)
     run = witness.require(request, caller.token, grant_id, caller.person.id, now)
-    cams = [camera] if camera is not None else sorted(grant.cameras)
+    cams = [camera] if camera is not None else cameras or sorted(grant.cameras)
     for cam in cams if check else []:
         rules.check_use(grant.to_domain(), "view", cam, grant.start, grant.end, now)
     return grant, run
@@ -95,58 +94,6 @@ def _segment_camera(system: System, person: Person, segment_id: int) -> str | No
     if seg is not None and not seg.storage_key.endswith(".mp4"):
         raise InvalidInput(f"segment {segment_id} is not MP4: export it instead")
     return None if seg is None else seg.camera
-
-
-@router.get("/play/{grant_id}")
-def player(request: Request, caller: Viewer, grant_id: Id, camera: str = "") -> Response:
-    system = caller.system
-    grant, run = _grant_for(request, caller, grant_id, camera or None)
-    chosen = camera or sorted(grant.cameras)[0]
-    segments = _segments(system, caller.person, grant, chosen)
-    if not segments:
-        raise NotFound(f"no sealed footage of camera {chosen} in the scope of grant {grant_id}")
-    codec = _probe(system, caller, run, grant, segments)
-    return page(
-        request,
-        caller,
-        "console/playback.html",
-        grant=grant,
-        camera=chosen,
-        cameras=sorted(grant.cameras),
-        segments=segments,
-        codec=codec,
-        playable=hls.playable(codec),
-        execution=run,
-        playlist=f"/play/{grant.id}/{chosen}/index.m3u8",
-    )
-
-
-def _probe(
-    system: System,
-    caller: Caller,
-    run: witness.Execution,
-    grant: svc.GrantRec,
-    segments: list[recording.SegmentRec],
-) -> str | None:
-    """The video codec of the camera's first segment in scope. A Matroska segment is
-    not MP4 (MJPEG and the like): no bytes needed. An MP4's codec is in its init
-    section, read through the enforcement point (a ``view.probe`` leaf)."""
-    first = segments[0]
-    if not first.storage_key.endswith(".mp4"):
-        return Path(first.storage_key).suffix.lstrip(".") or None
-    second = people.person_by_id(system, run.witness)
-    with footage.release(
-        system,
-        grant_id=grant.id,
-        kind="view",
-        action="view.probe",
-        present=[caller.person, second],
-        uses=[footage.Use(first.camera, grant.start, grant.end)],
-        segment_ids=[first.id],
-    ) as handover:
-        f, cut = _handed(handover.segments[0])
-        f.seek(cut.init[0])
-        return hls.video_codec(f.read(cut.init[1] - cut.init[0]))
 
 
 def _handed(segment: footage.Segment) -> tuple[BinaryIO, trim.Cut]:
@@ -185,14 +132,13 @@ def _seconds(value: Fraction) -> timedelta:
     return timedelta(microseconds=int(value * 1_000_000))
 
 
-@router.get("/play/{grant_id}/{camera}/index.m3u8")
-def playlist(request: Request, caller: Viewer, grant_id: Id, camera: str) -> Response:
-    grant, run = _grant_for(request, caller, grant_id, camera)
-    segments = _segments(caller.system, caller.person, grant, camera)
-    if not segments:
-        raise NotFound(f"no sealed footage of camera {camera} in the scope of grant {grant_id}")
-    cuts = _edges(caller.system, caller, run, grant, segments)
-    entries = []
+def entries(
+    grant: svc.GrantRec, segments: list[recording.SegmentRec], cuts: dict[int, trim.Cut]
+) -> list[hls.Entry]:
+    """The playlist's entries: each segment in scope with its wall-clock times, those of
+    its cut where the grant covers it in part; a cut with no whole fragment is left out.
+    The page's clock (``player_clock``) is built from the same entries."""
+    out = []
     for seg in segments:
         cut = cuts.get(seg.id)
         if cut is not None and cut.media is None:
@@ -200,7 +146,7 @@ def playlist(request: Request, caller: Viewer, grant_id: Id, camera: str) -> Res
         start, end = seg.start, seg.end
         if cut is not None:
             start, end = seg.start + _seconds(cut.start), seg.start + _seconds(cut.end)
-        entries.append(
+        out.append(
             hls.Entry(
                 start,
                 end,
@@ -208,12 +154,22 @@ def playlist(request: Request, caller: Viewer, grant_id: Id, camera: str) -> Res
                 f"/play/{grant.id}/seg/{seg.id}/media.m4s",
             )
         )
-    if not entries:
+    return out
+
+
+@router.get("/play/{grant_id}/{camera}/index.m3u8")
+def playlist(request: Request, caller: Viewer, grant_id: Id, camera: str) -> Response:
+    grant, run = _grant_for(request, caller, grant_id, camera)
+    segments = _segments(caller.system, caller.person, grant, camera)
+    if not segments:
+        raise NotFound(f"no sealed footage of camera {camera} in the scope of grant {grant_id}")
+    found = entries(grant, segments, _edges(caller.system, caller, run, grant, segments))
+    if not found:
         raise NotFound(
             f"no keyframe of camera {camera} lies inside grant {grant_id}: the range is "
             "shorter than the camera's group of pictures, so nothing of it can be played"
         )
-    return Response(hls.playlist(entries), media_type=PLAYLIST_TYPE)
+    return Response(hls.playlist(found), media_type=PLAYLIST_TYPE)
 
 
 def _open_part(

@@ -15,7 +15,7 @@ from oversight.bootstrap import System
 from oversight.domain.people import Person
 from oversight.redaction import redact_url
 from oversight.services import recording, registry
-from oversight.web.console.dashboard import timeline_labels, timelines
+from oversight.web import timeline_view
 from oversight.web.console.registry import vocabularies
 from oversight.web.forms import day_range, optional_date, size_text, text
 from oversight.web.render import language, page
@@ -68,17 +68,33 @@ def recordings_page(
         shown=SHOWN,
         gaps=_gaps(system, caller.person, chosen, lo, hi),
         size=size_text,
+        length=timeline_view.lengths(request, caller),
     )
 
 
 @router.get("/recordings/{camera_id}")
 def camera_page(
-    request: Request, caller: Reader, camera_id: Annotated[str, Path(max_length=64)]
+    request: Request,
+    caller: Reader,
+    camera_id: Annotated[str, Path(max_length=64)],
+    span: Annotated[str, Query(max_length=64)] = "",
+    end: Annotated[str, Query(max_length=64)] = "",
+    sel_camera: Annotated[str, Query(max_length=64)] = "",
+    sel_start: Annotated[str, Query(max_length=64)] = "",
+    sel_end: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     system = caller.system
     camera, url, masks = registry.get_camera(system, caller.person, camera_id)
     now = system.clock.now()
-    [line] = timelines(system, [camera_id], WEEK, timeline_labels(request, caller))
+    # The timeline: 7 days unless ?span= and ?end= say otherwise (web/timeline_window.py).
+    base = f"/recordings/{camera_id}"
+    win = timeline_view.window_of(caller, span, end, "7d")
+    rows, grants = timeline_view.rows(request, caller, [camera_id], win, base)
+    picked = timeline_view.pick(
+        request, caller, [camera_id], grants, sel_camera, sel_start, sel_end
+    )
+    moves, presets = timeline_view.controls(win, base)
+    line = rows[0]
     segments = recording.list_segments(
         system,
         caller.person,
@@ -98,8 +114,14 @@ def camera_page(
         vocab=vocabularies(system, language(request)),
         camera_status=recording.get_status(system, camera_id),
         line=line,
+        rows=rows,
+        win=win,
+        moves=moves,
+        presets=presets,
+        pick=picked,
         gaps=list(reversed(_gaps(system, caller.person, camera_id, now - WEEK, now))),
         total=line.segments,
         segments=segments,
         size=size_text,
+        length=timeline_view.lengths(request, caller),
     )
