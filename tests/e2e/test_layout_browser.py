@@ -11,6 +11,7 @@ grant being executed with a witness so that its player opens."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ WIDTHS = (375, 1440)
 NOT_PAGES = {
     "/events/alarms",  # server-sent events (the alarm banner's stream)
     "/audit.csv",  # a download
+    "/access/{request_id}/documents/{kind}",  # a download (a request's document)
     "/api/openapi.json",  # JSON (its page is /api/docs)
     "/fragments/camera-status",  # an htmx fragment swapped into the dashboard
     "/fragments/findings",  # an htmx fragment swapped into the dashboard
@@ -47,6 +49,8 @@ NOT_PAGES = {
     "/play/{grant_id}/{camera}/index.m3u8",  # an HLS playlist
     "/play/{grant_id}/seg/{segment_id}/init.mp4",  # footage bytes
     "/play/{grant_id}/seg/{segment_id}/media.m4s",  # footage bytes
+    "/play/{grant_id}/snapshot",  # footage bytes (a still image)
+    "/timeline/thumbnail/{grant_id}",  # footage bytes (a hover thumbnail)
 }
 # Routes outside the console: the REST API (JSON) and the metrics (text).
 NOT_CONSOLE = ("/api/v1/", "/metrics")
@@ -73,9 +77,10 @@ def console_pages(web: Web) -> list[str]:
         original = getattr(route, "original_route", route)
         if isinstance(original, Mount) or "GET" not in (route.methods or set()):
             continue
-        if route.path.startswith(NOT_CONSOLE) or route.path in NOT_PAGES:
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)  # {id:int}: a converter
+        if path.startswith(NOT_CONSOLE) or path in NOT_PAGES:
             continue
-        found.append(route.path)
+        found.append(path)
     return sorted(set(found))
 
 
