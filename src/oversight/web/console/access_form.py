@@ -24,12 +24,12 @@ from starlette.datastructures import UploadFile
 from oversight.api.schemas import ID_PATTERN
 from oversight.api.security import Caller, need
 from oversight.bootstrap import System
-from oversight.clock import instant_in_range
 from oversight.domain import access as rules
 from oversight.errors import InvalidInput, NotFound, RuleViolation
 from oversight.services import access as svc
 from oversight.services import access_review, registry
 from oversight.services.documents import size_text
+from oversight.web.forms import local_instant
 from oversight.web.render import language, page
 
 router = APIRouter(include_in_schema=False)
@@ -38,17 +38,6 @@ PRESETS_MINUTES = (15, 60, 240)  # the "last N minutes" shortcuts
 MAX_PREFILL_CAMERAS = 100
 _CAMERA = re.compile(ID_PATTERN)
 _LOCAL = "%Y-%m-%dT%H:%M:%S"  # an <input type="datetime-local" step="1"> value
-
-
-def _instant(system: System, value: str, what: str) -> datetime:
-    """A form's date-time: ISO with a zone, or a local time (the site's zone)."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(f"{what}: {value!r} is not a date and time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=system.packs.timezone)
-    return instant_in_range(parsed, what)
 
 
 def _local(system: System, moment: datetime) -> str:
@@ -139,7 +128,7 @@ def new_page(
     else:
         for name, raw in (("start", start), ("end", end)):
             if raw:
-                values[name] = _local(system, _instant(system, raw, name))
+                values[name] = _local(system, local_instant(system, raw, name))
     return _form_page(request, caller, org_class=org_class, values=values)
 
 
@@ -216,8 +205,8 @@ async def submit(
                 caller.person,
                 kind=kind,
                 cameras=names,
-                start=_instant(system, start, "from"),
-                end=_instant(system, end, "to"),
+                start=local_instant(system, start, "from"),
+                end=local_instant(system, end, "to"),
                 requester_name=requester_name,
                 work_id=work_id,
                 id_doc=id_doc,
